@@ -1,0 +1,71 @@
+"""Exact dynamic programming: discounted, episodic, finite-horizon, average reward, batched.
+
+The public entry points :func:`solve` and :func:`evaluate` dispatch on the problem type:
+``TabularMDP`` (discounted; episodic evaluation at ``gamma == 1``) or ``FiniteHorizonMDP``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rlsandbox.dp.batch import BatchSolution, solve_batch
+from rlsandbox.dp.discounted import (
+    SOLVERS, TIE_RTOL, Solution, advantages, bellman_evaluation, bellman_optimality,
+    evaluate_discounted, linear_programming, modified_policy_iteration, policy_iteration,
+    q_values, solve_discounted, value_iteration,
+)
+from rlsandbox.mdp import FiniteHorizonMDP, TabularMDP
+
+
+def solve(mdp: TabularMDP | FiniteHorizonMDP, method: str = "pi", **options: Any):
+    """Solve a model exactly, returning a certified result.
+
+    ``TabularMDP`` (``gamma < 1``): ``method`` in {"vi", "pi", "mpi", "lp"}, options passed to
+    the solver (``eps``, ``max_iter``, ...); returns :class:`Solution`.
+    ``FiniteHorizonMDP``: backward induction (``method`` is ignored); returns
+    :class:`~rlsandbox.dp.finite_horizon.FiniteHorizonSolution` with V (H+1, S), policy (H, S).
+
+    Examples
+    --------
+    >>> import rlsandbox as rls
+    >>> sol = rls.solve(rls.mdps.riverswim(), method="vi", eps=1e-8)
+    >>> bool(sol.converged)
+    True
+    """
+    if isinstance(mdp, FiniteHorizonMDP):
+        from rlsandbox.dp.finite_horizon import backward_induction
+        return backward_induction(mdp)
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"solve expects a TabularMDP or FiniteHorizonMDP, got {type(mdp).__name__}; "
+                        f"build one with rlsandbox.TabularMDP(P, R, gamma)")
+    return solve_discounted(mdp, method, **options)
+
+
+def evaluate(mdp: TabularMDP | FiniteHorizonMDP, pi: Any):
+    """Exact value of a policy.
+
+    ``TabularMDP``: ``V^pi = (I - gamma P_pi)^{-1} R_pi`` (S,); for ``gamma == 1`` the model
+    needs terminal states and pi must be proper (else a ``ValueError`` says which state never
+    terminates). ``FiniteHorizonMDP``: V (H+1, S) of a non-stationary policy ``(H, S, A)`` /
+    ``(H, S)`` or a stationary one.
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> mdp = rls.mdps.riverswim()
+    >>> V = rls.evaluate(mdp, np.ones(mdp.S, dtype=int))
+    >>> V.shape
+    (6,)
+    """
+    if isinstance(mdp, FiniteHorizonMDP):
+        from rlsandbox.dp.finite_horizon import evaluate_finite
+        return evaluate_finite(mdp, pi)
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"evaluate expects a TabularMDP or FiniteHorizonMDP, got {type(mdp).__name__}")
+    from rlsandbox._validate import readonly
+    return readonly(evaluate_discounted(mdp, mdp.policy(pi)))
+
+
+__all__ = ["solve", "evaluate", "solve_batch", "BatchSolution", "Solution", "SOLVERS",
+           "TIE_RTOL", "value_iteration", "policy_iteration", "modified_policy_iteration",
+           "linear_programming", "q_values", "advantages", "bellman_optimality",
+           "bellman_evaluation"]

@@ -1,0 +1,360 @@
+"""Exact solvers for discounted tabular MDPs, with certified results.
+
+Bellman operators [puterman2005, §6.2]:
+
+    (T V)(s)    = max_a  R[s, a] + gamma * sum_s' P[s, a, s'] V[s']
+    (T^pi V)(s) = sum_a pi[s, a] (R[s, a] + gamma * sum_s' P[s, a, s'] V[s'])
+
+Solvers: value iteration (stops when ||V_k - V_{k-1}||_inf < eps (1 - gamma) / (2 gamma), then
+||V_k - V*|| < eps/2 and the greedy policy is eps-optimal [puterman2005, Thm 6.3.1]); Howard
+policy iteration with exact evaluation by LU (sparse LU for CSR models) [puterman2005, §6.4];
+modified policy iteration with m partial-evaluation sweeps [puterman2005, §6.5]; the primal LP
+min rho^T V s.t. V >= R[:, a] + gamma P[:, a] V for all a, solved by HiGHS [puterman2005, §6.9].
+
+Certificates. Every :class:`Solution` carries
+
+* ``error_bound``: an a-posteriori bound on ||V - V*||_inf. For VI it is
+  gamma/(1-gamma) ||V_k - V_{k-1}||; for PI, MPI and LP it is ||T V - V||_inf / (1 - gamma)
+  [puterman2005, Prop 6.6.1 / §6.6.1]. A floating-point allowance
+  ``2 S eps_mach (max|R| + max|V|) / (1 - gamma)`` is added: the residual itself is computed
+  in float64 with sums over S terms.
+* ``optimal_actions[s, a]``: True unless action a is *provably* suboptimal at s. With
+  e = error_bound, Q = R + gamma P V is within gamma e of Q*, so a with
+  Q[s, a] < max_b Q[s, b] - 2 gamma e - TIE_RTOL (1 + max|Q|) cannot be optimal. The mask
+  therefore contains every optimal action; ties and near-ties within that tolerance are all
+  kept (never broken silently). ``policy`` picks the lowest-index action of the mask's argmax
+  of Q (the greedy rule of the kernels).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from rlsandbox._validate import as_stochastic, check_choice, check_float_array, check_in_range, \
+    check_int, readonly
+from rlsandbox.kernels.bellman import _bellman_max_csr, _bellman_max_dense, _q_csr, _q_dense
+from rlsandbox.mdp import TabularMDP
+
+__all__ = ["Solution", "value_iteration", "policy_iteration", "modified_policy_iteration",
+           "linear_programming", "evaluate_discounted", "q_values", "advantages",
+           "bellman_optimality", "bellman_evaluation", "TIE_RTOL"]
+
+#: Relative tolerance for treating two action values as tied (see module docstring).
+TIE_RTOL = 1e-9
+_EPS = np.finfo(np.float64).eps
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Solution:
+    """A certified solution of a discounted MDP.
+
+    Attributes
+    ----------
+    V : (S,) value estimate; ||V - V*||_inf <= error_bound.
+    Q : (S, A) action values R + gamma P V of the returned V.
+    policy : (S,) int64 greedy policy w.r.t. V (lowest-index maximiser of Q).
+    optimal_actions : (S, A) bool; contains every optimal action (see module docstring).
+    iterations : outer iterations used (sweeps for VI, improvements for PI/MPI, 1 for LP).
+    converged : False if the iteration budget ran out (a result, not an exception).
+    error_bound : a-posteriori bound on ||V - V*||_inf.
+    residual : ||T V - V||_inf of the returned V.
+    method : "vi", "pi", "mpi" or "lp".
+    """
+
+    V: np.ndarray
+    Q: np.ndarray
+    policy: np.ndarray
+    optimal_actions: np.ndarray
+    iterations: int
+    converged: bool
+    error_bound: float
+    residual: float
+    method: str
+
+    def __repr__(self) -> str:
+        return (f"Solution(method={self.method!r}, S={self.V.shape[0]}, iterations={self.iterations}, "
+                f"converged={self.converged}, error_bound={self.error_bound:.3g})")
+
+
+# ------------------------------------------------------------------ operators
+def _backup(mdp: TabularMDP, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out_V = np.empty(mdp.S)
+    out_pi = np.empty(mdp.S, dtype=np.int64)
+    if mdp.is_sparse:
+        P = mdp.P
+        _bellman_max_csr(P.data, P.indices, P.indptr, mdp.R, V, mdp.gamma, out_V, out_pi)
+    else:
+        _bellman_max_dense(mdp.P, mdp.R, V, mdp.gamma, out_V, out_pi)
+    return out_V, out_pi
+
+
+def _q(mdp: TabularMDP, V: np.ndarray, gamma: float | None = None) -> np.ndarray:
+    g = mdp.gamma if gamma is None else gamma
+    out = np.empty((mdp.S, mdp.A))
+    if mdp.is_sparse:
+        P = mdp.P
+        _q_csr(P.data, P.indices, P.indptr, mdp.R, V, g, out)
+    else:
+        _q_dense(mdp.P, mdp.R, V, g, out)
+    return out
+
+
+def _check_V(mdp: TabularMDP, V: Any, name: str = "V") -> np.ndarray:
+    return check_float_array(name, V, shape=(mdp.S,))
+
+
+def q_values(mdp: TabularMDP, V: Any) -> np.ndarray:
+    """Action values ``Q[s, a] = R[s, a] + gamma * sum_s' P[s, a, s'] V[s']``, shape (S, A).
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> mdp = rls.mdps.riverswim()
+    >>> rls.q_values(mdp, np.zeros(mdp.S)).shape
+    (6, 2)
+    """
+    return readonly(_q(mdp, _check_V(mdp, V)))
+
+
+def bellman_optimality(mdp: TabularMDP, V: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(T V, greedy)``: the optimality backup (S,) and its lowest-index greedy policy (S,).
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> TV, greedy = rls.bellman_optimality(rls.mdps.riverswim(), np.zeros(6))
+    >>> greedy.dtype
+    dtype('int64')
+    """
+    TV, pi = _backup(mdp, _check_V(mdp, V))
+    return readonly(TV), readonly(pi)
+
+
+def bellman_evaluation(mdp: TabularMDP, pi: Any, V: Any) -> np.ndarray:
+    """``T^pi V`` (S,) for a stochastic ``(S, A)`` or deterministic ``(S,)`` policy."""
+    pi = mdp.policy(pi)
+    Q = _q(mdp, _check_V(mdp, V))
+    return readonly(np.einsum("sa,sa->s", as_stochastic(pi, mdp.A), Q))
+
+
+# ----------------------------------------------------------------- evaluation
+def _proper_mask(P_pi: np.ndarray | sp.csr_array, terminal: np.ndarray) -> np.ndarray:
+    """States from which the terminal set is reached with positive probability under P_pi."""
+    G = sp.csr_array(P_pi) if not sp.issparse(P_pi) else P_pi
+    Gt = (G.T > 0).astype(np.int8).tocsr()      # edge s' -> s for P_pi[s, s'] > 0
+    reach = terminal.copy()
+    frontier = np.flatnonzero(reach)
+    while frontier.size:
+        nxt = np.unique(Gt[frontier].indices)
+        nxt = nxt[~reach[nxt]]
+        reach[nxt] = True
+        frontier = nxt
+    return reach
+
+
+def evaluate_discounted(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
+    """Exact ``V^pi = (I - gamma P_pi)^{-1} R_pi`` for a validated policy (LU / sparse LU).
+
+    For ``gamma == 1`` the model must have terminal states and pi must be proper (reach them
+    with probability 1 from every state); V is 0 on terminal states.
+    """
+    S = mdp.S
+    P_pi, R_pi = mdp.P_pi(pi), mdp.R_pi(pi)
+    if mdp.gamma < 1.0:
+        if sp.issparse(P_pi):
+            M = (sp.identity(S, format="csc") - mdp.gamma * P_pi.tocsc())
+            return spla.splu(M).solve(R_pi)
+        return scipy.linalg.solve(np.eye(S) - mdp.gamma * P_pi, R_pi, check_finite=False)
+    if not mdp.terminal.any():
+        raise ValueError("gamma == 1 and the model has no terminal states, so V^pi is not "
+                         "defined. Pass terminal=... for an episodic task, use gamma < 1, or "
+                         "use rlsandbox.solve_average / rlsandbox.dp.policy_gain for average reward")
+    reach = _proper_mask(P_pi, mdp.terminal)
+    if not reach.all():
+        s = int(np.flatnonzero(~reach)[0])
+        raise ValueError(f"policy is improper: from state {s} no terminal state is ever reached "
+                         f"({int((~reach).sum())} such states), so its gamma == 1 value is "
+                         f"undefined. Use a proper policy, or gamma < 1")
+    live = ~mdp.terminal
+    V = np.zeros(S)
+    if sp.issparse(P_pi):
+        sub = P_pi.tocsr()[live][:, live].tocsc()
+        V[live] = spla.splu(sp.identity(int(live.sum()), format="csc") - sub).solve(R_pi[live])
+    else:
+        sub = P_pi[np.ix_(live, live)]
+        V[live] = scipy.linalg.solve(np.eye(int(live.sum())) - sub, R_pi[live], check_finite=False)
+    return V
+
+
+def advantages(mdp: TabularMDP, pi: Any) -> np.ndarray:
+    """Advantage ``A^pi[s, a] = Q^pi[s, a] - V^pi[s]`` (S, A) of a policy, exactly."""
+    pi = mdp.policy(pi)
+    V = evaluate_discounted(mdp, pi)
+    return readonly(_q(mdp, V) - V[:, None])
+
+
+# ----------------------------------------------------------------- certificates
+def _certify(mdp: TabularMDP, V: np.ndarray, *, method: str, iterations: int, converged: bool,
+             bound: float | None = None) -> Solution:
+    g = mdp.gamma
+    Q = _q(mdp, V)
+    TV = Q.max(axis=1)
+    residual = float(np.max(np.abs(TV - V)))
+    fp = 2.0 * mdp.S * _EPS * (float(np.abs(mdp.R).max()) + float(np.abs(V).max())) / (1.0 - g)
+    res_bound = residual / (1.0 - g)
+    e = (res_bound if bound is None else min(bound, res_bound)) + fp
+    qmax = Q.max(axis=1, keepdims=True)
+    tie = 2.0 * g * e + TIE_RTOL * (1.0 + float(np.abs(Q).max()))
+    opt = Q >= qmax - tie
+    policy = np.argmax(Q, axis=1).astype(np.int64)
+    return Solution(readonly(V), readonly(Q), readonly(policy), readonly(opt), int(iterations),
+                    bool(converged), float(e), residual, method)
+
+
+def _require_discount(mdp: TabularMDP, what: str) -> None:
+    if not mdp.gamma < 1.0:
+        raise ValueError(f"mdp.gamma == {mdp.gamma}, must be in [0, 1) for {what}. For average "
+                         f"reward use rlsandbox.solve_average; for an episodic task evaluate a "
+                         f"proper policy with rlsandbox.evaluate")
+
+
+def value_iteration(mdp: TabularMDP, *, eps: float = 1e-8, max_iter: int = 1_000_000,
+                    V0: Any = None) -> Solution:
+    """Value iteration with Puterman's stopping rule [puterman2005, Thm 6.3.1].
+
+    Iterates ``V_k = T V_{k-1}`` from ``V0`` (zeros) until
+    ``||V_k - V_{k-1}||_inf < eps (1 - gamma) / (2 gamma)``; then ``||V_k - V*|| < eps/2`` and the
+    greedy policy of V_k is eps-optimal. Returns ``V = V_k`` with
+    ``error_bound = gamma/(1-gamma) ||V_k - V_{k-1}||`` (plus a float64 allowance).
+
+    Examples
+    --------
+    >>> import rlsandbox as rls
+    >>> sol = rls.dp.value_iteration(rls.mdps.riverswim(), eps=1e-6)
+    >>> sol.converged and sol.error_bound < 5e-7
+    True
+    """
+    _require_discount(mdp, "value iteration")
+    eps = check_in_range("eps", eps, low=0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    g = mdp.gamma
+    tol = eps * (1.0 - g) / (2.0 * g) if g > 0 else np.inf
+    V = np.zeros(mdp.S) if V0 is None else _check_V(mdp, V0, "V0")
+    diff, k = np.inf, 0
+    for k in range(1, max_iter + 1):
+        TV, _ = _backup(mdp, V)
+        diff = float(np.max(np.abs(TV - V)))
+        V = TV
+        if diff < tol:
+            break
+    return _certify(mdp, V, method="vi", iterations=k, converged=diff < tol,
+                    bound=g / (1.0 - g) * diff)
+
+
+def _improve(Q: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    """Howard improvement that keeps the current action unless another beats it by more
+    than TIE_RTOL (1 + max|Q|): PI then stops on ties instead of cycling between them."""
+    best = np.argmax(Q, axis=1)
+    cur = Q[np.arange(Q.shape[0]), pi]
+    thresh = TIE_RTOL * (1.0 + float(np.abs(Q).max()))
+    switch = Q[np.arange(Q.shape[0]), best] > cur + thresh
+    return np.where(switch, best, pi).astype(np.int64)
+
+
+def policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000, pi0: Any = None) -> Solution:
+    """Howard policy iteration with exact evaluation [puterman2005, §6.4].
+
+    Evaluation solves ``(I - gamma P_pi) V = R_pi`` by LU (sparse LU for CSR models); the
+    improvement is greedy with the tie rule of :func:`_improve`. Terminates in finitely many
+    steps (at most ``A**S`` improvements; the strongly polynomial bound
+    ``O(S A / (1-gamma) log(1/(1-gamma)))`` is [scherrer2013, Thm 3]).
+
+    Examples
+    --------
+    >>> import rlsandbox as rls
+    >>> rls.dp.policy_iteration(rls.mdps.riverswim()).policy.tolist()
+    [1, 1, 1, 1, 1, 1]
+    """
+    _require_discount(mdp, "policy iteration")
+    max_iter = check_int("max_iter", max_iter, low=1)
+    pi = np.zeros(mdp.S, dtype=np.int64) if pi0 is None else np.array(mdp.policy(pi0, "pi0"))
+    if pi.ndim != 1:
+        raise ValueError("pi0 must be a deterministic policy (S,) of integer actions")
+    converged, k = False, 0
+    for k in range(1, max_iter + 1):
+        V = evaluate_discounted(mdp, pi)
+        new = _improve(_q(mdp, V), pi)
+        if np.array_equal(new, pi):
+            converged = True
+            break
+        pi = new
+    return _certify(mdp, V, method="pi", iterations=k, converged=converged)
+
+
+def modified_policy_iteration(mdp: TabularMDP, *, m: int = 20, eps: float = 1e-8,
+                              max_iter: int = 100_000, V0: Any = None) -> Solution:
+    """Modified policy iteration [puterman2005, §6.5]: greedy step, then ``m`` sweeps of T^pi.
+
+    Stops with Puterman's VI rule on the greedy backup, ``||T V - V|| < eps (1-gamma)/(2 gamma)``.
+    Starting from ``V0 = min R / (1 - gamma)`` (a lower bound, so the iterates increase
+    monotonically to V* [puterman2005, Thm 6.5.5]) unless ``V0`` is given.
+    """
+    _require_discount(mdp, "modified policy iteration")
+    m = check_int("m", m, low=0)
+    eps = check_in_range("eps", eps, low=0.0, low_open=True)
+    max_iter = check_int("max_iter", max_iter, low=1)
+    g = mdp.gamma
+    tol = eps * (1.0 - g) / (2.0 * g) if g > 0 else np.inf
+    V = np.full(mdp.S, float(mdp.R.min()) / (1.0 - g)) if V0 is None else _check_V(mdp, V0, "V0")
+    converged, k = False, 0
+    for k in range(1, max_iter + 1):
+        TV, pi = _backup(mdp, V)
+        if float(np.max(np.abs(TV - V))) < tol:
+            converged = True
+            V = TV
+            break
+        P_pi, R_pi = mdp.P_pi(pi), mdp.R_pi(pi)
+        V = TV
+        for _ in range(m):
+            V = R_pi + g * (P_pi @ V)
+    return _certify(mdp, V, method="mpi", iterations=k, converged=converged)
+
+
+def linear_programming(mdp: TabularMDP) -> Solution:
+    """The primal LP of [puterman2005, §6.9.1], solved by scipy's HiGHS.
+
+        minimise   sum_s w[s] V[s]
+        subject to V[s] >= R[s, a] + gamma sum_s' P[s, a, s'] V[s']   for all (s, a)
+
+    with positive weights w (uniform; any positive weights give V*). The certificate comes from
+    the Bellman residual of the returned V, not from the LP's own tolerance.
+    """
+    _require_discount(mdp, "the linear program")
+    S, A, g = mdp.S, mdp.A, mdp.gamma
+    Pcsr = mdp.csr_P()
+    E = sp.csr_array((np.ones(S * A), np.repeat(np.arange(S), A), np.arange(S * A + 1)),
+                     shape=(S * A, S))
+    A_ub = (g * Pcsr - E).tocsr()
+    b_ub = -mdp.R.reshape(S * A)
+    res = scipy.optimize.linprog(np.full(S, 1.0 / S), A_ub=A_ub, b_ub=b_ub,
+                                 bounds=[(None, None)] * S, method="highs")
+    if res.status != 0:
+        return _certify(mdp, np.zeros(S), method="lp", iterations=1, converged=False)
+    return _certify(mdp, np.asarray(res.x, dtype=np.float64), method="lp", iterations=1,
+                    converged=True)
+
+
+SOLVERS = {"vi": value_iteration, "pi": policy_iteration, "mpi": modified_policy_iteration,
+           "lp": linear_programming}
+
+
+def solve_discounted(mdp: TabularMDP, method: str = "pi", **options: Any) -> Solution:
+    """Dispatch to one of :data:`SOLVERS` by name."""
+    check_choice("method", method, tuple(SOLVERS))
+    return SOLVERS[method](mdp, **options)
