@@ -45,6 +45,10 @@ def check_float_array(name: str, x: Any, *, ndim: int | tuple[int, ...] | None =
                         f"pass {name}.toarray()")
     arr = np.asarray(x)
     if arr.dtype == object:
+        bad = next((v for v in arr.flat if v is None or isinstance(v, (str, bytes))), False)
+        if bad is not False:
+            raise TypeError(f"{name} has dtype object holding {type(bad).__name__} {bad!r}; "
+                            f"pass an array of real numbers")
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
@@ -114,6 +118,11 @@ def check_stochastic_csr(name: str, x: Any, *, n_cols: int | None = None) -> sp.
     """
     if not sp.issparse(x):
         raise TypeError(f"{name} must be a scipy.sparse matrix, got {type(x).__name__}")
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)
+            or x.dtype == np.bool_):
+        raise TypeError(f"{name} has dtype {x.dtype}; expected real numbers (float or int)")
+    if x.ndim != 2:
+        raise ValueError(f"{name} has shape {x.shape}; expected a 2-D sparse matrix")
     m = sp.csr_array(x, dtype=np.float64, copy=True)
     m.sum_duplicates()
     m.sort_indices()
@@ -219,3 +228,56 @@ def as_stochastic(pi: np.ndarray, A: int) -> np.ndarray:
     out = np.zeros((*pi.shape, A))
     np.put_along_axis(out, pi[..., None], 1.0, axis=-1)
     return out
+
+
+def check_rng(name: str, rng: Any) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from ``rng``: a Generator (returned as is, so its stream
+    continues), a non-negative int seed, or a ``SeedSequence``.
+
+    ``None`` is refused: library functions never draw from an unseeded source (STYLE.md §5);
+    the CLI and notebooks choose a seed at their edge. Legacy ``RandomState`` objects and
+    bools are refused too.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        raise TypeError(f"{name} is None; pass {name}=<int seed> or a numpy.random.Generator so "
+                        f"that the result is reproducible (e.g. {name}=0)")
+    if isinstance(rng, np.random.SeedSequence):
+        return np.random.default_rng(rng)
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral):
+        raise TypeError(f"{name} must be a numpy.random.Generator, an int seed or a "
+                        f"numpy.random.SeedSequence, got {type(rng).__name__} {rng!r}")
+    if int(rng) < 0:
+        raise ValueError(f"{name} == {int(rng)}; an int seed must be >= 0")
+    return np.random.default_rng(int(rng))
+
+
+def check_bool(name: str, x: Any) -> bool:
+    """A Python bool from ``x`` (``bool`` or ``numpy.bool_``); ints and strings are refused."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(x).__name__} {x!r}")
+    return bool(x)
+
+
+def check_distribution(name: str, x: Any, *, shape: tuple[int, ...],
+                       event_ndim: int | None = None) -> np.ndarray:
+    """A read-only float64 copy of a probability distribution over the last ``event_ndim``
+    axes of ``x`` (all axes by default), e.g. a data distribution ``mu[s, a]`` over pairs.
+
+    Entries must be >= 0 and each distribution must sum to 1 within ``ROW_SUM_ATOL``.
+    """
+    arr = check_float_array(name, x, shape=shape)
+    check_nonnegative(name, arr)
+    k = arr.ndim if event_ndim is None else event_ndim
+    lead = arr.shape[:arr.ndim - k]
+    sums = arr.reshape(*lead, -1).sum(axis=-1)
+    bad = np.abs(sums - 1.0) > ROW_SUM_ATOL
+    if bad.any():
+        idx = np.unravel_index(int(np.argmax(np.atleast_1d(bad))), np.shape(sums)) if lead else ()
+        where = f"{name}[{_fmt_index(idx)}]" if idx else name
+        axes = tuple(range(arr.ndim - k, arr.ndim))
+        raise ValueError(f"{where} sums to {np.asarray(sums)[idx]:.12g} over its last {k} axes; a "
+                         f"distribution must sum to 1 (atol {ROW_SUM_ATOL:g}). If {name} holds "
+                         f"counts or weights, pass {name} / {name}.sum(axis={axes}, keepdims=True)")
+    return readonly(arr)

@@ -91,11 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EX_USAGE
-    try:
-        return int(args.func(args))
-    except (ValueError, TypeError) as exc:   # validation errors from user-supplied input
-        print(f"rlsandbox {args.command}: error: {exc}", file=sys.stderr)
-        return EX_USAGE
+    # Subcommands report bad usage themselves (message on stderr, return EX_USAGE); a
+    # ValueError/TypeError escaping here is a bug and keeps its traceback.
+    return int(args.func(args))
 
 
 if __name__ == "__main__":

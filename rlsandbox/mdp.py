@@ -85,6 +85,9 @@ class TabularMDP:
         set_ = object.__setattr__
         gamma = check_in_range("gamma", self.gamma, low=0.0, high=1.0)
         if sp.issparse(self.P):
+            if self.P.ndim != 2:
+                raise ValueError(f"sparse P has shape {self.P.shape}; expected (S*A, S) with "
+                                 f"row s*A + a for state s and action a")
             rows, S = self.P.shape
             if S == 0 or rows % S != 0 or rows == 0:
                 raise ValueError(f"sparse P has shape {self.P.shape}; expected (S*A, S) with "
@@ -103,7 +106,13 @@ class TabularMDP:
                 raise ValueError(f"R has shape {R.shape}; expected (S, A) = {(S, A)} or "
                                  f"(S, A, S) = {(S, A, S)} to match P")
             set_(self, "R_sas", readonly(R))
-            R = _expected_reward(P, R, S, A)
+            with np.errstate(over="ignore", invalid="ignore"):
+                R = _expected_reward(P, R, S, A)
+            if not np.isfinite(R).all():     # finite R_sas, but the sum overflowed
+                s, a = (int(i) for i in np.argwhere(~np.isfinite(R))[0])
+                raise ValueError(f"R[{s}, {a}] = sum_s' P[{s}, {a}, s'] R[{s}, {a}, s'] overflows "
+                                 f"to {R[s, a]}; rescale the rewards (max |R| is "
+                                 f"{float(np.abs(self.R_sas).max()):.6g})")
         elif R.shape != (S, A):
             raise ValueError(f"R has shape {R.shape}; expected (S, A) = {(S, A)} to match P "
                              f"of shape {P.shape}")
@@ -272,7 +281,10 @@ class FiniteHorizonMDP:
         """Validate a policy: non-stationary ``(H, S, A)`` / ``(H, S)``, or stationary
         ``(S, A)`` / ``(S,)`` (broadcast over steps). Returns the ``(H, ...)`` form."""
         arr = np.asarray(pi)
-        if arr.shape in ((self.S, self.A), (self.S,)):
+        # An integer (H, S) array is a non-stationary deterministic policy, even when
+        # H == S == A makes its shape equal to a stationary stochastic (S, A) one.
+        det_h = arr.shape == (self.H, self.S) and np.issubdtype(arr.dtype, np.integer)
+        if arr.shape in ((self.S, self.A), (self.S,)) and not det_h:
             pi1 = check_policy(name, arr, self.S, self.A)
             return readonly(np.broadcast_to(pi1, (self.H, *pi1.shape)).copy())
         return check_policy(name, arr, self.S, self.A, leading=(self.H,))

@@ -72,8 +72,7 @@ def solve_batch(P: Any, R: Any, gamma: Any, *, method: str = "pi", eps: float = 
     check_nonnegative("P", P)
     check_rows_sum_to_one("P", P)
     R = check_float_array("R", R, shape=(N, S, A))
-    g = np.asarray(gamma, dtype=np.float64) if not np.isscalar(gamma) else None
-    if g is None:
+    if np.ndim(gamma) == 0:
         g = np.full(N, check_in_range("gamma", gamma, low=0.0, high=1.0, high_open=True,
                                       hint="solve_batch needs a discount below 1"))
     else:
@@ -90,6 +89,7 @@ def solve_batch(P: Any, R: Any, gamma: Any, *, method: str = "pi", eps: float = 
         max_iter = check_int("max_iter", 10_000 if max_iter is None else max_iter, low=1)
         _policy_iteration_batch(P, R, g, max_iter, TIE_RTOL, V, pi, it)
         converged = it > 0
+        it = np.where(converged, it, max_iter)    # the kernel returns -1 when the budget ran out
         Q = R + g[:, None, None] * np.einsum("nsat,nt->nsa", P, V)
         resid = np.abs(Q.max(axis=2) - V).max(axis=1)
         bound = resid / (1.0 - g)

@@ -1,0 +1,107 @@
+"""Reproducible figures: the computations behind the gallery in ``figures/``.
+
+Each figure is a module ``rlsandbox.experiments.<name>`` with the shape of STYLE.md §9:
+
+* ``Config``: a frozen, documented dataclass of every size and parameter;
+* ``DEFAULT`` and ``QUICK``: the published configuration and the small one the tests run;
+* ``run(config, *, rng) -> pandas.DataFrame``: tidy data, one row per instance x seed x x;
+* ``plot(data, *, config, n_boot, rng) -> matplotlib.figure.Figure``: reads only ``data``
+  (``config`` supplies caption text; ``rng`` draws the bootstrap resamples).
+
+The registry :data:`FIGURES` maps a name to a :class:`FigureSpec`; modules are imported only
+when a figure is made, so importing this package (and ``rlsandbox --help``) stays cheap.
+:func:`make_figure` runs one figure and writes ``<name>.png``, ``<name>.csv`` (exactly the data
+passed to ``plot``) and ``<name>.json`` (command, config, root seed, git commit, versions, wall
+time) atomically; :func:`replot` redraws the PNG from the CSV and JSON without rerunning.
+The command line is ``rlsandbox figures [NAME...] [--quick] [--out DIR]``.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from rlsandbox._validate import check_choice
+
+__all__ = ["FigureSpec", "FIGURES", "register_figure", "figure_names", "load_figure",
+           "make_figure", "replot", "read_figure_data", "FigureResult", "bootstrap_ci",
+           "BootstrapCI"]
+
+#: Attributes every figure module must define (see the module docstring).
+FIGURE_PROTOCOL = ("Config", "DEFAULT", "QUICK", "run", "plot")
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSpec:
+    """A registered figure.
+
+    Attributes
+    ----------
+    name : file stem in ``figures/`` and the CLI name, e.g. "vi_pi_convergence".
+    module : dotted path of the module implementing :data:`FIGURE_PROTOCOL`.
+    description : one line for ``rlsandbox list figures``.
+    """
+
+    name: str
+    module: str
+    description: str
+
+
+#: name -> FigureSpec, in registration order (the order ``rlsandbox figures`` runs them).
+FIGURES: dict[str, FigureSpec] = {}
+
+
+def register_figure(spec: FigureSpec) -> FigureSpec:
+    """Add a figure to :data:`FIGURES`; a duplicate name raises ``ValueError``.
+
+    Examples
+    --------
+    >>> "vi_pi_convergence" in FIGURES
+    True
+    """
+    if not isinstance(spec, FigureSpec):
+        raise TypeError(f"register_figure expects a FigureSpec, got {type(spec).__name__}")
+    if not spec.name.isidentifier():
+        raise ValueError(f"figure name {spec.name!r} must be a Python identifier (it names "
+                         f"files and a module); use e.g. {spec.name.replace('-', '_')!r}")
+    if spec.name in FIGURES:
+        raise ValueError(f"figure {spec.name!r} is already registered (module "
+                         f"{FIGURES[spec.name].module}); choose another name")
+    FIGURES[spec.name] = spec
+    return spec
+
+
+def figure_names() -> list[str]:
+    """Registered figure names, in registration order."""
+    return list(FIGURES)
+
+
+def load_figure(name: str) -> ModuleType:
+    """Import the module of figure ``name`` and check it implements the figure protocol."""
+    check_choice("figure name", name, tuple(FIGURES))
+    mod = importlib.import_module(FIGURES[name].module)
+    missing = [attr for attr in FIGURE_PROTOCOL if not hasattr(mod, attr)]
+    if missing:
+        raise TypeError(f"figure module {mod.__name__} lacks {', '.join(missing)}; a figure "
+                        f"module defines {', '.join(FIGURE_PROTOCOL)}")
+    return mod
+
+
+register_figure(FigureSpec(
+    name="vi_pi_convergence",
+    module="rlsandbox.experiments.vi_pi_convergence",
+    description="VI error vs the contraction bound gamma^k ||V_0 - V*||, and PI error, on garnets",
+))
+
+
+_LAZY = {"make_figure": "gallery", "replot": "gallery", "read_figure_data": "gallery",
+         "FigureResult": "gallery", "bootstrap_ci": "plotting", "BootstrapCI": "plotting"}
+
+
+def __getattr__(name: str) -> Any:
+    # pandas and matplotlib load only when a figure is actually made
+    if name in _LAZY:
+        mod = importlib.import_module(f"rlsandbox.experiments.{_LAZY[name]}")
+        return getattr(mod, name)
+    raise AttributeError(f"module 'rlsandbox.experiments' has no attribute {name!r}")

@@ -1,0 +1,169 @@
+"""Average-reward kernels: relative value iteration and chain-structure enumeration, private.
+
+No validation: callers pass C-contiguous arrays of consistent shapes (float64 kernels,
+int64 index arrays, bool supports). Greedy ties go to the lowest action index.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rlsandbox.kernels import kernel
+from rlsandbox.kernels.bellman import _bellman_max_csr, _bellman_max_dense
+
+
+@kernel
+def _rvi_step_finish(M, w, tau, s_ref, out_w):
+    """From M = max_a R + tau P w: out_w = T_tau w - (T_tau w)[s_ref]; returns sp(T_tau w - w).
+
+    T_tau w = M + (1 - tau) w is the optimality operator of the transformed kernel
+    tau P + (1 - tau) I (rewards unchanged).
+    """
+    S = w.shape[0]
+    lo = np.inf
+    hi = -np.inf
+    for s in range(S):
+        d = M[s] + (1.0 - tau) * w[s] - w[s]
+        if d < lo:
+            lo = d
+        if d > hi:
+            hi = d
+    ref = M[s_ref] + (1.0 - tau) * w[s_ref]
+    for s in range(S):
+        out_w[s] = M[s] + (1.0 - tau) * w[s] - ref
+    return hi - lo
+
+
+@kernel
+def _rvi_dense(P, R, tau, eps, max_iter, s_ref, w, out_pi):
+    """Relative value iteration on tau P + (1 - tau) I, in place on ``w`` (S,).
+
+    Iterates w <- T_tau w - (T_tau w)[s_ref] until sp(T_tau w - w) < eps. Returns
+    (iterations, last span); iterations is negative if max_iter ran out. ``w`` holds the
+    last relative values, ``out_pi`` the greedy policy of the last backup.
+    """
+    S = w.shape[0]
+    M = np.empty(S)
+    W = np.empty(S)
+    sp = np.inf
+    for it in range(1, max_iter + 1):
+        _bellman_max_dense(P, R, w, tau, M, out_pi)
+        sp = _rvi_step_finish(M, w, tau, s_ref, W)
+        if sp < eps:
+            return it, sp
+        for s in range(S):
+            w[s] = W[s]
+    return -max_iter, sp
+
+
+@kernel
+def _rvi_csr(data, indices, indptr, R, tau, eps, max_iter, s_ref, w, out_pi):
+    """Sparse twin of ``_rvi_dense``; row ``s*A + a`` of the CSR kernel is P[s, a, :]."""
+    S = w.shape[0]
+    M = np.empty(S)
+    W = np.empty(S)
+    sp = np.inf
+    for it in range(1, max_iter + 1):
+        _bellman_max_csr(data, indices, indptr, R, w, tau, M, out_pi)
+        sp = _rvi_step_finish(M, w, tau, s_ref, W)
+        if sp < eps:
+            return it, sp
+        for s in range(S):
+            w[s] = W[s]
+    return -max_iter, sp
+
+
+@kernel
+def _reach(adj, out_reach):
+    """out_reach[s, t] = t is reachable from s in >= 0 steps of the graph ``adj`` (S, S) bool."""
+    S = adj.shape[0]
+    stack = np.empty(S, dtype=np.int64)
+    for s in range(S):
+        for t in range(S):
+            out_reach[s, t] = False
+        out_reach[s, s] = True
+        stack[0] = s
+        top = 1
+        while top > 0:
+            top -= 1
+            u = stack[top]
+            for v in range(S):
+                if adj[u, v] and not out_reach[s, v]:
+                    out_reach[s, v] = True
+                    stack[top] = v
+                    top += 1
+
+
+@kernel
+def _chain_structure(adj, reach):
+    """(number of recurrent classes, number of transient states) of the chain graph ``adj``.
+
+    A state s is recurrent iff every state reachable from s reaches s back; a recurrent
+    class is counted at its lowest-index member. ``reach`` is (S, S) bool scratch space.
+    """
+    S = adj.shape[0]
+    _reach(adj, reach)
+    n_classes = 0
+    n_transient = 0
+    for s in range(S):
+        rec = True
+        for t in range(S):
+            if reach[s, t] and not reach[t, s]:
+                rec = False
+                break
+        if not rec:
+            n_transient += 1
+            continue
+        first = True
+        for t in range(s):
+            if reach[s, t] and reach[t, s]:
+                first = False
+                break
+        if first:
+            n_classes += 1
+    return n_classes, n_transient
+
+
+@kernel
+def _enumerate_chain_structure(supp, n_choice, out_multi, out_reducible):
+    """Scan every deterministic policy's chain for recurrent classes and transient states.
+
+    ``supp[s, c, :]`` (S, C, S) bool is the support of the c-th distinct action row at s,
+    ``n_choice[s]`` how many distinct rows state s has. Policies are visited in mixed-radix
+    order (state 0 fastest). Stops at the first policy with two or more recurrent classes.
+
+    Returns (policies visited, found a multichain policy, found a reducible policy); the
+    first such policies' choice indices are written to ``out_multi`` / ``out_reducible``.
+    """
+    S = supp.shape[0]
+    choice = np.zeros(S, dtype=np.int64)
+    adj = np.empty((S, S), dtype=np.bool_)
+    reach = np.empty((S, S), dtype=np.bool_)
+    found_reducible = False
+    count = 0
+    while True:
+        for s in range(S):
+            for t in range(S):
+                adj[s, t] = supp[s, choice[s], t]
+        n_classes, n_transient = _chain_structure(adj, reach)
+        count += 1
+        if n_classes > 1:
+            for s in range(S):
+                out_multi[s] = choice[s]
+            if not found_reducible:
+                for s in range(S):
+                    out_reducible[s] = choice[s]
+            return count, True, True
+        if n_transient > 0 and not found_reducible:
+            found_reducible = True
+            for s in range(S):
+                out_reducible[s] = choice[s]
+        # next policy (mixed radix increment)
+        s = 0
+        while s < S:
+            choice[s] += 1
+            if choice[s] < n_choice[s]:
+                break
+            choice[s] = 0
+            s += 1
+        if s == S:
+            return count, False, found_reducible
