@@ -293,7 +293,8 @@ def _dense_cdf(p: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(c / c[..., -1:])
 
 
-def _policy_cdf(mdp: TabularMDP | FiniteHorizonMDP, pi: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _policy_cdf(mdp: TabularMDP | FiniteHorizonMDP, pi: Any,
+                name: str) -> tuple[np.ndarray, np.ndarray]:
     """(validated stochastic policy with a leading step axis, its CDF), both (H_pi, S, A)."""
     pi_sto = as_stochastic(mdp.policy(pi, name), mdp.A)
     if pi_sto.ndim == 2:

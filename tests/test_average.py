@@ -400,8 +400,14 @@ def test_methods_agree_and_solve_the_optimality_equation(S, A, b, seed, transien
            else random_communicating(S, A, rng=seed, branching=b))
     sols = {m: solve_average(mdp, method=m) for m in METHODS}
     ref = sols["pi"]
+    scale = 1.0 + np.abs(mdp.R).max() + ref.span
+    # converged means the OE holds: RVI by its stopping rule sp(T h - h) < eps = 1e-10; PI
+    # and LP are exact up to float64 solves (1e-9 scale) / HiGHS's 1e-7 feasibility tolerance
+    max_residual = {"rvi": 1e-10, "pi": 1e-9 * scale, "lp": 1e-7 * scale}
     for m, sol in sols.items():
-        assert sol.converged, m
+        assert sol.converged and sol.residual <= max_residual[m], m
+        # error_bound = residual / 2 + 2 (S + 2) eps scale (AverageSolution docstring)
+        assert sol.error_bound <= 0.5 * sol.residual + 1e-13 * scale, m
         assert abs(sol.gain - ref.gain) <= sol.error_bound + ref.error_bound, m
         # OE residual of the returned bias: T h - h - gain within the certificate
         e = sol.Q.max(axis=1) - sol.bias - sol.gain
@@ -454,6 +460,7 @@ def test_blackwell_limit_of_discounted_optimum(seed):
     # |(1 - gamma) V*_gamma - g*| <= (1 - gamma) sp(h*)  (cf. [puterman2005, Cor 8.2.4]).
     mdp = random_communicating(6, 3, rng=seed, branching=2)
     avg = solve_average(mdp)
+    assert avg.error_bound < 1e-12
     for gamma in (0.9, 0.99, 0.999):
         disc = rls.solve(mdp.replace(gamma=gamma), method="pi")
         W = avg.gain / (1 - gamma) + avg.bias

@@ -50,9 +50,7 @@ def test_frozenlake_terminal_states_are_the_holes_and_goal():
     # the goal is reached only by entering it: R_sas pays 1 exactly on those transitions
     P, Rs = mdp.dense_P(), mdp.R_sas
     assert set(np.unique(Rs[P > 0])) == {0.0, 1.0}
-    assert (Rs[P > 0][np.nonzero(Rs[P > 0])] == 1.0).all()
-    assert np.array_equal(np.argwhere((Rs == 1.0) & (P > 0))[:, 2], np.full(
-        int(((Rs == 1.0) & (P > 0)).sum()), 15))
+    assert set(np.argwhere((Rs == 1.0) & (P > 0))[:, 2]) == {15}
 
 
 def test_taxi_table_read_exactly():
@@ -257,11 +255,10 @@ def test_transition_frequencies_match_frozenlake():
             n = counts[s, a].sum()
             support = P[s, a] > 0
             assert counts[s, a, ~support].sum() == 0          # never an impossible outcome
-            if n >= 50 and support.sum() > 1:
-                expected = n * P[s, a, support]
-                stat += float(((counts[s, a, support] - expected) ** 2 / expected).sum())
-                dof += int(support.sum()) - 1
-    assert dof > 100                                            # most pairs were tested
+            assert n >= 50, (s, a)       # every live pair is visited often (chi2 needs n p >= 5)
+            expected = n * P[s, a, support]
+            stat += float(((counts[s, a, support] - expected) ** 2 / expected).sum())
+            dof += int(support.sum()) - 1
     assert scipy.stats.chi2.sf(stat, dof) > 1e-6
 
 

@@ -2,8 +2,8 @@
 
 Each ``notebooks/*.py`` is converted with jupytext and run with nbclient on a kernel that uses
 *this* interpreter: the test writes its own kernelspec (argv = ``sys.executable -m
-ipykernel_launcher``, env ``RLSANDBOX_QUICK=1``) into a temporary directory, so it needs no
-``ipykernel install`` and cannot pick up another environment's python3 kernel. The notebooks
+ipykernel_launcher``, env ``RLSANDBOX_QUICK=1``) into a temporary ``JUPYTER_PATH``, so it needs
+no ``ipykernel install`` and cannot pick up another environment's python3 kernel. The notebooks
 assert their own mathematical checks; any failing cell fails the test.
 """
 from __future__ import annotations
@@ -18,9 +18,6 @@ jupytext = pytest.importorskip("jupytext")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402  (after importorskip)
-from jupyter_client.manager import KernelManager  # noqa: E402
-
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.py"))
 KERNEL = "rlsandbox-test-python"
 #: Seconds per cell; quick mode keeps every cell to a few seconds (first Numba loads included).
@@ -32,20 +29,18 @@ def test_there_are_notebooks():
 
 
 @pytest.fixture(scope="module")
-def kernel_manager_factory(tmp_path_factory):
-    spec_dir = tmp_path_factory.mktemp("kernels") / KERNEL
-    spec_dir.mkdir()
+def jupyter_path(tmp_path_factory):
+    """A JUPYTER_PATH whose kernels/ holds one kernelspec running this interpreter."""
+    root = tmp_path_factory.mktemp("jupyter")
+    spec_dir = root / "kernels" / KERNEL
+    spec_dir.mkdir(parents=True)
     (spec_dir / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "rlsandbox test (this interpreter)",
         "language": "python",
         "env": {"RLSANDBOX_QUICK": "1"},
     }))
-    ksm = KernelSpecManager(kernel_dirs=[str(spec_dir.parent)])
-
-    def factory():
-        return KernelManager(kernel_name=KERNEL, kernel_spec_manager=ksm)
-    return factory
+    return root
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -59,13 +54,17 @@ def test_notebook_is_percent_script_with_title(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_executes_in_quick_mode(path, tmp_path, kernel_manager_factory, monkeypatch):
+def test_notebook_executes_in_quick_mode(path, tmp_path, jupyter_path, monkeypatch):
     monkeypatch.setenv("RLSANDBOX_QUICK", "1")
+    monkeypatch.setenv("JUPYTER_PATH", str(jupyter_path))   # searched first for kernelspecs
     nb = jupytext.read(path)
+    # nbclient owns (starts and shuts down) the kernel; cwd is tmp_path, so nothing the
+    # notebook might write lands in the repository
     client = nbclient.NotebookClient(
-        nb, km=kernel_manager_factory(), timeout=CELL_TIMEOUT, allow_errors=False,
-        resources={"metadata": {"path": str(tmp_path)}})   # cwd: nothing lands in the repo
+        nb, kernel_name=KERNEL, timeout=CELL_TIMEOUT, allow_errors=False,
+        resources={"metadata": {"path": str(tmp_path)}})
     client.execute()                                         # raises CellExecutionError
+    assert client.km is None or not client.km.has_kernel
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.get("execution_count") for c in code), "some cell did not run"
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]

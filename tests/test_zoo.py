@@ -42,10 +42,12 @@ def _case_id(case):
 
 
 def _build(name, params):
+    """The instance as a TabularMDP (linear entries are materialised with .to_tabular())."""
     entry = ZOO[name]
     if not entry.available():
         pytest.skip(f"{name} needs {entry.requires}")
-    return make(name, **params)
+    obj = make(name, **params)
+    return obj.to_tabular() if entry.kind == "linear" else obj
 
 
 def _arrays(mdp):
@@ -147,7 +149,7 @@ def test_inputs_not_mutated():
 
 # ------------------------------------------------------------------ RiverSwim
 def test_riverswim_osband2013_parameters():
-    # Osband, Russo, Van Roy (2013), Fig. 2 / experiment code SetRiverSwim.m: "right" moves
+    # Osband, Russo, Van Roy (2013), §6 RiverSwim figure / experiment code SetRiverSwim.m: "right" moves
     # left/stays/right with 0.05/0.6/0.35 in the middle, stays 0.4 / moves 0.6 at the left
     # end, moves left 0.4 / stays 0.6 at the right end; "left" always moves left; rewards
     # 5/1000 for "left" in the leftmost state and 1 for "right" in the rightmost; start left.
@@ -310,6 +312,14 @@ def test_gridworld_slip_and_rewards():
 def test_gridworld_layout_errors(layout, match):
     with pytest.raises(ValueError, match=match):
         gridworld(layout)
+
+
+def test_layout_row_separators_are_equivalent():
+    a = gridworld("S.#\n.XG", slip=0.2)
+    b = gridworld("S.#/.XG", slip=0.2)
+    c = gridworld(["S.#", ".XG"], slip=0.2)
+    assert np.array_equal(a.P, b.P) and np.array_equal(a.P, c.P)
+    assert np.array_equal(a.R_sas, b.R_sas) and np.array_equal(a.terminal, c.terminal)
 
 
 def test_gridworld_type_errors():

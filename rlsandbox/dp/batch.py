@@ -32,7 +32,8 @@ class BatchSolution:
     converged : (N,) bool.
     error_bound : (N,) a-posteriori bounds on ||V[n] - V*_n||_inf (VI: gamma/(1-gamma) times the
         last sup-norm difference; PI: 0 in exact arithmetic, reported as the Bellman-residual
-        bound ||T V - V|| / (1 - gamma)).
+        bound ||T V - V|| / (1 - gamma)); both plus the float64 allowance
+        2 S eps (max|R| + max|V|) / (1 - gamma) of :func:`rlsandbox.solve`.
     """
 
     V: np.ndarray
@@ -95,7 +96,8 @@ def solve_batch(P: Any, R: Any, gamma: Any, *, method: str = "pi", eps: float = 
         bound = resid / (1.0 - g)
     else:
         max_iter = check_int("max_iter", 1_000_000 if max_iter is None else max_iter, low=1)
-        tol = np.where(g > 0, eps * (1.0 - g) / (2.0 * np.where(g > 0, g, 1.0)), np.inf)
+        with np.errstate(over="ignore"):      # tiny gamma: tol overflows to inf, as it should
+            tol = np.where(g > 0, eps * (1.0 - g) / (2.0 * np.where(g > 0, g, 1.0)), np.inf)
         diff = np.zeros(N)
         _value_iteration_batch(P, R, g, tol, max_iter, V, pi, it, diff)
         converged = it > 0
@@ -103,5 +105,9 @@ def solve_batch(P: Any, R: Any, gamma: Any, *, method: str = "pi", eps: float = 
         # the kernel's pi is greedy w.r.t. V_{k-1}; return the greedy policy of V_k
         Q = R + g[:, None, None] * np.einsum("nsat,nt->nsa", P, V)
         pi = np.argmax(Q, axis=2).astype(np.int64)
+    # float64 allowance, as in dp.discounted._certify: the bound itself is computed from sums
+    # over S terms, 2 S eps (max|R| + max|V|) / (1 - gamma)
+    bound = bound + 2.0 * S * np.finfo(np.float64).eps * (
+        np.abs(R).max(axis=(1, 2)) + np.abs(V).max(axis=1)) / (1.0 - g)
     return BatchSolution(readonly(V), readonly(pi), readonly(np.abs(it)), readonly(converged),
                          readonly(bound))

@@ -187,7 +187,9 @@ def make_figure(name: str, *, out: str | os.PathLike = "figures", quick: bool = 
     Examples
     --------
     >>> import tempfile
-    >>> res = make_figure("vi_pi_convergence", out=tempfile.mkdtemp(), quick=True)  # doctest: +SKIP
+    >>> res = make_figure("vi_pi_convergence", out=tempfile.mkdtemp(), quick=True)
+    >>> res.png.name, res.metadata["quick"], res.metadata["root_seed"]
+    ('vi_pi_convergence.png', True, 0)
     """
     mod = load_figure(name)
     seed = check_int("seed", seed, low=0)

@@ -13,6 +13,7 @@ matplotlib is imported inside the functions that draw, so importing this module 
 from __future__ import annotations
 
 import io
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,16 +121,17 @@ def plot_band(ax: Any, x: Any, ci: BootstrapCI, *, color: Any = None, label: str
 
 
 def png_bytes(fig: Any, *, dpi: int = 110) -> bytes:
-    """Render a matplotlib figure to PNG bytes, deterministically, and close it.
+    """Render a matplotlib figure to PNG bytes, deterministically.
 
-    The PNG carries only matplotlib's fixed ``Software`` tag (no timestamp), so the same data
-    and seed give byte-identical files.
+    The PNG carries no metadata text (``Software`` dropped, and PNG output has no timestamp),
+    so the same data and seed give byte-identical files. A figure managed by pyplot is closed
+    afterwards; a bare ``matplotlib.figure.Figure`` needs no closing.
     """
-    import matplotlib.pyplot as plt
-
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     finally:
-        plt.close(fig)
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None and getattr(fig.canvas, "manager", None) is not None:
+            plt.close(fig)
     return buf.getvalue()

@@ -15,17 +15,19 @@ optimal policy after finitely many improvements, where its error ``||V^{pi_k} - 
 The figure has three panels, all over ``n_seeds`` garnet instances (median over instances and a
 95% percentile-bootstrap band, see :mod:`rlsandbox.experiments.plotting`):
 
-(a) at ``gamma_main``: VI error ``||V_k - V*||`` with both bounds above it;
-(b) at ``gamma_main``, the first ``pi_iterations`` iterations: PI error per improvement against
-    VI error per sweep;
-(c) for every gamma in ``gammas``: the VI error relative to ``||V_0 - V*||`` against gamma^k.
+(a) for every gamma in ``gammas``: the VI error relative to ``||V_0 - V*||`` against gamma^k;
+(b) at ``gamma_main``: how tight the two bounds are, as the ratios error / bound (<= 1 by the
+    theorems), against the sweep k on a log axis;
+(c) at ``gamma_main``, the first ``pi_iterations`` iterations: PI error per improvement against
+    VI error per sweep (log y; PI's exact zeros are marked on the bottom edge).
 
 V* is the value of the policy-iteration solution (exact LU evaluation), whose certificate
 ``error_bound`` (a-posteriori residual bound plus a float64 allowance) is recorded in the
 diagnostics; :func:`run` refuses to produce a figure in which that uncertainty exceeds 1% of the
 smallest plotted VI error. Instances: ``rlsandbox.mdps.make("garnet", S=..., A=...,
 branching=..., rng=...)`` [archibald1995; bhatnagar2009], built once per seed and re-used for
-every gamma (``mdp.replace(gamma=...)``), so the gammas compare the same MDPs.
+every gamma (``mdp.replace(gamma=...)``), so the gammas compare the same MDPs. VI and PI are
+deterministic given the instance, so the instance streams are the only randomness of ``run``.
 
 Regenerates no paper figure: this is the textbook picture of [puterman2005, §6.3-6.4].
 Deviations: VI errors are recorded on an evenly spaced grid of ``n_grid`` iterations per gamma
@@ -35,7 +37,7 @@ between grid points the lines interpolate.
 Data (tidy, one row per instance x gamma x quantity x k): columns ``instance`` (0..n_seeds-1),
 ``gamma``, ``quantity`` in {"vi_error", "contraction_bound", "aposteriori_bound", "pi_error"},
 ``k`` (iteration), ``value``. ``contraction_bound`` and ``aposteriori_bound`` are recorded at
-``gamma_main`` only (panel (c) draws gamma^k from the ``gamma`` and ``k`` columns);
+``gamma_main`` only (panel (a) draws gamma^k from the ``gamma`` and ``k`` columns);
 ``pi_error`` at ``gamma_main`` for ``k = 0, ..., pi_iterations - 1``.
 """
 from __future__ import annotations
@@ -220,8 +222,6 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
                 for k in range(1, config.pi_iterations + 1):
                     sol = policy_iteration(mdp, max_iter=k)      # returns V^{pi_{k-1}}
                     add(i, gamma, "pi_error", k - 1, float(np.max(np.abs(sol.V - V_star))))
-                    if sol.converged:
-                        pi_needed = max(pi_needed, sol.iterations)
                 pi_needed = max(pi_needed, star.iterations)
     if worst_vstar > MAX_REL_VSTAR_UNCERTAINTY:
         raise ValueError(f"V*'s certified error bound is {worst_vstar:.3g} x the smallest "
@@ -251,19 +251,25 @@ def _matrix(data: pd.DataFrame, quantity: str, gamma: float) -> tuple[np.ndarray
 
 
 def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Generator) -> Any:
-    """Draw the three panels from ``data`` (the output of :func:`run`); returns the Figure.
+    """Draw the three panels from ``data`` (the output of :func:`run`); returns a
+    ``matplotlib.figure.Figure`` not registered with pyplot (display it in a notebook by
+    making it a cell's last expression, save it with ``fig.savefig``).
 
     Every plotted number comes from ``data`` (panel (a)'s dashed lines are gamma^k at the
     recorded ``gamma`` and ``k``); ``config`` supplies only the caption's garnet size, and
     ``rng`` only the bootstrap resamples (median over instances, 95% percentile CI).
     """
+    # a bare Figure (no pyplot): no backend switch, no global state, works headless
     import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     missing = {"instance", "gamma", "quantity", "k", "value"} - set(data.columns)
     if missing:
         raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    unknown = set(data["quantity"]) - set(QUANTITIES)
+    if unknown:
+        raise ValueError(f"data has quantities {sorted(unknown)}; expected those of run(): "
+                         f"{', '.join(QUANTITIES)}")
     n = int(data["instance"].nunique())
     pi_rows = data[data["quantity"] == "pi_error"]
     if pi_rows.empty:
@@ -274,11 +280,12 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     def ci(values: np.ndarray):
         return bootstrap_ci(values, rng=rng, n_boot=n_boot, level=0.95, statistic="median")
 
-    fig, axes = plt.subplots(1, 3, figsize=(13.5, 4.7), layout="constrained")
+    fig = Figure(figsize=(13.5, 4.7), layout="constrained")
+    axes = fig.subplots(1, 3)
 
     # (a) relative VI error for each gamma against gamma^k
     ax = axes[0]
-    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(gammas)))
+    colors = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.85, len(gammas)))
     for gamma, color in zip(gammas, colors):
         k_g, err_g = _matrix(data, "vi_error", gamma)
         if k_g[0] != 0 or np.any(err_g[:, 0] <= 0):

@@ -11,7 +11,8 @@ References
 [strehl2008]  A. L. Strehl, M. L. Littman. An analysis of model-based Interval Estimation for
               Markov decision processes. J. Comput. Syst. Sci. 74(8):1309-1331, 2008.
 [osband2013]  I. Osband, D. Russo, B. Van Roy. (More) efficient reinforcement learning via
-              posterior sampling. NeurIPS 2013, §6 and Fig. 2.
+              posterior sampling. NeurIPS 2013, §6 (simulation results, RiverSwim figure);
+              numbers as in the authors' experiment code (psrl_2013, SetRiverSwim.m).
 [strens2000]  M. Strens. A Bayesian framework for reinforcement learning. ICML 2000.
 [dearden1998] R. Dearden, N. Friedman, S. Russell. Bayesian Q-learning. AAAI 1998.
 [puterman2005] M. L. Puterman. Markov Decision Processes. Wiley, 2005 (1994 original), §3.1.
@@ -22,13 +23,14 @@ import numpy as np
 
 from rlsandbox._validate import check_choice, check_in_range, check_int, check_scalar
 from rlsandbox.mdp import TabularMDP
+from rlsandbox.mdps._build import Outcomes
 
 __all__ = ["riverswim", "chain", "puterman_two_state", "RIVERSWIM_VARIANTS"]
 
 #: RiverSwim parameter sets, keyed by source. Per state kind, the distribution of the move
 #: under "right" (against the current) as (P[left], P[stay], P[right]) and the rewards.
 RIVERSWIM_VARIANTS = {
-    # Osband, Russo, Van Roy (2013), Fig. 2 and the authors' experiment code: rewards in [0, 1].
+    # Osband, Russo, Van Roy (2013), §6 and the authors' experiment code: rewards in [0, 1].
     "osband2013": {
         "first": (0.0, 0.4, 0.6),       # state 0: stay 0.4, right 0.6
         "middle": (0.05, 0.6, 0.35),
@@ -70,8 +72,8 @@ def riverswim(n_states: int = 6, *, variant: str = "osband2013", gamma: float = 
     start state              0                     0 or 1, uniformly
     ======================  ===================  =====================
 
-    The default follows [osband2013, Fig. 2] (rewards in [0, 1], which the theory in this
-    library assumes; the same numbers are in the authors' experiment code). ``"strehl2008"``
+    The default follows [osband2013, §6, RiverSwim figure] (rewards in [0, 1], which the
+    theory in this library assumes; the same numbers are in the authors' experiment code). ``"strehl2008"``
     follows the original benchmark [strehl2008, RiverSwim figure in the experiments section].
     Both sources use six states; other ``n_states`` extend the middle part.
 
@@ -152,16 +154,15 @@ def chain(n_states: int = 5, *, slip: float = 0.2, small: float = 2.0, large: fl
     large = check_scalar("large", large)
     gamma = check_in_range("gamma", gamma, low=0.0, high=1.0)
     FORWARD, BACK = 0, 1
-    P = np.zeros((S, 2, S))
-    PR = np.zeros((S, 2, S))                    # sum over outcomes of prob * reward
+    out = Outcomes(S, 2)
     for s in range(S):
         fwd = (min(s + 1, S - 1), large if s == S - 1 else 0.0)
         back = (0, small)
         for a, (p_fwd, p_back) in ((FORWARD, (1.0 - slip, slip)), (BACK, (slip, 1.0 - slip))):
             for p, (s2, r) in ((p_fwd, fwd), (p_back, back)):
-                P[s, a, s2] += p
-                PR[s, a, s2] += p * r
-    R = np.divide(PR, P, out=np.zeros_like(PR), where=P > 0)   # E[r | s, a, s']
+                if p > 0:
+                    out.add(s, a, s2, p, r)
+    P, R = out.result()                         # R[s, a, s'] = E[r | s, a, s']
     rho = np.zeros(S)
     rho[0] = 1.0
     return TabularMDP(P, R, gamma, rho=rho)

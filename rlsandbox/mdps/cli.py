@@ -34,6 +34,7 @@ examples:
   rlsandbox solve riverswim -p variant=strehl2008 --method vi
   rlsandbox solve garnet -p S=50 -p branching=5 --seed 3 --json
   rlsandbox solve cliff_walking --gamma 0.99
+  rlsandbox solve gridworld -p layout=S..#/.X../...G -p slip=0.2
   rlsandbox solve model.npz             (arrays P, R, gamma; optional rho, terminal)
 
 exit codes: 0 solved; 64 bad usage (unknown instance, bad parameter or file, gamma == 1)
@@ -52,7 +53,8 @@ def register(subparsers: Any) -> None:
                     ".npz file, printing V*, an optimal policy and the certified error bound.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("instance", metavar="INSTANCE",
-                   help="zoo instance name, or path to a .npz file with P, R, gamma")
+                   help="zoo instance name, or path to a .npz file with P, R, gamma (a zoo "
+                        "name wins over a file of the same name: write ./NAME for the file)")
     p.add_argument("--method", choices=tuple(_METHODS), default="pi",
                    help="solver: vi, pi (default), mpi or lp")
     p.add_argument("--gamma", type=float, default=None, metavar="G",
@@ -125,10 +127,12 @@ def load_npz(path: str):
     gamma = arrays["gamma"]
     if gamma.shape not in ((), (1,)):
         raise UsageError(f"{path}: gamma has shape {gamma.shape}; expected a scalar")
+    gamma = gamma.reshape(())                  # 0-d; numbers become Python floats below,
+    if gamma.dtype.kind in "iuf":              # anything else reaches TabularMDP's type check
+        gamma = gamma.item()
     try:
-        return TabularMDP(arrays["P"], arrays["R"], gamma.reshape(()).item() if
-                          gamma.dtype.kind in "iuf" else gamma.reshape(()),
-                          rho=arrays.get("rho"), terminal=arrays.get("terminal"))
+        return TabularMDP(arrays["P"], arrays["R"], gamma, rho=arrays.get("rho"),
+                          terminal=arrays.get("terminal"))
     except (ValueError, TypeError) as exc:
         raise UsageError(f"{path}: {exc}") from None
 
@@ -154,6 +158,13 @@ def _load(args: argparse.Namespace):
         mdp = make(args.instance, **params)
     except (ValueError, TypeError) as exc:   # unknown name/parameter, or a builder's checker
         raise UsageError(str(exc)) from None
+    if entry.kind == "linear":
+        mdp = mdp.to_tabular()                # the exact tabular model of a linear MDP
+    from rlsandbox.mdp import TabularMDP
+    if not isinstance(mdp, TabularMDP):
+        raise UsageError(f"{args.instance!r} with these parameters is a {type(mdp).__name__}; "
+                         f"`rlsandbox solve` handles discounted models only (drop H=...), "
+                         f"solve finite-horizon models with rlsandbox.solve in Python")
     return mdp, args.instance, entry, {**entry.defaults, **params}
 
 

@@ -1,7 +1,7 @@
 """Gridworlds from ASCII layouts, and the textbook gridworlds built with them.
 
-A layout is a rectangle of characters (a string with one row per line, or a sequence of row
-strings):
+A layout is a rectangle of characters (a string with one row per line or rows separated by
+``/``, or a sequence of row strings):
 
 ==========  ============================================================================
 ``.``       a free cell
@@ -38,6 +38,7 @@ import numpy as np
 
 from rlsandbox._validate import check_in_range, check_scalar
 from rlsandbox.mdp import TabularMDP
+from rlsandbox.mdps._build import Outcomes
 
 __all__ = ["ACTIONS", "gridworld", "grid_coordinates", "parse_layout", "cliff_walking",
            "sutton_barto_4x4", "sutton_barto_gridworld", "russell_norvig_4x3",
@@ -62,11 +63,17 @@ DEFAULT_LAYOUT = "S..#.\n.#...\n...X.\n.#..G"
 def parse_layout(layout: str | Sequence[str]) -> np.ndarray:
     """The layout as a 2-D array of single characters ``(rows, cols)``, validated.
 
-    A string is split into lines; blank leading/trailing lines and surrounding spaces are
-    dropped. Rows must have equal length and use only the characters ``. S # G X C``.
+    A string is split into rows at newlines or at ``/`` (``"S..#/..XG"``, handy on a command
+    line); blank leading/trailing lines and surrounding spaces are dropped. Rows must have
+    equal length and use only the characters ``. S # G X C``.
+
+    Examples
+    --------
+    >>> parse_layout("S.#/..G").shape
+    (2, 3)
     """
     if isinstance(layout, str):
-        rows = [line.strip() for line in layout.strip().splitlines()]
+        rows = [line.strip() for line in layout.strip().replace("/", "\n").splitlines()]
     elif isinstance(layout, Sequence) and all(isinstance(r, str) for r in layout):
         rows = list(layout)
     else:
@@ -162,11 +169,11 @@ def gridworld(layout: str | Sequence[str] = DEFAULT_LAYOUT, *, slip: float = 0.0
         raise ValueError("every state of the layout is terminal (G or X); add a '.' or 'S' cell")
     enter = {"G": goal_reward, "X": trap_reward}
 
-    P = np.zeros((S, A, S))
-    PR = np.zeros((S, A, S))                       # sum over moves of probability * reward
+    out = Outcomes(S, A)
     for s in range(S):
         if terminal[s]:
-            P[s, :, s] = 1.0
+            for a in range(A):
+                out.add(s, a, s, 1.0, 0.0)
             continue
         r0, c0 = coords[s]
         for a in range(A):
@@ -181,9 +188,8 @@ def gridworld(layout: str | Sequence[str] = DEFAULT_LAYOUT, *, slip: float = 0.0
                 else:
                     s2 = int(index[r, c])
                     rew = step_reward + enter.get(str(grid[r, c]), 0.0)
-                P[s, a, s2] += p
-                PR[s, a, s2] += p * rew
-    R = np.divide(PR, P, out=np.zeros_like(PR), where=P > 0)
+                out.add(s, a, s2, p, rew)
+    P, R = out.result()
     if starts.size:
         rho = np.zeros(S)
         rho[starts] = 1.0 / starts.size

@@ -36,6 +36,7 @@ import scipy.sparse as sp
 
 from rlsandbox._validate import check_in_range, check_int, check_stochastic
 from rlsandbox.mdp import TabularMDP
+from rlsandbox.mdps._build import Outcomes
 
 __all__ = ["from_gymnasium", "to_gymnasium"]
 
@@ -134,17 +135,15 @@ def from_gymnasium(env_or_id: Any, *, gamma: float = 1.0, rho: Any = None,
                     need_end = True
     S = S_env + 1 if need_end else S_env
     END = S_env
-    P = np.zeros((S, A, S))
-    PR = np.zeros((S, A, S))
+    acc = Outcomes(S, A)
     for (s, a), rows in outcomes.items():
         for p, s2, r, done in rows:
-            target = END if (done and not absorbing[s2]) else s2
-            P[s, a, target] += p
-            PR[s, a, target] += p * r
+            acc.add(s, a, END if (done and not absorbing[s2]) else s2, p, r)
     if need_end:
-        P[END, :, END] = 1.0
+        for a in range(A):
+            acc.add(END, a, END, 1.0, 0.0)
         terminal[END] = True
-    R = np.divide(PR, P, out=np.zeros_like(PR), where=P > 0)
+    P, R = acc.result()
 
     if rho is None:
         rho = getattr(base, "initial_state_distrib", None)
@@ -158,7 +157,7 @@ def from_gymnasium(env_or_id: Any, *, gamma: float = 1.0, rho: Any = None,
     rho_full = np.zeros(S)
     rho_full[:S_env] = rho
     if sparse:
-        return TabularMDP(sp.csr_array(P.reshape(S * A, S)), PR.sum(axis=-1), gamma,
+        return TabularMDP(sp.csr_array(P.reshape(S * A, S)), np.einsum("sat,sat->sa", P, R), gamma,
                           rho=rho_full, terminal=terminal[:S])
     return TabularMDP(P, R, gamma, rho=rho_full, terminal=terminal[:S])
 

@@ -37,7 +37,8 @@ def garnet(S: int, A: int, branching: int, *, rng: Any, gamma: float = 0.9,
        states (the ``branching`` smallest of S i.i.d. uniform keys);
     2. the probabilities: the gaps between ``branching - 1`` sorted uniform cut points of
        [0, 1] (a uniform point of the simplex, i.e. Dirichlet(1, ..., 1));
-    3. then the rewards ``R[s, a] ~ Uniform[0, 1)``, drawn after all transitions.
+    3. then the rewards ``R[s, a] ~ Uniform[0, 1)``, drawn after all transitions (our choice:
+       the sources use various reward distributions).
 
     Draw order: keys ``(S*A, S)``, cut points ``(S*A, branching-1)``, rewards ``(S, A)``.
     ``rho`` is uniform. ``sparse=True`` stores P as CSR ``(S*A, S)``.

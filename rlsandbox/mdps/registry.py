@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from rlsandbox.mdps import classic, grid, random_mdps
+from rlsandbox.mdps import average, classic, grid, linear, random_mdps
 
 __all__ = ["ZooEntry", "ZOO", "make", "names", "register_instance"]
 
@@ -31,7 +31,10 @@ class ZooEntry:
     Attributes
     ----------
     name : registry key (``make(name)``).
-    build : the builder; called as ``build(**{**defaults, **params})``.
+    build : the builder; called as ``build(**{**defaults, **params})``. It returns a
+        :class:`~rlsandbox.TabularMDP`, or for ``kind == "linear"`` a
+        :class:`~rlsandbox.linear.LinearMDP` / ``LinearMixtureMDP`` (``.to_tabular()`` gives
+        the exact tabular model).
     description : one line for ``rlsandbox list instances``.
     defaults : parameters ``make`` passes unless overridden (JSON-able).
     random : True if the builder draws from ``rng``.
@@ -39,6 +42,7 @@ class ZooEntry:
     action_names : labels of the actions in index order, or None.
     layout : for gridworlds, ``layout(params) -> str`` giving the ASCII layout whose
         non-wall, non-cliff cells are the states in order (used to print values on the grid).
+    kind : ``"tabular"`` or ``"linear"`` (what ``build`` returns, see above).
     """
 
     name: str
@@ -49,6 +53,7 @@ class ZooEntry:
     requires: str | None = None
     action_names: tuple[str, ...] | None = None
     layout: Callable[[Mapping[str, Any]], str] | None = None
+    kind: str = "tabular"
 
     def available(self) -> bool:
         """False when the optional module in ``requires`` is not installed."""
@@ -177,7 +182,7 @@ for _e in (
              "Chain problem, 5 states, slip 0.2, rewards 2 (back) / 10 (end) (Strens 2000)",
              action_names=("forward", "back")),
     ZooEntry("puterman_two_state", classic.puterman_two_state,
-             "two-state example of Puterman (2005) §3.1, discount 0.95",
+             "two-state example of Puterman (2005) sec. 3.1, discount 0.95",
              action_names=("a1", "a2")),
     ZooEntry("sutton_barto_gridworld", grid.sutton_barto_gridworld,
              "5x5 gridworld with A->A' (+10), B->B' (+5), gamma 0.9 (Sutton & Barto Ex. 3.5/3.8)",
@@ -189,7 +194,7 @@ for _e in (
              "4x12 cliff walking, -1 per step, -100 cliff, episodic, gamma 1 (Sutton & Barto Ex. 6.6)",
              action_names=_GRID, layout=lambda p: grid.CLIFF_LAYOUT),
     ZooEntry("russell_norvig_4x3", grid.russell_norvig_4x3,
-             "4x3 world, slip 0.8/0.1/0.1, reward -0.04, gamma 1 (Russell & Norvig §17.1)",
+             "4x3 world, slip 0.8/0.1/0.1, reward -0.04, gamma 1 (Russell & Norvig sec. 17.1)",
              action_names=_GRID, layout=lambda p: grid.RUSSELL_NORVIG_4X3_LAYOUT),
     ZooEntry("gridworld", grid.gridworld,
              "gridworld from an ASCII layout (parameter layout='S..G'; walls #, goal G, trap X, "
@@ -202,6 +207,20 @@ for _e in (
     ZooEntry("random_dense", random_mdps.random_dense,
              "random dense MDP, Dirichlet(alpha) kernel rows, U[0,1) rewards",
              defaults={"S": 10, "A": 3, "rng": 0}, random=True),
+    ZooEntry("random_communicating", average.random_communicating,
+             "random communicating MDP (a ring under action 0 plus Garnet rows), for average "
+             "reward, gamma 1", defaults={"S": 10, "A": 3, "rng": 0}, random=True),
+    ZooEntry("random_weakly_communicating", average.random_weakly_communicating,
+             "random weakly communicating MDP (communicating core + transient states), gamma 1",
+             defaults={"S": 10, "A": 3, "rng": 0}, random=True),
+    ZooEntry("random_linear_mdp", linear.random_linear_mdp,
+             "random linear MDP, simplex features and factor distributions (a LinearMDP)",
+             defaults={"S": 10, "A": 3, "d": 4, "rng": 0, "gamma": 0.9}, random=True,
+             kind="linear"),
+    ZooEntry("random_linear_mixture", linear.random_linear_mixture,
+             "random linear mixture MDP, convex mixture of Dirichlet kernels (a LinearMixtureMDP)",
+             defaults={"S": 10, "A": 3, "d": 4, "rng": 0, "gamma": 0.9}, random=True,
+             kind="linear"),
     ZooEntry("frozenlake", _frozenlake,
              "gymnasium FrozenLake (slippery 4x4; map_name='8x8'), exact table, gamma 1",
              requires="gymnasium", action_names=_FROZENLAKE_ACTIONS, layout=_frozenlake_layout),

@@ -320,7 +320,7 @@ def _dispatch(todo: list[tuple[int, int]], plans: list[ClaimPlan], jobs: int, sc
                          "pip install 'rlsandbox[dask]'") from exc
     own = isinstance(scheduler, str)
     try:
-        client = distributed.Client(scheduler, timeout=30) if own else scheduler
+        client = distributed.Client(scheduler, timeout=10) if own else scheduler
     except (OSError, TimeoutError) as exc:
         raise ValueError(f"cannot connect to the Dask scheduler at {scheduler!r} ({exc}); "
                          f"give the address of a running scheduler, e.g. tcp://127.0.0.1:8786"
