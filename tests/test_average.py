@@ -91,7 +91,8 @@ def riverswim(n: int) -> TabularMDP:
 
 
 def howard_taxicab() -> TabularMDP:
-    """The taxicab problem of [howard1960, Ch. 5]: towns A, B, C; alternatives cruise / cab
+    """The taxicab example of [howard1960] (R. A. Howard, Dynamic Programming and Markov
+    Processes, MIT Press 1960; policy-iteration chapter): towns A, B, C; alternatives cruise / cab
     stand / radio call, per-trip rewards r_ij. Town B has no radio alternative; a copy of
     its alternative 1 pads A = 3 (a duplicate action changes no gain or bias)."""
     P = np.array([[[1 / 2, 1 / 4, 1 / 4], [1 / 16, 3 / 4, 3 / 16], [1 / 4, 1 / 8, 5 / 8]],
@@ -264,7 +265,7 @@ def test_puterman_31_optimal(method):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_howard_taxicab(method):
-    # [howard1960, Ch. 5, taxicab example]: the optimal policy uses alternative 2 (cab stand)
+    # [howard1960, taxicab example]: the optimal policy uses alternative 2 (cab stand)
     # in every town, with gain g = 13.34 and relative values v_A = -1.18, v_B = 12.66,
     # v_C = 0 (two decimals published: tolerance 0.005, half a unit in the last place).
     sol = solve_average(howard_taxicab(), method=method)
@@ -276,7 +277,7 @@ def test_howard_taxicab(method):
 
 
 def test_howard_taxicab_initial_policy():
-    # [howard1960, Ch. 5]: the starting policy (alternative 1 everywhere) has g = 9.2 and
+    # [howard1960, taxicab example]: the starting policy (alternative 1 everywhere) has g = 9.2 and
     # relative values v = (1.33, 7.47, 0) (two decimals published).
     pg = policy_gain(howard_taxicab(), np.zeros(3, dtype=int))
     np.testing.assert_allclose(pg.gain, 9.2, atol=0.005)

@@ -13,6 +13,13 @@ from rlsandbox.dp.discounted import (
     evaluate_discounted, linear_programming, modified_policy_iteration, policy_iteration,
     q_values, solve_discounted, value_iteration,
 )
+from rlsandbox.dp.finite_horizon import FiniteHorizonSolution, backward_induction, \
+    evaluate_finite
+from rlsandbox.dp.average import (
+    AverageSolution, MultichainSolution, PolicyGain, average_linear_programming,
+    average_policy_iteration, classify, diameter, is_communicating, is_weakly_communicating,
+    policy_gain, relative_value_iteration, solve_average, solve_multichain, span,
+)
 from rlsandbox.mdp import FiniteHorizonMDP, TabularMDP
 
 
@@ -32,7 +39,6 @@ def solve(mdp: TabularMDP | FiniteHorizonMDP, method: str = "pi", **options: Any
     True
     """
     if isinstance(mdp, FiniteHorizonMDP):
-        from rlsandbox.dp.finite_horizon import backward_induction
         return backward_induction(mdp)
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"solve expects a TabularMDP or FiniteHorizonMDP, got {type(mdp).__name__}; "
@@ -57,7 +63,6 @@ def evaluate(mdp: TabularMDP | FiniteHorizonMDP, pi: Any):
     (6,)
     """
     if isinstance(mdp, FiniteHorizonMDP):
-        from rlsandbox.dp.finite_horizon import evaluate_finite
         return evaluate_finite(mdp, pi)
     if not isinstance(mdp, TabularMDP):
         raise TypeError(f"evaluate expects a TabularMDP or FiniteHorizonMDP, got {type(mdp).__name__}")
@@ -68,4 +73,8 @@ def evaluate(mdp: TabularMDP | FiniteHorizonMDP, pi: Any):
 __all__ = ["solve", "evaluate", "solve_batch", "BatchSolution", "Solution", "SOLVERS",
            "TIE_RTOL", "value_iteration", "policy_iteration", "modified_policy_iteration",
            "linear_programming", "q_values", "advantages", "bellman_optimality",
-           "bellman_evaluation"]
+           "bellman_evaluation", "FiniteHorizonSolution", "backward_induction",
+           "evaluate_finite", "AverageSolution", "MultichainSolution", "PolicyGain",
+           "solve_average", "solve_multichain", "policy_gain", "relative_value_iteration",
+           "average_linear_programming", "average_policy_iteration", "classify", "diameter",
+           "is_communicating", "is_weakly_communicating", "span"]

@@ -12,7 +12,7 @@ and its bias is h = H_P r with the deviation matrix
 P* is assembled exactly from the chain's recurrent classes C_1..C_k (closed strongly
 connected components of the graph P > 0): on C_j its rows are the stationary distribution
 mu_j of P restricted to C_j; a transient state s has P*[s, :] = sum_j b_j(s) mu_j with the
-absorption probabilities b_j = (I - P_TT)^{-1} P_{T, C_j} 1 [puterman2005, Appendix A.4].
+absorption probabilities b_j = (I - P_TT)^{-1} P_{T, C_j} 1 [puterman2005, Appendix A].
 This holds for every policy, multichain or not.
 
 Optimality. In a weakly communicating model the optimal gain g* is the same from every state
@@ -47,6 +47,18 @@ diameter is D = max_{s != s'} min_pi E[time to reach s' from s] [jaksch2010, Def
 
 Shapes: P (S, A, S) or CSR (S*A, S); R (S, A); policies (S,) int or (S, A); g, h (S,).
 The model's ``gamma`` is ignored here: average reward has no discount.
+
+References
+----------
+[puterman2005]   M. L. Puterman. Markov Decision Processes: Discrete Stochastic Dynamic
+                 Programming. Wiley, 2005 (Ch. 8 unichain/communicating, Ch. 9 multichain,
+                 Appendix A: Cesaro limits and the deviation matrix).
+[jaksch2010]     T. Jaksch, R. Ortner, P. Auer. Near-optimal regret bounds for reinforcement
+                 learning. JMLR 11:1563-1600, 2010 (Def. 1: diameter).
+[tsitsiklis2007] J. N. Tsitsiklis. NP-hardness of checking the unichain condition in average
+                 cost MDPs. Operations Research Letters 35(3):319-323, 2007.
+[bertsekas1991]  D. P. Bertsekas, J. N. Tsitsiklis. An analysis of stochastic shortest path
+                 problems. Mathematics of Operations Research 16(3):580-595, 1991.
 """
 from __future__ import annotations
 
@@ -146,7 +158,7 @@ class AverageSolution:
 
     @property
     def gaps(self) -> np.ndarray:
-        """Optimal gaps gain + bias[s] - Q[s, a] (S, A); >= -2 error_bound, ~0 on the mask."""
+        """Optimal gaps gain + bias[s] - Q[s, a] (S, A); >= -error_bound, ~0 on the mask."""
         return readonly(self.gain + self.bias[:, None] - self.Q)
 
     def __repr__(self) -> str:
@@ -185,7 +197,7 @@ class MultichainSolution:
 
 # ------------------------------------------------------------------ helpers
 def span(v: Any) -> float:
-    """Span seminorm ``sp(v) = max_s v(s) - min_s v(s)`` of a vector (S,) [puterman2005, §6.6.1].
+    """Span seminorm ``sp(v) = max_s v(s) - min_s v(s)`` of a vector (S,) [puterman2005, §6.6].
 
     Examples
     --------
@@ -290,7 +302,7 @@ def is_weakly_communicating(mdp: TabularMDP) -> bool:
     """True if the model is weakly communicating [puterman2005, §8.3.1]; graph algorithms only.
 
     Then the optimal gain is constant and the optimality equation has a solution
-    [puterman2005, Thm 8.3.2 / §8.4].
+    [puterman2005, §8.3-8.4].
 
     Examples
     --------
@@ -516,8 +528,9 @@ def relative_value_iteration(mdp: TabularMDP, *, tau: float = 0.5, eps: float = 
     returned bias ``h = tau w`` (shifted to min 0) carries the certificate of the module
     docstring and ``|gain - g*| <= eps / 2`` (+ float allowance) on convergence.
 
-    ``tau = 0.5`` (default) maps a period-2 eigenvalue -1 of P to 0 and halves the spectral
-    gap of the slowest mode at worst; ``tau = 1`` is plain RVI, which oscillates on periodic
+    ``tau = 0.5`` (default) maps a period-2 eigenvalue -1 of P to 0 (eigenvalues move to
+    tau lambda + 1 - tau) and multiplies the gap 1 - lambda of a real eigenvalue
+    lambda in [0, 1) by tau, i.e. at most doubles the number of sweeps of a slow mode; ``tau = 1`` is plain RVI, which oscillates on periodic
     chains (``converged=False``).
 
     Deviations: Puterman's transform also scales the rewards by tau (gain scaled, bias kept);
@@ -631,6 +644,7 @@ def _multichain_pi(mdp: TabularMDP, pi: np.ndarray, max_iter: int):
     converged, k = False, 0
     for k in range(1, max_iter + 1):
         ev = _gain_bias(_dense(mdp.P_pi(pi)), mdp.R_pi(pi))
+        pi_eval = pi
         g, h = ev.gain, ev.bias
         thr = TIE_RTOL * (1.0 + R_max + float(np.ptp(h)))
         Pg = _q_undiscounted(mdp, np.asarray(g), zeros_R)
@@ -646,7 +660,7 @@ def _multichain_pi(mdp: TabularMDP, pi: np.ndarray, max_iter: int):
             converged = True
             break
         pi = np.where(switch, np.argmax(Qa, axis=1), pi).astype(np.int64)
-    return pi, ev, k, converged
+    return pi_eval, ev, k, converged            # the last evaluated policy and its (g, h)
 
 
 def _initial_policy(mdp: TabularMDP, pi0: Any) -> np.ndarray:
