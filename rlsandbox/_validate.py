@@ -92,7 +92,8 @@ def check_nonnegative(name: str, x: np.ndarray) -> None:
 
 def check_rows_sum_to_one(name: str, x: np.ndarray, *, atol: float = ROW_SUM_ATOL) -> None:
     """Raise if some row ``x[..., :]`` does not sum to 1 within ``atol``."""
-    sums = x.sum(axis=-1)
+    with np.errstate(over="ignore"):     # huge entries: the sum is inf and the row is refused
+        sums = x.sum(axis=-1)
     bad = np.abs(sums - 1.0) > atol
     if bad.any():
         idx = np.unravel_index(int(np.argmax(bad)), sums.shape)
@@ -134,7 +135,8 @@ def check_stochastic_csr(name: str, x: Any, *, n_cols: int | None = None) -> sp.
         row = int(np.searchsorted(m.indptr, k, side="right") - 1)
         raise ValueError(f"{name}[{row}, {m.indices[k]}] = {m.data[k]:.6g} is negative; "
                          f"probabilities must be >= 0")
-    sums = np.asarray(m.sum(axis=1)).ravel()
+    with np.errstate(over="ignore"):     # huge entries: the sum is inf and the row is refused
+        sums = np.asarray(m.sum(axis=1)).ravel()
     bad = np.abs(sums - 1.0) > ROW_SUM_ATOL
     if bad.any():
         row = int(np.argmax(bad))

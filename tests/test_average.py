@@ -1,4 +1,4 @@
-"""Average-reward DP: rlsandbox/dp/average.py, rlsandbox/kernels/average.py, rlsandbox/mdps/average.py.
+"""Average-reward DP: rlsandbox/dp/average.py, kernels/average.py and mdps/average.py.
 
 Reference values carry their provenance in a comment; hand derivations are written out.
 Tolerances: "exact" results (policy_gain, PI, LP, diameter) are compared with a float64
@@ -44,7 +44,7 @@ def puterman_31() -> TabularMDP:
 
 
 def two_cycle() -> TabularMDP:
-    """One action, 0 <-> 1 deterministically, r = (1, 0): the periodic chain of the LOOP card §5.2."""
+    """One action, 0 <-> 1 deterministically, r = (1, 0): the periodic chain (LOOP card §5.2)."""
     return TabularMDP(np.array([[[0.0, 1.0]], [[1.0, 0.0]]]), [[1.0], [0.0]], gamma=1.0)
 
 
@@ -250,7 +250,7 @@ def test_laurent_expansion_of_discounted_value(S, A, seed):
         assert np.abs(V - first).max() <= bound + fp
 
 
-# --------------------------------------------------------------------------- optimal, reference values
+# --------------------------------------------------------------------------- reference values
 @pytest.mark.parametrize("method", METHODS)
 def test_puterman_31_optimal(method):
     # Every policy is absorbed in s2 (reward -1): g* = -1. OE with h(s2) = 0:
@@ -414,6 +414,7 @@ def test_methods_agree_and_solve_the_optimality_equation(S, A, b, seed, transien
         e = sol.Q.max(axis=1) - sol.bias - sol.gain
         assert np.abs(e).max() <= sol.residual + sol.error_bound + 1e-15, m
         assert sol.bias.min() == 0.0 and sol.span == pytest.approx(sol.bias.max())
+        assert sol.optimal_actions[np.arange(mdp.S), sol.policy].all(), m
         # every policy drawn from the mask is near-optimal (module docstring guarantee)
         tol = sol.residual + TIE_TOL(mdp, sol)
         first = np.argmax(sol.optimal_actions, axis=1)
@@ -468,7 +469,8 @@ def test_blackwell_limit_of_discounted_optimum(seed):
         slack = disc.error_bound + avg.error_bound / (1 - gamma) + 1e-9
         assert np.all(disc.V <= W + slack)
         assert np.all(disc.V >= W - avg.span - slack)
-        assert np.abs((1 - gamma) * disc.V - avg.gain).max() <= (1 - gamma) * (avg.span + 1e-6) + 1e-9
+        err = np.abs((1 - gamma) * disc.V - avg.gain).max()
+        assert err <= (1 - gamma) * (avg.span + 1e-6) + 1e-9
 
 
 # --------------------------------------------------------------------------- multichain

@@ -9,6 +9,7 @@ not mutated, integers become float64.
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -108,6 +109,28 @@ def test_check_rows_sum_to_one_names_first_row_and_sum():
     with raises(ValueError, "P[1, 0, :] sums to 0.93; every row of P must sum to 1 (atol 1e-09). "
                             "If P holds unnormalised weights, pass P / P.sum(-1, keepdims=True)"):
         mdp(P=bad)
+
+
+@pytest.mark.parametrize("where", ["P", "P-csr", "rho", "batch"])
+def test_bug_row_sum_overflow_warning_escapes(where):
+    # regression: rows of huge entries (1e308 + 1e308) made the row-sum check emit
+    # "RuntimeWarning: overflow encountered in reduce" (an exception under -W error) before
+    # its ValueError; the sum is now inf and the row is refused with the usual message
+    huge = np.full((2, 1, 2), 1e308)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if where == "P":
+            with raises(ValueError, "P[0, 0, :] sums to inf; every row of P must sum to 1"):
+                mdp(P=huge, R=np.zeros((2, 1)))
+        elif where == "P-csr":
+            with raises(ValueError, "P row 0 sums to inf; every row must sum to 1"):
+                mdp(P=sp.csr_array(huge.reshape(2, 2)), R=np.zeros((2, 1)))
+        elif where == "rho":
+            with raises(ValueError, "rho sums to inf"):
+                mdp(rho=[1e308, 1e308])
+        else:
+            with raises(ValueError, "P[0, 0, 0, :] sums to inf"):
+                rls.solve_batch(huge[None], np.zeros((1, 2, 1)), 0.5)
 
 
 def test_row_sum_tolerance_is_1e_9():

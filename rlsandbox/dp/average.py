@@ -22,7 +22,7 @@ and the optimality equation [puterman2005, §8.4]
 
 has a solution h (a bias, "relative value"). For any h let (T h)(s) = max_a R + P h; then
 
-    min_s (T h - h)(s)  <=  g*  <=  max_s (T h - h)(s)                    [puterman2005, §8.5, Thm 8.5.5]
+    min_s (T h - h)(s)  <=  g*  <=  max_s (T h - h)(s)         [puterman2005, §8.5, Thm 8.5.5]
 
 and every policy that is greedy for h has gain >= min_s (T h - h)(s). Every result below is
 certified this way, a posteriori, whatever method produced h.
@@ -405,6 +405,15 @@ def classify(mdp: TabularMDP, *, max_policies: int = MAX_POLICIES) -> str:
     (deciding unichain is NP-hard [tsitsiklis2007]); a ``ValueError`` is raised if more than
     ``max_policies`` would be needed.
 
+    Parameters
+    ----------
+    mdp : TabularMDP
+    max_policies : int >= 1, enumeration budget (default :data:`MAX_POLICIES`)
+
+    Returns
+    -------
+    str, one of "ergodic", "unichain", "communicating", "weakly_communicating", "multichain"
+
     Examples
     --------
     >>> import numpy as np
@@ -524,17 +533,30 @@ def relative_value_iteration(mdp: TabularMDP, *, tau: float = 0.5, eps: float = 
     from ``w_0 = h0 / tau`` (zeros) until ``sp(T_tau w - w) < eps``. The transform keeps every
     policy's stationary distributions, hence all gains, and maps a bias h to h / tau; it adds
     a self-loop to every state, so every chain is aperiodic and the iteration converges in
-    weakly communicating models. Because ``T_tau w - w = T h - h`` for ``h = tau w``, the
+    weakly communicating models [puterman2005, §8.5.4, §9.4]. Because ``T_tau w - w = T h - h`` for ``h = tau w``, the
     returned bias ``h = tau w`` (shifted to min 0) carries the certificate of the module
     docstring and ``|gain - g*| <= eps / 2`` (+ float allowance) on convergence.
 
     ``tau = 0.5`` (default) maps a period-2 eigenvalue -1 of P to 0 (eigenvalues move to
     tau lambda + 1 - tau) and multiplies the gap 1 - lambda of a real eigenvalue
-    lambda in [0, 1) by tau, i.e. at most doubles the number of sweeps of a slow mode; ``tau = 1`` is plain RVI, which oscillates on periodic
-    chains (``converged=False``).
+    lambda in [0, 1) by tau, i.e. at most doubles the number of sweeps of a slow mode.
+    ``tau = 1`` is plain RVI, which oscillates on periodic chains (``converged=False``).
 
     Deviations: Puterman's transform also scales the rewards by tau (gain scaled, bias kept);
     here the rewards are kept (gain kept, bias scaled by 1/tau, undone on return).
+
+    Parameters
+    ----------
+    mdp : TabularMDP, weakly communicating (else ``ValueError``); dense or CSR
+    tau : float in (0, 1], weight of P in the transform (1 = plain RVI)
+    eps : float > 0, stop when sp(T h - h) < eps; then |gain - g*| <= eps / 2
+    max_iter : int >= 1, sweep budget (``converged=False`` when it runs out)
+    s_ref : int in [0, S), the state whose relative value is subtracted each sweep
+    h0 : (S,) initial bias guess, optional
+
+    Returns
+    -------
+    AverageSolution (method "rvi"; iterations = sweeps)
 
     Examples
     --------
@@ -590,6 +612,15 @@ def average_linear_programming(mdp: TabularMDP) -> AverageSolution:
     Deviations: stage 2 is this module's device for a bias that solves the OE; Puterman reads
     the policy off the dual instead. The certificate comes from the Bellman residual of the
     returned bias, not from the LP tolerances.
+
+    Parameters
+    ----------
+    mdp : TabularMDP, weakly communicating (else ``ValueError``)
+
+    Returns
+    -------
+    AverageSolution (method "lp"; iterations = LP solves; ``converged=False`` if HiGHS fails,
+    with the certificate of the zero bias or of the stage-1 bias)
 
     Examples
     --------
@@ -683,6 +714,16 @@ def average_policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000,
     At termination in a weakly communicating model g is constant and h solves the OE, so the
     result is exact up to round-off. O(S^3) per iteration (dense).
 
+    Parameters
+    ----------
+    mdp : TabularMDP, weakly communicating (else ``ValueError``)
+    max_iter : int >= 1, improvement budget
+    pi0 : (S,) int initial deterministic policy, default all zeros
+
+    Returns
+    -------
+    AverageSolution (method "pi"; ``policy`` is the final policy of the iteration)
+
     Examples
     --------
     >>> import numpy as np
@@ -712,6 +753,16 @@ def solve_multichain(mdp: TabularMDP, *, max_iter: int = 10_000,
     max_a P g = g, max_{a: P g = g} R + P h = g + h [puterman2005, §9.1], hence is
     gain-optimal from every state; it terminates after finitely many improvements
     [puterman2005, §9.2].
+
+    Parameters
+    ----------
+    mdp : TabularMDP, any structure
+    max_iter : int >= 1, improvement budget
+    pi0 : (S,) int initial deterministic policy, default all zeros
+
+    Returns
+    -------
+    MultichainSolution with gain (S,), bias (S,), policy (S,)
 
     Examples
     --------
@@ -757,6 +808,18 @@ def solve_average(mdp: TabularMDP, method: str = "pi", **options: Any) -> Averag
     (on states no optimal policy keeps recurrent), and methods may return different ones,
     each solving the OE (the gain agrees). See :class:`AverageSolution` for the certificate
     and the tolerance of ``optimal_actions``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP, weakly communicating; ``gamma`` is ignored
+    method : "pi" | "rvi" | "lp"
+    **options : passed to :func:`average_policy_iteration`,
+        :func:`relative_value_iteration` or :func:`average_linear_programming`
+
+    Returns
+    -------
+    AverageSolution with gain (float), bias (S,), span, policy (S,), optimal_actions (S, A),
+    Q (S, A), iterations, converged, error_bound, residual, method
 
     Examples
     --------
@@ -820,6 +883,15 @@ def diameter(mdp: TabularMDP, *, max_iter: int = 10_000) -> float:
     communicating (some state can never be reached from some other); 0.0 when S == 1.
     Bound it relates to: sp(h*) <= (g* - min R) D for any OE solution h* (from
     h >= R - g* + P h along the fastest route; [jaksch2010, §4.3] for R in [0, 1]).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    max_iter : int >= 1, policy-iteration budget per target state
+
+    Returns
+    -------
+    float, D >= 1 (or 0.0 for S == 1, ``inf`` if not communicating)
 
     Examples
     --------

@@ -1,7 +1,32 @@
 """Bellman-operator kernels (dense ``(S, A, S)`` and CSR ``(S*A, S)``), private.
 
-No validation: callers pass C-contiguous float64 arrays of consistent shapes. Greedy ties go
-to the lowest action index (strict ``>`` when scanning actions in order).
+No validation: callers pass C-contiguous float64 arrays of consistent shapes (int64 index
+arrays). Greedy ties go to the lowest action index (strict ``>`` when scanning actions in
+order).
+
+Summation order is part of the contract. Every action value is
+
+    Q[s, a] = R[s, a] + gamma * q,   q = (((0 + P[s,a,0] V[0]) + P[s,a,1] V[1]) + ...)
+
+summed from 0.0 over s' in increasing order (CSR: over the stored entries, whose column
+indices are sorted). Adding an exact zero does not change a float sum, so dense and CSR
+kernels give bitwise-equal results on the same model. The fast paths keep this order:
+
+* the dense row kernel :func:`_q_row_dense` streams ``P[s]`` once, updating all ``A``
+  running sums per s' (independent dependency chains, so the loop is not bound by the
+  latency of one chain), instead of one action at a time;
+* ``*_par`` twins split the *states* over threads (``prange`` over chunks of states); each
+  state writes only its own slots and no float is accumulated across threads, so results
+  are bitwise independent of the thread count (STYLE.md §4);
+* :func:`_policy_iteration_one` (tiny batched models) solves with an in-kernel LU with
+  partial pivoting (:func:`_lu_factor`), the algorithm of LAPACK ``dgetf2``, which avoids the
+  per-call overhead of ``np.linalg.solve`` on 10 x 10 systems;
+* sparse policy iteration factorises ``I - gamma P_pi`` on a static fill pattern computed
+  once per model (:func:`_symbolic_lu`, :func:`_lu_numeric`, :func:`_lu_solve_perm`): the
+  sparsity of ``P_pi`` changes with pi only within the union pattern of all actions, and
+  ``I - gamma P_pi`` is strictly diagonally dominant by rows for gamma < 1, so Gaussian
+  elimination without pivoting is stable with growth factor at most 2 [higham2002, Thm 9.9]
+  and a symmetric fill-reducing permutation can be fixed in advance.
 """
 from __future__ import annotations
 
@@ -10,22 +35,77 @@ from numba import prange
 
 from rlsandbox.kernels import kernel
 
+#: States per parallel work item in the ``*_par`` kernels (static split over threads).
+CHUNK = 16
 
+
+# ----------------------------------------------------------------------- row kernels
+@kernel
+def _q_row_dense(P, R, V, gamma, s, out_row):
+    """out_row[a] = R[s, a] + gamma sum_s' P[s, a, s'] V[s'] for all a (reference order)."""
+    A = P.shape[1]
+    S_next = P.shape[2]
+    for a in range(A):
+        out_row[a] = 0.0
+    for t in range(S_next):
+        v = V[t]
+        for a in range(A):
+            out_row[a] += P[s, a, t] * v
+    for a in range(A):
+        out_row[a] = R[s, a] + gamma * out_row[a]
+
+
+@kernel
+def _argmax_row(q):
+    """(max, lowest argmax) of a 1-D array, scanning in order with strict ``>``."""
+    best = -np.inf
+    arg = 0
+    for a in range(q.shape[0]):
+        if q[a] > best:
+            best = q[a]
+            arg = a
+    return best, arg
+
+
+@kernel
+def _qmax_csr_state(data, indices, indptr, R, V, gamma, s):
+    """(max_a Q[s, a], lowest argmax) for one state of a CSR model (reference order)."""
+    A = R.shape[1]
+    best = -np.inf
+    arg = 0
+    for a in range(A):
+        row = s * A + a
+        q = 0.0
+        for k in range(indptr[row], indptr[row + 1]):
+            q += data[k] * V[indices[k]]
+        q = R[s, a] + gamma * q
+        if q > best:
+            best = q
+            arg = a
+    return best, arg
+
+
+@kernel
+def _q_row_csr(data, indices, indptr, R, V, gamma, s, out_row):
+    """out_row[a] = Q[s, a] for one state of a CSR model (reference order)."""
+    A = R.shape[1]
+    for a in range(A):
+        row = s * A + a
+        q = 0.0
+        for k in range(indptr[row], indptr[row + 1]):
+            q += data[k] * V[indices[k]]
+        out_row[a] = R[s, a] + gamma * q
+
+
+# ------------------------------------------------------------------ operators, serial
 @kernel
 def _bellman_max_dense(P, R, V, gamma, out_V, out_pi):
     """out_V[s] = max_a R[s,a] + gamma sum_s' P[s,a,s'] V[s']; out_pi = lowest argmax."""
-    S, A, S_next = P.shape
+    S, A = R.shape
+    q = np.empty(A)
     for s in range(S):
-        best = -np.inf
-        arg = 0
-        for a in range(A):
-            q = 0.0
-            for s2 in range(S_next):
-                q += P[s, a, s2] * V[s2]
-            q = R[s, a] + gamma * q
-            if q > best:
-                best = q
-                arg = a
+        _q_row_dense(P, R, V, gamma, s, q)
+        best, arg = _argmax_row(q)
         out_V[s] = best
         out_pi[s] = arg
 
@@ -33,19 +113,9 @@ def _bellman_max_dense(P, R, V, gamma, out_V, out_pi):
 @kernel
 def _bellman_max_csr(data, indices, indptr, R, V, gamma, out_V, out_pi):
     """Sparse twin of ``_bellman_max_dense``; row ``s*A + a`` of the CSR kernel is P[s, a, :]."""
-    S, A = R.shape
+    S = R.shape[0]
     for s in range(S):
-        best = -np.inf
-        arg = 0
-        for a in range(A):
-            row = s * A + a
-            q = 0.0
-            for k in range(indptr[row], indptr[row + 1]):
-                q += data[k] * V[indices[k]]
-            q = R[s, a] + gamma * q
-            if q > best:
-                best = q
-                arg = a
+        best, arg = _qmax_csr_state(data, indices, indptr, R, V, gamma, s)
         out_V[s] = best
         out_pi[s] = arg
 
@@ -53,74 +123,240 @@ def _bellman_max_csr(data, indices, indptr, R, V, gamma, out_V, out_pi):
 @kernel
 def _q_dense(P, R, V, gamma, out_Q):
     """out_Q[s, a] = R[s, a] + gamma sum_s' P[s, a, s'] V[s']."""
-    S, A, S_next = P.shape
+    S = R.shape[0]
     for s in range(S):
-        for a in range(A):
-            q = 0.0
-            for s2 in range(S_next):
-                q += P[s, a, s2] * V[s2]
-            out_Q[s, a] = R[s, a] + gamma * q
+        _q_row_dense(P, R, V, gamma, s, out_Q[s])
 
 
 @kernel
 def _q_csr(data, indices, indptr, R, V, gamma, out_Q):
     """Sparse twin of ``_q_dense``."""
-    S, A = R.shape
+    S = R.shape[0]
     for s in range(S):
-        for a in range(A):
-            row = s * A + a
-            q = 0.0
-            for k in range(indptr[row], indptr[row + 1]):
-                q += data[k] * V[indices[k]]
-            out_Q[s, a] = R[s, a] + gamma * q
+        _q_row_csr(data, indices, indptr, R, V, gamma, s, out_Q[s])
 
 
+# --------------------------------------------------------------- operators, parallel
+@kernel(parallel=True)
+def _bellman_max_dense_par(P, R, V, gamma, out_V, out_pi):
+    """``_bellman_max_dense`` with states split over threads (bitwise-equal results)."""
+    S, A = R.shape
+    n_chunks = (S + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        q = np.empty(A)
+        for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
+            _q_row_dense(P, R, V, gamma, s, q)
+            best, arg = _argmax_row(q)
+            out_V[s] = best
+            out_pi[s] = arg
+
+
+@kernel(parallel=True)
+def _bellman_max_csr_par(data, indices, indptr, R, V, gamma, out_V, out_pi):
+    """``_bellman_max_csr`` with states split over threads (bitwise-equal results)."""
+    S = R.shape[0]
+    n_chunks = (S + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
+            best, arg = _qmax_csr_state(data, indices, indptr, R, V, gamma, s)
+            out_V[s] = best
+            out_pi[s] = arg
+
+
+@kernel(parallel=True)
+def _q_dense_par(P, R, V, gamma, out_Q):
+    """``_q_dense`` with states split over threads (bitwise-equal results)."""
+    S = R.shape[0]
+    n_chunks = (S + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
+            _q_row_dense(P, R, V, gamma, s, out_Q[s])
+
+
+@kernel(parallel=True)
+def _q_csr_par(data, indices, indptr, R, V, gamma, out_Q):
+    """``_q_csr`` with states split over threads (bitwise-equal results)."""
+    S = R.shape[0]
+    n_chunks = (S + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
+            _q_row_csr(data, indices, indptr, R, V, gamma, s, out_Q[s])
+
+
+# ------------------------------------------------------------------ value iteration
+@kernel
+def _sup_diff_copy(W, V):
+    """Returns max_s |W[s] - V[s]| and copies W into V (serial: a max is order-free anyway)."""
+    diff = 0.0
+    for s in range(V.shape[0]):
+        d = abs(W[s] - V[s])
+        if d > diff:
+            diff = d
+        V[s] = W[s]
+    return diff
+
+
+@kernel
+def _value_iteration_one(P, R, gamma, tol, max_iter, out_V, out_pi):
+    """VI on one dense MDP from out_V; stops when ||V_k - V_{k-1}||_inf < tol.
+
+    Leaves V_k in out_V, the greedy policy w.r.t. V_{k-1} in out_pi, and returns
+    (iterations, last sup-norm difference); iterations is negative if max_iter ran out.
+    """
+    S = P.shape[0]
+    W = np.empty(S)
+    diff = np.inf
+    for it in range(1, max_iter + 1):
+        _bellman_max_dense(P, R, out_V, gamma, W, out_pi)
+        diff = _sup_diff_copy(W, out_V)
+        if diff < tol:
+            return it, diff
+    return -max_iter, diff
+
+
+@kernel
+def _value_iteration_dense_par(P, R, gamma, tol, max_iter, out_V, out_pi):
+    """``_value_iteration_one`` with each sweep split over threads (bitwise-equal results)."""
+    S = P.shape[0]
+    W = np.empty(S)
+    diff = np.inf
+    for it in range(1, max_iter + 1):
+        _bellman_max_dense_par(P, R, out_V, gamma, W, out_pi)
+        diff = _sup_diff_copy(W, out_V)
+        if diff < tol:
+            return it, diff
+    return -max_iter, diff
+
+
+@kernel
+def _value_iteration_csr(data, indices, indptr, R, gamma, tol, max_iter, out_V, out_pi):
+    """CSR twin of ``_value_iteration_one``."""
+    S = R.shape[0]
+    W = np.empty(S)
+    diff = np.inf
+    for it in range(1, max_iter + 1):
+        _bellman_max_csr(data, indices, indptr, R, out_V, gamma, W, out_pi)
+        diff = _sup_diff_copy(W, out_V)
+        if diff < tol:
+            return it, diff
+    return -max_iter, diff
+
+
+@kernel
+def _value_iteration_csr_par(data, indices, indptr, R, gamma, tol, max_iter, out_V, out_pi):
+    """CSR twin of ``_value_iteration_dense_par``."""
+    S = R.shape[0]
+    W = np.empty(S)
+    diff = np.inf
+    for it in range(1, max_iter + 1):
+        _bellman_max_csr_par(data, indices, indptr, R, out_V, gamma, W, out_pi)
+        diff = _sup_diff_copy(W, out_V)
+        if diff < tol:
+            return it, diff
+    return -max_iter, diff
+
+
+@kernel(parallel=True)
+def _value_iteration_batch(P, R, gamma, tol, max_iter, out_V, out_pi, out_iter, out_diff):
+    """VI on N independent dense MDPs; per-MDP stopping threshold tol[n]."""
+    N = P.shape[0]
+    for n in prange(N):
+        it, diff = _value_iteration_one(P[n], R[n], gamma[n], tol[n], max_iter, out_V[n], out_pi[n])
+        out_iter[n] = it
+        out_diff[n] = diff
+
+
+# ------------------------------------------------------------- dense LU, small systems
+@kernel
+def _lu_factor(M, piv):
+    """In-place LU with partial pivoting, ``M[piv-swapped] = L U`` (LAPACK ``dgetf2``).
+
+    Row-oriented right-looking elimination; ``piv[k]`` is the row swapped with row k at
+    step k. L (unit diagonal) is stored below the diagonal, U on and above it. M must be
+    nonsingular (callers pass I - gamma P_pi, gamma < 1).
+    """
+    n = M.shape[0]
+    for k in range(n):
+        p = k
+        big = abs(M[k, k])
+        for i in range(k + 1, n):
+            if abs(M[i, k]) > big:
+                big = abs(M[i, k])
+                p = i
+        piv[k] = p
+        if p != k:
+            for j in range(n):
+                tmp = M[k, j]
+                M[k, j] = M[p, j]
+                M[p, j] = tmp
+        d = M[k, k]
+        for i in range(k + 1, n):
+            l = M[i, k] / d
+            M[i, k] = l
+            if l != 0.0:
+                for j in range(k + 1, n):
+                    M[i, j] -= l * M[k, j]
+
+
+@kernel
+def _lu_solve(M, piv, b):
+    """Solve with the factors of :func:`_lu_factor`, in place on ``b`` (S,)."""
+    n = M.shape[0]
+    for k in range(n):
+        p = piv[k]
+        if p != k:
+            tmp = b[k]
+            b[k] = b[p]
+            b[p] = tmp
+    for i in range(n):
+        acc = b[i]
+        for j in range(i):
+            acc -= M[i, j] * b[j]
+        b[i] = acc
+    for i in range(n - 1, -1, -1):
+        acc = b[i]
+        for j in range(i + 1, n):
+            acc -= M[i, j] * b[j]
+        b[i] = acc / M[i, i]
+
+
+# -------------------------------------------------------------- policy iteration, batch
 @kernel
 def _policy_iteration_one(P, R, gamma, max_iter, tie_rtol, out_V, out_pi):
     """Howard PI on one dense MDP from out_pi's initial policy; returns iterations used.
 
-    Evaluation solves (I - gamma P_pi) V = R_pi by LU (LAPACK gesv). The improvement step
-    switches state s to the lowest-index maximiser only if it beats the current action by
-    more than tie_rtol * (1 + max|Q|); this is what makes PI stop on ties instead of cycling.
-    Returns -1 if max_iter improvements did not reach a fixed policy.
+    Evaluation solves (I - gamma P_pi) V = R_pi by LU with partial pivoting
+    (:func:`_lu_factor`). The improvement step switches state s to the lowest-index maximiser
+    only if it beats the current action by more than tie_rtol * (1 + max|Q|); this is what
+    makes PI stop on ties instead of cycling. Returns -1 if max_iter improvements did not
+    reach a fixed policy.
     """
     S, A, _ = P.shape
     M = np.empty((S, S))
-    r = np.empty(S)
+    V = np.empty(S)
+    piv = np.empty(S, dtype=np.int64)
+    Q = np.empty((S, A))
     for it in range(1, max_iter + 1):
         for s in range(S):
             a = out_pi[s]
             for s2 in range(S):
                 M[s, s2] = -gamma * P[s, a, s2]
             M[s, s] += 1.0
-            r[s] = R[s, a]
-        V = np.linalg.solve(M, r)
-        changed = False
+            V[s] = R[s, a]
+        _lu_factor(M, piv)
+        _lu_solve(M, piv, V)
         qmax = 0.0
         for s in range(S):
+            _q_row_dense(P, R, V, gamma, s, Q[s])
             for a in range(A):
-                q = 0.0
-                for s2 in range(S):
-                    q += P[s, a, s2] * V[s2]
-                q = abs(R[s, a] + gamma * q)
+                q = abs(Q[s, a])
                 if q > qmax:
                     qmax = q
         thresh = tie_rtol * (1.0 + qmax)
+        changed = False
         for s in range(S):
-            best = -np.inf
-            arg = 0
-            cur = 0.0
-            for a in range(A):
-                q = 0.0
-                for s2 in range(S):
-                    q += P[s, a, s2] * V[s2]
-                q = R[s, a] + gamma * q
-                if a == out_pi[s]:
-                    cur = q
-                if q > best:
-                    best = q
-                    arg = a
-            if best > cur + thresh:
+            best, arg = _argmax_row(Q[s])
+            if best > Q[s, out_pi[s]] + thresh:
                 out_pi[s] = arg
                 changed = True
         for s in range(S):
@@ -139,34 +375,156 @@ def _policy_iteration_batch(P, R, gamma, max_iter, tie_rtol, out_V, out_pi, out_
                                             out_V[n], out_pi[n])
 
 
-@kernel
-def _value_iteration_one(P, R, gamma, tol, max_iter, out_V, out_pi):
-    """VI on one dense MDP from out_V; stops when ||V_k - V_{k-1}||_inf < tol.
+# ---------------------------------------------- dense policy-evaluation matrix (gather)
+@kernel(parallel=True)
+def _eval_matrix_dense(P, R, pi, gamma, out_Mt, out_r):
+    """out_Mt = (I - gamma P_pi)^T and out_r = R_pi for a deterministic pi (S,), P (S, A, S).
 
-    Leaves V_k in out_V, the greedy policy w.r.t. V_{k-1} in out_pi, and returns
-    (iterations, last sup-norm difference); iterations is negative if max_iter ran out.
+    ``out_Mt`` (S, S) C-ordered holds I - gamma P_pi in Fortran order, the layout LAPACK
+    factorises in place (pass ``out_Mt.T``). Entry by entry the same expressions as
+    ``eye(S) - gamma * P_pi`` (``0.0 - gamma p`` off the diagonal, ``1.0 - gamma p`` on it),
+    so bitwise equal to it, and only the S rows P[s, pi[s], :] are read. Blocks of 8 states
+    (one 64-byte line of each output row) go to one thread each.
     """
     S = P.shape[0]
-    W = np.empty(S)
-    diff = np.inf
-    for it in range(1, max_iter + 1):
-        _bellman_max_dense(P, R, out_V, gamma, W, out_pi)
-        diff = 0.0
-        for s in range(S):
-            d = abs(W[s] - out_V[s])
-            if d > diff:
-                diff = d
-            out_V[s] = W[s]
-        if diff < tol:
-            return it, diff
-    return -max_iter, diff
+    n_blocks = (S + 7) // 8
+    for b in prange(n_blocks):
+        lo = 8 * b
+        hi = min(S, lo + 8)
+        for t in range(S):
+            for s in range(lo, hi):
+                out_Mt[t, s] = 0.0 - gamma * P[s, pi[s], t]
+        for s in range(lo, hi):
+            out_Mt[s, s] = 1.0 - gamma * P[s, pi[s], s]
+            out_r[s] = R[s, pi[s]]
 
 
-@kernel(parallel=True)
-def _value_iteration_batch(P, R, gamma, tol, max_iter, out_V, out_pi, out_iter, out_diff):
-    """VI on N independent dense MDPs; per-MDP stopping threshold tol[n]."""
-    N = P.shape[0]
-    for n in prange(N):
-        it, diff = _value_iteration_one(P[n], R[n], gamma[n], tol[n], max_iter, out_V[n], out_pi[n])
-        out_iter[n] = it
-        out_diff[n] = diff
+# ----------------------------------------------------- sparse LU on a static pattern
+@kernel
+def _etree(indptr, indices):
+    """Elimination tree of a structurally symmetric pattern (CSR, both triangles).
+
+    parent[i] = -1 for roots. Liu's algorithm with path compression through ``ancestor``
+    [davis2006, §4.1].
+    """
+    n = indptr.shape[0] - 1
+    parent = np.full(n, -1, dtype=np.int64)
+    ancestor = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            r = indices[p]
+            if r >= i:
+                continue
+            while ancestor[r] != -1 and ancestor[r] != i:
+                nxt = ancestor[r]
+                ancestor[r] = i
+                r = nxt
+            if ancestor[r] == -1:
+                ancestor[r] = i
+                parent[r] = i
+    return parent
+
+
+@kernel
+def _symbolic_lu(indptr, indices):
+    """Fill pattern of the LU factors (no pivoting) of a structurally symmetric pattern.
+
+    Returns ``(Lp, Li, Up, Ui)``: row ``i`` of the strictly lower factor L has its columns in
+    ``Li[Lp[i]:Lp[i+1]]`` and row ``k`` of the strictly upper factor U in
+    ``Ui[Up[k]:Up[k+1]]``, both sorted ascending. Row i of L is the row subtree of i in the
+    elimination tree [davis2006, §4.2]; U's pattern is L's transpose.
+    """
+    n = indptr.shape[0] - 1
+    parent = _etree(indptr, indices)
+    mark = np.full(n, -1, dtype=np.int64)
+    count = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        mark[i] = i
+        for p in range(indptr[i], indptr[i + 1]):
+            k = indices[p]
+            while k < i and mark[k] != i:
+                mark[k] = i
+                count[i + 1] += 1
+                k = parent[k]
+    Lp = np.cumsum(count)
+    Li = np.empty(Lp[n], dtype=np.int64)
+    mark[:] = -1
+    for i in range(n):
+        mark[i] = i
+        top = Lp[i]
+        for p in range(indptr[i], indptr[i + 1]):
+            k = indices[p]
+            while k < i and mark[k] != i:
+                mark[k] = i
+                Li[top] = k
+                top += 1
+                k = parent[k]
+        Li[Lp[i]:Lp[i + 1]] = np.sort(Li[Lp[i]:Lp[i + 1]])
+    ucount = np.zeros(n + 1, dtype=np.int64)
+    for p in range(Lp[n]):
+        ucount[Li[p] + 1] += 1
+    Up = np.cumsum(ucount)
+    Ui = np.empty(Up[n], dtype=np.int64)
+    nxt = Up[:n].copy()
+    for i in range(n):
+        for p in range(Lp[i], Lp[i + 1]):
+            k = Li[p]
+            Ui[nxt[k]] = i
+            nxt[k] += 1
+    return Lp, Li, Up, Ui
+
+
+@kernel
+def _lu_numeric(data, indices, indptr, A, pi, gamma, perm, pinv, Lp, Li, Up, Ui,
+                out_Lx, out_Ux, out_Ud, w):
+    """Numeric LU, without pivoting, of ``M = perm (I - gamma P_pi) perm^T`` on a static pattern.
+
+    Row-oriented (IKJ) Doolittle elimination: row i of M is scattered into the dense work
+    vector ``w`` (S,), all zeros on entry and on exit, then for k in L's row pattern in
+    increasing order ``L[i, k] = w[k] / U[k, k]`` and ``w -= L[i, k] U[k, :]``. Row i of M
+    (old state s = perm[i], CSR row s*A + pi[s]) is formed with the same expressions as
+    ``I - gamma P_pi``: ``1.0 - gamma p`` on the diagonal, ``-(gamma p)`` elsewhere. The
+    pattern (``_symbolic_lu`` of the union of all actions' patterns under ``perm``) contains
+    every entry of M and of its factors, whatever pi is.
+    """
+    n = perm.shape[0]
+    for i in range(n):
+        s = perm[i]
+        row = s * A + pi[s]
+        w[i] = 1.0
+        for p in range(indptr[row], indptr[row + 1]):
+            w[pinv[indices[p]]] -= gamma * data[p]
+        for p in range(Lp[i], Lp[i + 1]):
+            k = Li[p]
+            l = w[k] / out_Ud[k]
+            out_Lx[p] = l
+            w[k] = 0.0
+            if l != 0.0:
+                for q in range(Up[k], Up[k + 1]):
+                    w[Ui[q]] -= l * out_Ux[q]
+        out_Ud[i] = w[i]
+        w[i] = 0.0
+        for q in range(Up[i], Up[i + 1]):
+            j = Ui[q]
+            out_Ux[q] = w[j]
+            w[j] = 0.0
+
+
+@kernel
+def _lu_solve_perm(R, pi, perm, Lp, Li, Lx, Up, Ui, Ux, Ud, out_V):
+    """Solve ``(I - gamma P_pi) V = R_pi`` with the factors of ``_lu_numeric``; V into out_V."""
+    n = perm.shape[0]
+    x = np.empty(n)
+    for i in range(n):
+        s = perm[i]
+        acc = R[s, pi[s]]
+        for p in range(Lp[i], Lp[i + 1]):
+            acc -= Lx[p] * x[Li[p]]
+        x[i] = acc
+    for i in range(n - 1, -1, -1):
+        acc = x[i]
+        for q in range(Up[i], Up[i + 1]):
+            acc -= Ux[q] * x[Ui[q]]
+        x[i] = acc / Ud[i]
+    for i in range(n):
+        out_V[perm[i]] = x[i]

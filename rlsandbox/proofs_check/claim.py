@@ -165,8 +165,11 @@ class Instance:
         object.__setattr__(self, "params", to_json(self.params, f"Instance {self.name!r} params"))
         _check_callable(f"Instance {self.name!r}", "build", self.build, "() -> problem")
 
+    def __hash__(self) -> int:   # params is a dict
+        return hash(self.name)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class Measurement:
     """Both sides of a claim on one instance and run.
 
@@ -184,6 +187,9 @@ class Measurement:
     extra : mapping
         JSON-able diagnostics shown in report.json; for ``rate``, ``extra["x"]`` holds the x
         values matching ``measured``.
+
+    Measurements compare by identity (their arrays have no single truth value); compare
+    :meth:`to_json` forms for equality of content.
 
     Examples
     --------
@@ -322,6 +328,9 @@ class Claim:
         object.__setattr__(self, "runs", check_int(f"{owner}: runs", self.runs, low=1))
         object.__setattr__(self, "quick", check_int(f"{owner}: quick", self.quick, low=0))
         object.__setattr__(self, "default", check_int(f"{owner}: default", self.default, low=0))
+
+    def __hash__(self) -> int:   # options is a dict: hash by the (unique) id
+        return hash(self.id)
 
 
 def _check_options(owner: str, kind: str, options: Any) -> dict[str, Any]:

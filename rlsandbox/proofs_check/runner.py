@@ -434,7 +434,7 @@ def run(claims: Sequence[Claim | str], *, seed: int = 0, instance_seed: int | No
                 results[p][c] = stored
     cached = sum(len(p.cells) for p in plans) - len(todo)
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     bar = tqdm(total=sum(len(p.cells) for p in plans), initial=cached, unit="cell",
                desc="verify", file=sys.stderr, disable=None if progress else True,
                dynamic_ncols=True)

@@ -1,0 +1,1 @@
+"""Algorithms: one subpackage per method family, each citing its paper card (DESIGN.md)."""
