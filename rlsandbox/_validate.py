@@ -273,7 +273,8 @@ def check_distribution(name: str, x: Any, *, shape: tuple[int, ...],
     check_nonnegative(name, arr)
     k = arr.ndim if event_ndim is None else event_ndim
     lead = arr.shape[:arr.ndim - k]
-    sums = arr.reshape(*lead, -1).sum(axis=-1)
+    with np.errstate(over="ignore"):     # huge entries: the sum is inf and x is refused
+        sums = arr.reshape(*lead, -1).sum(axis=-1)
     bad = np.abs(sums - 1.0) > ROW_SUM_ATOL
     if bad.any():
         idx = np.unravel_index(int(np.argmax(np.atleast_1d(bad))), np.shape(sums)) if lead else ()

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "rlsandbox.mdps.cli",
     "rlsandbox.proofs_check.cli",
     "rlsandbox.experiments.cli",
+    "rlsandbox.bench",
 )
 
 

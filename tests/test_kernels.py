@@ -184,6 +184,14 @@ def test_policy_iteration_one_matches_py_func_and_dp(mdp):
     scale = (np.abs(R).max() + 1.0) / (1.0 - g)
     lu = 8 * FP(mdp.S) * scale * (1 + g) / (1 - g)
     np.testing.assert_allclose(V, V_py, rtol=0, atol=lu)
+    # NumPy one-liners: V is the value of the returned policy, and no action beats it by more
+    # than the kernel's tie threshold TIE_RTOL (1 + max|Q|) (Howard's stopping rule)
+    s = np.arange(mdp.S)
+    V_np = np.linalg.solve(np.eye(mdp.S) - g * P[s, pi], R[s, pi])
+    np.testing.assert_allclose(V, V_np, rtol=0, atol=2 * lu)
+    Q_np = R + g * np.einsum("sat,t->sa", P, V)
+    fp = FP(mdp.S) * (np.abs(R).max() + np.abs(V).max())
+    assert np.all(Q_np.max(axis=1) <= Q_np[s, pi] + TIE_RTOL * (1 + np.abs(Q_np).max()) + 2 * fp)
     # The kernel stops when no action beats the current one by more than
     # thr = TIE_RTOL (1 + max|Q|), so V^pi >= V* - thr / (1 - gamma); dp's V is within its
     # certified error_bound of V*.
@@ -205,6 +213,13 @@ def test_value_iteration_one_matches_py_func_and_dp(mdp):
     assert (it, diff) == (it_py, diff_py) and it > 0 and diff < tol
     np.testing.assert_array_equal(V, V_py)
     np.testing.assert_array_equal(pi, pi_py)
+    # NumPy one-liner V <- max_a (R + gamma P V), the same number of sweeps: each sweep adds at
+    # most one backup's round-off, damped by gamma afterwards (sum <= fp / (1 - gamma))
+    W = np.zeros(mdp.S)
+    for _ in range(it):
+        W = (R + g * np.einsum("sat,t->sa", P, W)).max(axis=1)
+    fp = FP(mdp.S) * (np.abs(R).max() + np.abs(V).max())
+    np.testing.assert_allclose(V, W, rtol=0, atol=fp / (1 - g))
     # dp.value_iteration runs the same recursion (it calls _bellman_max_dense) from the same
     # V_0 = 0 with the same threshold: same sweeps, bitwise-equal values
     sol = rls.dp.value_iteration(mdp, eps=eps)

@@ -7,12 +7,12 @@ and :func:`lu_err` below.
 
 Round-off model [Higham 2002]: with u = 2^-53 and gamma_n = n u / (1 - n u),
 
-* a dot product of n terms is computed within gamma_n sum |x_i y_i| (Higham eq. (3.5)), so
+* a dot product of n terms is computed within gamma_n sum |x_i y_i| (Higham §3.1), so
   an entry of T V (S products plus a reward and a discount) is within
   ``dot_err(S, R, V) = gamma_{S+2} (max|R| + max|V|)`` of its exact value;
 * a linear solve by LU with partial pivoting of the diagonally dominant M = I - gamma P_pi has
-  backward error |dM| <= gamma_{3S} rho |L||U| with growth rho <= 2 (Higham Thm 9.4 and
-  §9.5 on diagonally dominant matrices), and ||M^{-1}||_inf <= 1/(1-gamma), ||M||_inf <= 2,
+  backward error |dM| <= gamma_{3S} rho |L||U| with growth rho <= 2 (Higham Thm 9.4, and
+  Thm 9.9 for diagonally dominant matrices), and ||M^{-1}||_inf <= 1/(1-gamma), ||M||_inf <= 2,
   so the forward error is at most ``lu_err = 2 * gamma_{3S} * 2 * 2 ||V||/(1-gamma)`` (we
   take ||V|| <= max|R|/(1-gamma) + 1).
 """
@@ -29,7 +29,7 @@ from hypothesis.extra.numpy import arrays
 
 import rlsandbox as rls
 from rlsandbox.dp import TIE_RTOL
-from rlsandbox.testing import policies, tabular_mdps
+from rlsandbox.testing import datasets, finite_horizon_mdps, linear_mdps, policies, tabular_mdps
 
 U = np.finfo(np.float64).eps / 2
 
@@ -67,7 +67,7 @@ def vectors(S, lo=-100.0, hi=100.0):
 @given(mdps, st.data())
 def test_T_is_a_monotone_gamma_contraction(mdp, data):
     """(T V)(s) = max_a R + gamma P V is monotone and a gamma-contraction in sup norm
-    [puterman2005, Prop 6.2.4 (contraction), Lemma 6.1.2 (monotonicity)]."""
+    [puterman2005, §6.2 (Prop 6.2.4: contraction)]."""
     V, W = data.draw(vectors(mdp.S)), data.draw(vectors(mdp.S))
     TV, _ = rls.bellman_optimality(mdp, V)
     TW, _ = rls.bellman_optimality(mdp, W)
@@ -245,9 +245,10 @@ def test_vi_greedy_policy_is_eps_optimal(mdp, eps):
 @given(mdps)
 def test_advantages_of_the_optimal_policy_are_nonpositive(mdp):
     """For pi* optimal, A*(s, a) = Q*(s, a) - V*(s) <= 0. PI's policy is greedy w.r.t. V with
-    ||V - V*|| <= e, so V^pi >= V* - 2 gamma e / (1 - gamma) [singh1994; puterman2005,
-    Prop 6.3.?] and A^pi(s, a) <= Q*(s, a) - V^pi(s) <= 2 gamma e / (1 - gamma); and
-    A^pi(s, pi(s)) = 0 exactly, up to the LU error of V^pi and of Q^pi."""
+    ||V - V*|| <= e, so V^pi >= V* - 2 gamma e / (1 - gamma) [Singh & Yee 1994, "An upper
+    bound on the loss from approximate optimal-value functions", Machine Learning 16] and
+    A^pi(s, a) <= Q*(s, a) - V^pi(s) <= 2 gamma e / (1 - gamma); and A^pi(s, pi(s)) = 0
+    exactly, up to the LU error of V^pi and of Q^pi."""
     sol = rls.dp.policy_iteration(mdp)
     Adv = rls.advantages(mdp, sol.policy)
     g = mdp.gamma
@@ -352,3 +353,73 @@ def test_solve_batch_agrees_with_per_model_solves(models, method):
         # accurate enough (see test_optimal_action_masks_contain_greedy_policies...)
         if 2 * m.gamma * out.error_bound[n] <= TIE_RTOL * (1 + np.abs(sol.Q).max()) / 2:
             assert _mask_contains(sol, out.policy[n]).all()
+
+
+# ------------------------------------------------- the strategies' own guarantees
+@given(tabular_mdps(S=(1, 4), A=(1, 3), gamma=1.0, terminal="proper"), st.data())
+def test_strategy_proper_terminal_models_make_every_policy_proper(mdp, data):
+    """terminal="proper": every non-terminal row enters a terminal state with positive
+    probability, so every policy is proper and its gamma == 1 value exists (evaluate would
+    raise "policy is improper" otherwise) and is the fixed point of T^pi."""
+    assert mdp.terminal.any() and mdp.gamma == 1.0
+    pi = data.draw(policies(mdp))
+    V = rls.evaluate(mdp, pi)
+    assert np.all(V[mdp.terminal] == 0.0)
+    # the residual of a backward-stable solve is small whatever the conditioning:
+    # ||M V - R_pi|| <= gamma_{3S} * 2 * ||M|| ||V|| (Higham Thm 9.4), ||M|| <= 2
+    resid = np.abs(rls.bellman_evaluation(mdp, pi, V) - V).max()
+    assert resid <= 4 * gam(3 * mdp.S) * np.abs(V).max() + 2 * dot_err(mdp.S, mdp.R, V)
+
+
+@given(tabular_mdps(S=(1, 4), A=(1, 3), zeros=False, sparse=True, terminal=True))
+def test_strategy_flags(mdp):
+    assert mdp.is_sparse
+    live = ~mdp.terminal
+    assert 1 <= mdp.terminal.sum() <= max(1, mdp.S - 1)
+    assert np.all(mdp.dense_P()[live] > 0)              # zeros=False: full supports
+    assert np.all(mdp.R[mdp.terminal] == 0)
+
+
+def test_strategy_options_do_what_they_say():
+    # zeros=True (the default) does produce rows with zeros; d_rectangular=False does produce
+    # signed features -- and both stay valid models
+    from hypothesis import find
+    m = find(tabular_mdps(S=3, A=1), lambda m: (m.dense_P() == 0).any())
+    assert np.all(np.abs(m.dense_P().sum(-1) - 1) <= 1e-12)
+    lin = find(linear_mdps(S=2, A=2, d=2, d_rectangular=False), lambda l: not l.is_d_rectangular)
+    assert np.all(np.abs(lin.P.sum(-1) - 1) <= 1e-9)
+
+
+@pytest.mark.parametrize("kwargs,exc,msg", [
+    ({"S": (3, 1)}, ValueError, "S[1] == 1, must be in [3, inf]"),
+    ({"S": 0}, ValueError, "S == 0, must be in [1, inf]"),
+    ({"A": (1, 2, 3)}, ValueError, "a range is a pair (lo, hi)"),
+    ({"gamma": (0.5, 1.5)}, ValueError, "gamma[1] == 1.5, must be in [0.5, 1]"),
+    ({"sparse": "yes"}, TypeError, "sparse must be a bool or a strategy of bools"),
+    ({"terminal": "always"}, ValueError, "terminal == 'always'; expected False, True or 'proper'"),
+    ({"reward": (1.0, 0.0)}, ValueError, "reward == (1.0, 0.0); expected finite lo <= hi"),
+])
+def test_strategy_arguments_are_validated_eagerly(kwargs, exc, msg):
+    import re
+    with pytest.raises(exc, match=re.escape(msg)):
+        tabular_mdps(**kwargs)
+
+
+@given(finite_horizon_mdps(H=(1, 3), S=(1, 3), A=(1, 2)).flatmap(
+    lambda fh: st.tuples(st.just(fh), policies(fh))))
+def test_strategy_finite_horizon_models_and_policies(fh_pi):
+    fh, pi = fh_pi
+    assert fh.P.shape == (fh.H, fh.S, fh.A, fh.S)
+    assert np.all(np.abs(fh.P.sum(-1) - 1) <= 1e-12)
+    assert pi.shape[:2] == (fh.H, fh.S)
+    np.testing.assert_array_equal(fh.policy(pi), pi)     # accepted as is: valid by construction
+
+
+@given(tabular_mdps(S=(1, 4), A=(1, 3)).flatmap(lambda m: st.tuples(st.just(m), datasets(m))))
+def test_strategy_datasets_are_consistent_with_the_model(mdp_data):
+    mdp, data = mdp_data
+    P = mdp.dense_P()
+    assert 1 <= len(data) <= 50
+    assert np.all(P[data.s, data.a, data.s_next] > 0)    # only transitions in P's support
+    np.testing.assert_array_equal(data.r, mdp.R[data.s, data.a])
+    assert np.all(data.mu[data.s, data.a] > 0)

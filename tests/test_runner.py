@@ -188,7 +188,8 @@ def test_dask_local_cluster_is_bitwise_identical_to_jobs_1(toys, tmp_path):
     distributed = pytest.importorskip("distributed")
     serial = run(toys, seed=5, instances=2, store=tmp_path / "s1")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                                  host="127.0.0.1", dashboard_address=None,
+                                  local_directory=str(tmp_path / "dask")) as cluster:
         remote = run(toys, seed=5, instances=2, scheduler=cluster.scheduler_address,
                      store=tmp_path / "s2")
     assert remote.computed == serial.computed > 0

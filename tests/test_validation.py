@@ -111,7 +111,7 @@ def test_check_rows_sum_to_one_names_first_row_and_sum():
         mdp(P=bad)
 
 
-@pytest.mark.parametrize("where", ["P", "P-csr", "rho", "batch"])
+@pytest.mark.parametrize("where", ["P", "P-csr", "rho", "batch", "distribution"])
 def test_bug_row_sum_overflow_warning_escapes(where):
     # regression: rows of huge entries (1e308 + 1e308) made the row-sum check emit
     # "RuntimeWarning: overflow encountered in reduce" (an exception under -W error) before
@@ -128,9 +128,12 @@ def test_bug_row_sum_overflow_warning_escapes(where):
         elif where == "rho":
             with raises(ValueError, "rho sums to inf"):
                 mdp(rho=[1e308, 1e308])
-        else:
+        elif where == "batch":
             with raises(ValueError, "P[0, 0, 0, :] sums to inf"):
                 rls.solve_batch(huge[None], np.zeros((1, 2, 1)), 0.5)
+        else:
+            with raises(ValueError, "mu sums to inf over its last 2 axes"):
+                V.check_distribution("mu", np.full((2, 2), 1e308), shape=(2, 2))
 
 
 def test_row_sum_tolerance_is_1e_9():
@@ -586,3 +589,51 @@ def test_ints_become_float64():
     assert rls.evaluate(m, np.array([1, 0], dtype=np.int32)).dtype == np.float64
     assert m.policy(np.array([1, 0], dtype=np.uint8)).dtype == np.int64
     assert m.policy(np.array([[1, 0], [0, 1]])).dtype == np.float64     # one-hot ints: stochastic
+
+
+# ============================================ checkers used by sampling / measures
+class TestRngBoolDistribution:
+    def test_rng_none(self):
+        with raises(TypeError, "rng is None; pass rng=<int seed> or a numpy.random.Generator"):
+            V.check_rng("rng", None)
+
+    @pytest.mark.parametrize("bad", [1.5, "0", True, np.random.RandomState(0)],
+                             ids=["float", "str", "bool", "RandomState"])
+    def test_rng_wrong_type(self, bad):
+        with raises(TypeError, "rng must be a numpy.random.Generator, an int seed or a "
+                               f"numpy.random.SeedSequence, got {type(bad).__name__}"):
+            V.check_rng("rng", bad)
+
+    def test_rng_negative_seed(self):
+        with raises(ValueError, "rng == -1; an int seed must be >= 0"):
+            V.check_rng("rng", -1)
+
+    def test_rng_accepted_forms(self):
+        g = np.random.default_rng(0)
+        assert V.check_rng("rng", g) is g              # the stream continues
+        a = V.check_rng("rng", 5).random()
+        b = V.check_rng("rng", np.random.SeedSequence(5)).random()
+        assert a == b == np.random.default_rng(5).random()
+
+    def test_bool(self):
+        with raises(TypeError, "flag must be True or False, got int 1"):
+            V.check_bool("flag", 1)
+        assert V.check_bool("flag", np.bool_(True)) is True
+
+    def test_distribution_sum_over_all_axes(self):
+        with raises(ValueError, "mu sums to 0.9 over its last 2 axes; a distribution must sum "
+                                "to 1 (atol 1e-09). If mu holds counts or weights, pass "
+                                "mu / mu.sum(axis=(0, 1), keepdims=True)"):
+            V.check_distribution("mu", np.full((3, 3), 0.1), shape=(3, 3))
+
+    def test_distribution_per_leading_index(self):
+        mu = np.full((2, 2, 2), 0.25)
+        mu[1, 0, 0] = 0.5
+        with raises(ValueError, "mu[1] sums to 1.25 over its last 2 axes"):
+            V.check_distribution("mu", mu, shape=(2, 2, 2), event_ndim=2)
+
+    def test_distribution_negative_and_shape(self):
+        with raises(ValueError, "mu[0, 1] = -0.5 is negative"):
+            V.check_distribution("mu", np.array([[1.0, -0.5], [0.25, 0.25]]), shape=(2, 2))
+        with raises(ValueError, "mu has shape (2,); expected (2, 2)"):
+            V.check_distribution("mu", np.array([0.5, 0.5]), shape=(2, 2))

@@ -24,21 +24,43 @@ Certificates. Every :class:`Solution` carries
   therefore contains every optimal action; ties and near-ties within that tolerance are all
   kept (never broken silently). ``policy`` picks the lowest-index action of the mask's argmax
   of Q (the greedy rule of the kernels).
+
+Performance (same results). VI runs its whole loop in one compiled kernel; sweeps, Q and the
+dense evaluation matrix split states over threads once a sweep has ``PARALLEL_WORK``
+multiply-adds, with bitwise thread-count-independent results (see
+:mod:`rlsandbox.kernels.bellman`). Dense evaluation of a deterministic policy writes
+``I - gamma P_pi`` once, in LAPACK's (Fortran) order, from the rows ``P[s, pi[s], :]`` and calls
+getrf/getrs in place. Sparse PI analyses the pattern once per call (ordering and fill) and
+refactorises numerically per policy (:class:`_StaticLU`); its values agree with SuperLU's to
+LU round-off, not bitwise.
+
+References for the sparse LU: [higham2002] N. J. Higham, Accuracy and Stability of Numerical
+Algorithms, 2nd ed., SIAM 2002 (Thm 9.9: no pivoting needed for diagonally dominant
+matrices); [davis2006] T. A. Davis, Direct Methods for Sparse Linear Systems, SIAM 2006
+(§4.1 elimination tree, §4.2 row subtrees); [liu1985] J. W. H. Liu, Modification of the
+minimum-degree algorithm by multiple elimination, ACM TOMS 11(2), 1985.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 import scipy.linalg
 import scipy.optimize
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from scipy.linalg.lapack import dgetrf, dgetrs
 
 from rlsandbox._validate import as_stochastic, check_choice, check_float_array, check_in_range, \
     check_int, readonly
-from rlsandbox.kernels.bellman import _bellman_max_csr, _bellman_max_dense, _q_csr, _q_dense
+from rlsandbox.kernels.bellman import (
+    _bellman_max_csr, _bellman_max_csr_par, _bellman_max_dense, _bellman_max_dense_par,
+    _eval_matrix_dense, _eval_matrix_dense_par, _lu_numeric, _lu_solve_perm, _q_csr, _q_csr_par,
+    _q_dense, _q_dense_par, _symbolic_lu, _value_iteration_csr, _value_iteration_csr_par,
+    _value_iteration_dense_par, _value_iteration_one,
+)
 from rlsandbox.mdp import TabularMDP
 
 __all__ = ["Solution", "value_iteration", "policy_iteration", "modified_policy_iteration",
@@ -48,6 +70,16 @@ __all__ = ["Solution", "value_iteration", "policy_iteration", "modified_policy_i
 #: Relative tolerance for treating two action values as tied (see module docstring).
 TIE_RTOL = 1e-9
 _EPS = np.finfo(np.float64).eps
+
+#: Multiply-adds per Bellman sweep (S*A*S dense, nnz(P) CSR) from which the kernels split
+#: states over threads; below it, starting the threads costs more than it saves. Results are
+#: bitwise the same either way (each state is computed by one thread, in the reference order).
+PARALLEL_WORK = 1 << 18
+
+
+def _parallel(mdp: TabularMDP) -> bool:
+    work = mdp.P.nnz if mdp.is_sparse else mdp.S * mdp.A * mdp.S
+    return work >= PARALLEL_WORK and numba.get_num_threads() > 1
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -86,22 +118,26 @@ class Solution:
 def _backup(mdp: TabularMDP, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     out_V = np.empty(mdp.S)
     out_pi = np.empty(mdp.S, dtype=np.int64)
+    par = _parallel(mdp)
     if mdp.is_sparse:
         P = mdp.P
-        _bellman_max_csr(P.data, P.indices, P.indptr, mdp.R, V, mdp.gamma, out_V, out_pi)
+        fn = _bellman_max_csr_par if par else _bellman_max_csr
+        fn(P.data, P.indices, P.indptr, mdp.R, V, mdp.gamma, out_V, out_pi)
     else:
-        _bellman_max_dense(mdp.P, mdp.R, V, mdp.gamma, out_V, out_pi)
+        fn = _bellman_max_dense_par if par else _bellman_max_dense
+        fn(mdp.P, mdp.R, V, mdp.gamma, out_V, out_pi)
     return out_V, out_pi
 
 
 def _q(mdp: TabularMDP, V: np.ndarray, gamma: float | None = None) -> np.ndarray:
     g = mdp.gamma if gamma is None else gamma
     out = np.empty((mdp.S, mdp.A))
+    par = _parallel(mdp)
     if mdp.is_sparse:
         P = mdp.P
-        _q_csr(P.data, P.indices, P.indptr, mdp.R, V, g, out)
+        (_q_csr_par if par else _q_csr)(P.data, P.indices, P.indptr, mdp.R, V, g, out)
     else:
-        _q_dense(mdp.P, mdp.R, V, g, out)
+        (_q_dense_par if par else _q_dense)(mdp.P, mdp.R, V, g, out)
     return out
 
 
@@ -158,6 +194,27 @@ def _proper_mask(P_pi: np.ndarray | sp.csr_array, terminal: np.ndarray) -> np.nd
     return reach
 
 
+def _evaluate_dense_deterministic(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
+    """``V^pi`` for a dense model, deterministic pi (S,) and gamma < 1, by LAPACK getrf/getrs.
+
+    Bitwise the result of ``scipy.linalg.solve(eye(S) - gamma P_pi, R_pi)`` (which runs the
+    same getrf/getrs on a Fortran-ordered copy), without reading all of P (only the rows
+    P[s, pi[s], :]) and without the temporaries: the matrix is written once, in Fortran order,
+    and factorised in place.
+    """
+    S = mdp.S
+    Mt = np.empty((S, S))
+    r = np.empty(S)
+    fn = _eval_matrix_dense_par if _parallel(mdp) else _eval_matrix_dense
+    fn(mdp.P, mdp.R, pi, mdp.gamma, Mt, r)
+    lu, piv, info = dgetrf(Mt.T, overwrite_a=True)
+    if info == 0:
+        V, info = dgetrs(lu, piv, r, overwrite_b=True)
+    if info != 0:     # not reached for gamma < 1: I - gamma P_pi is strictly diagonally dominant
+        raise np.linalg.LinAlgError(f"LAPACK getrf/getrs failed (info {info}) on I - gamma P_pi")
+    return V
+
+
 def evaluate_discounted(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
     """Exact ``V^pi = (I - gamma P_pi)^{-1} R_pi`` for a validated policy (LU / sparse LU).
 
@@ -165,6 +222,8 @@ def evaluate_discounted(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
     with probability 1 from every state); V is 0 on terminal states.
     """
     S = mdp.S
+    if mdp.gamma < 1.0 and not mdp.is_sparse and pi.ndim == 1:
+        return _evaluate_dense_deterministic(mdp, pi)
     P_pi, R_pi = mdp.P_pi(pi), mdp.R_pi(pi)
     if mdp.gamma < 1.0:
         if sp.issparse(P_pi):
@@ -245,16 +304,70 @@ def value_iteration(mdp: TabularMDP, *, eps: float = 1e-8, max_iter: int = 1_000
     max_iter = check_int("max_iter", max_iter, low=1)
     g = mdp.gamma
     tol = eps * (1.0 - g) / (2.0 * g) if g > 0 else np.inf
-    V = np.zeros(mdp.S) if V0 is None else _check_V(mdp, V0, "V0")
-    diff, k = np.inf, 0
-    for k in range(1, max_iter + 1):
-        TV, _ = _backup(mdp, V)
-        diff = float(np.max(np.abs(TV - V)))
-        V = TV
-        if diff < tol:
-            break
-    return _certify(mdp, V, method="vi", iterations=k, converged=diff < tol,
+    V = np.zeros(mdp.S) if V0 is None else _check_V(mdp, V0, "V0")   # a fresh, writable array
+    pi = np.empty(mdp.S, dtype=np.int64)
+    # the whole loop runs in one kernel: sweep V_k = T V_{k-1}, d_k = ||V_k - V_{k-1}||_inf,
+    # stop when d_k < tol; it = -max_iter if the budget ran out
+    par = _parallel(mdp)
+    if mdp.is_sparse:
+        P = mdp.P
+        fn = _value_iteration_csr_par if par else _value_iteration_csr
+        it, diff = fn(P.data, P.indices, P.indptr, mdp.R, g, tol, max_iter, V, pi)
+    else:
+        fn = _value_iteration_dense_par if par else _value_iteration_one
+        it, diff = fn(mdp.P, mdp.R, g, tol, max_iter, V, pi)
+    return _certify(mdp, V, method="vi", iterations=abs(it), converged=diff < tol,
                     bound=g / (1.0 - g) * diff)
+
+
+class _StaticLU:
+    """Exact evaluation ``(I - gamma P_pi)^{-1} R_pi`` of many policies of one sparse model.
+
+    Whatever pi is, the pattern of ``I - gamma P_pi`` lies in the union G of all actions'
+    patterns (plus the diagonal). So a symmetric fill-reducing permutation of G (SuperLU's
+    multiple minimum degree on G + G^T [liu1985]) and the fill pattern of its LU factors
+    (:func:`~rlsandbox.kernels.bellman._symbolic_lu`) are computed once; each policy then
+    costs one numeric factorisation on that pattern and two triangular solves. No pivoting
+    is needed: for gamma < 1 the matrix is strictly diagonally dominant by rows, so LU without
+    pivoting exists and is backward stable with growth factor <= 2 [higham2002, Thm 9.9]; a
+    symmetric permutation keeps that property.
+    """
+
+    def __init__(self, mdp: TabularMDP) -> None:
+        S, A, P = mdp.S, mdp.A, mdp.P
+        state = np.repeat(np.arange(S * A), np.diff(P.indptr)) // A
+        G = sp.csr_array((np.ones(P.nnz), (state, P.indices)), shape=(S, S))
+        G = (G + G.T + sp.identity(S, format="csr")).tocsr()
+        G.data[:] = 1.0
+        # SuperLU returns the ordering it used: factorise a strictly diagonally dominant matrix
+        # with G's pattern (the values do not influence a minimum-degree ordering)
+        d = float(np.diff(G.indptr).max())
+        order = spla.splu((sp.identity(S, format="csc") * (d + 1.0) - G).tocsc(),
+                          permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                          options={"SymmetricMode": True})
+        self.perm = np.argsort(order.perm_c).astype(np.int64)   # new index -> state
+        self.pinv = np.empty(S, dtype=np.int64)
+        self.pinv[self.perm] = np.arange(S)
+        Gp = G[self.perm][:, self.perm].tocsr()
+        Gp.sort_indices()
+        self.Lp, self.Li, self.Up, self.Ui = _symbolic_lu(Gp.indptr.astype(np.int64),
+                                                          Gp.indices.astype(np.int64))
+        self.Lx = np.empty(self.Li.shape[0])
+        self.Ux = np.empty(self.Ui.shape[0])
+        self.Ud = np.empty(S)
+        self.w = np.zeros(S)
+        self.mdp = mdp
+
+    def solve(self, pi: np.ndarray) -> np.ndarray:
+        """``V^pi`` (S,) for a deterministic policy pi (S,) int64."""
+        mdp = self.mdp
+        P = mdp.P
+        _lu_numeric(P.data, P.indices, P.indptr, mdp.A, pi, mdp.gamma, self.perm, self.pinv,
+                    self.Lp, self.Li, self.Up, self.Ui, self.Lx, self.Ux, self.Ud, self.w)
+        V = np.empty(mdp.S)
+        _lu_solve_perm(mdp.R, pi, self.perm, self.Lp, self.Li, self.Lx, self.Up, self.Ui,
+                       self.Ux, self.Ud, V)
+        return V
 
 
 def _improve(Q: np.ndarray, pi: np.ndarray) -> np.ndarray:
@@ -270,8 +383,9 @@ def _improve(Q: np.ndarray, pi: np.ndarray) -> np.ndarray:
 def policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000, pi0: Any = None) -> Solution:
     """Howard policy iteration with exact evaluation [puterman2005, §6.4].
 
-    Evaluation solves ``(I - gamma P_pi) V = R_pi`` by LU (sparse LU for CSR models); the
-    improvement is greedy with the tie rule of :func:`_improve`. Terminates in finitely many
+    Evaluation solves ``(I - gamma P_pi) V = R_pi`` by LU (dense: LAPACK with partial
+    pivoting; CSR: an LU without pivoting on a fill pattern analysed once per call, see
+    :class:`_StaticLU`); the improvement is greedy with the tie rule of :func:`_improve`. Terminates in finitely many
     steps (at most ``A**S`` improvements; the strongly polynomial bound
     ``O(S A / (1-gamma) log(1/(1-gamma)))`` is [scherrer2013, Thm 3]).
 
@@ -286,9 +400,12 @@ def policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000, pi0: Any = None
     pi = np.zeros(mdp.S, dtype=np.int64) if pi0 is None else np.array(mdp.policy(pi0, "pi0"))
     if pi.ndim != 1:
         raise ValueError("pi0 must be a deterministic policy (S,) of integer actions")
+    # sparse models: I - gamma P_pi is factorised on a pattern analysed once (see _StaticLU)
+    evaluate = _StaticLU(mdp).solve if mdp.is_sparse else \
+        (lambda pi: _evaluate_dense_deterministic(mdp, pi))
     converged, k = False, 0
     for k in range(1, max_iter + 1):
-        V = evaluate_discounted(mdp, pi)
+        V = evaluate(pi)
         new = _improve(_q(mdp, V), pi)
         if np.array_equal(new, pi):
             converged = True
@@ -319,7 +436,10 @@ def modified_policy_iteration(mdp: TabularMDP, *, m: int = 20, eps: float = 1e-8
             converged = True
             V = TV
             break
-        P_pi, R_pi = mdp.P_pi(pi), mdp.R_pi(pi)
+        if mdp.is_sparse:
+            P_pi, R_pi = mdp.P_pi(pi), mdp.R_pi(pi)
+        else:   # the rows P[s, pi[s], :]: bitwise what mdp.P_pi's one-hot einsum returns
+            P_pi, R_pi = mdp.P[np.arange(mdp.S), pi], mdp.R[np.arange(mdp.S), pi]
         V = TV
         for _ in range(m):
             V = R_pi + g * (P_pi @ V)

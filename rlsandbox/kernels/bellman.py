@@ -376,27 +376,41 @@ def _policy_iteration_batch(P, R, gamma, max_iter, tie_rtol, out_V, out_pi, out_
 
 
 # ---------------------------------------------- dense policy-evaluation matrix (gather)
-@kernel(parallel=True)
-def _eval_matrix_dense(P, R, pi, gamma, out_Mt, out_r):
-    """out_Mt = (I - gamma P_pi)^T and out_r = R_pi for a deterministic pi (S,), P (S, A, S).
+@kernel
+def _eval_matrix_block(P, R, pi, gamma, b, out_Mt, out_r):
+    """Columns 8b .. 8b+7 of out_Mt = (I - gamma P_pi)^T and the same entries of R_pi.
 
-    ``out_Mt`` (S, S) C-ordered holds I - gamma P_pi in Fortran order, the layout LAPACK
-    factorises in place (pass ``out_Mt.T``). Entry by entry the same expressions as
-    ``eye(S) - gamma * P_pi`` (``0.0 - gamma p`` off the diagonal, ``1.0 - gamma p`` on it),
-    so bitwise equal to it, and only the S rows P[s, pi[s], :] are read. Blocks of 8 states
-    (one 64-byte line of each output row) go to one thread each.
+    Entry by entry the same expressions as ``eye(S) - gamma * P_pi`` (``0.0 - gamma p`` off
+    the diagonal, ``1.0 - gamma p`` on it), so bitwise equal to it; only the rows
+    P[s, pi[s], :] are read, and each output row gets one 64-byte line per block.
     """
     S = P.shape[0]
-    n_blocks = (S + 7) // 8
-    for b in prange(n_blocks):
-        lo = 8 * b
-        hi = min(S, lo + 8)
-        for t in range(S):
-            for s in range(lo, hi):
-                out_Mt[t, s] = 0.0 - gamma * P[s, pi[s], t]
+    lo = 8 * b
+    hi = min(S, lo + 8)
+    for t in range(S):
         for s in range(lo, hi):
-            out_Mt[s, s] = 1.0 - gamma * P[s, pi[s], s]
-            out_r[s] = R[s, pi[s]]
+            out_Mt[t, s] = 0.0 - gamma * P[s, pi[s], t]
+    for s in range(lo, hi):
+        out_Mt[s, s] = 1.0 - gamma * P[s, pi[s], s]
+        out_r[s] = R[s, pi[s]]
+
+
+@kernel
+def _eval_matrix_dense(P, R, pi, gamma, out_Mt, out_r):
+    """out_Mt = (I - gamma P_pi)^T, out_r = R_pi for a deterministic pi (S,), P (S, A, S).
+
+    ``out_Mt`` (S, S) C-ordered is I - gamma P_pi in Fortran order, the layout LAPACK
+    factorises in place (pass ``out_Mt.T``).
+    """
+    for b in range((P.shape[0] + 7) // 8):
+        _eval_matrix_block(P, R, pi, gamma, b, out_Mt, out_r)
+
+
+@kernel(parallel=True)
+def _eval_matrix_dense_par(P, R, pi, gamma, out_Mt, out_r):
+    """``_eval_matrix_dense`` with blocks of 8 states split over threads (disjoint writes)."""
+    for b in prange((P.shape[0] + 7) // 8):
+        _eval_matrix_block(P, R, pi, gamma, b, out_Mt, out_r)
 
 
 # ----------------------------------------------------- sparse LU on a static pattern
@@ -528,3 +542,34 @@ def _lu_solve_perm(R, pi, perm, Lp, Li, Lx, Up, Ui, Ux, Ud, out_V):
         x[i] = acc / Ud[i]
     for i in range(n):
         out_V[perm[i]] = x[i]
+
+
+# ------------------------------------------------------------- streaming reference
+@kernel(parallel=True)
+def _stream_sum(x, out_parts):
+    """Sums of ``len(out_parts)`` contiguous chunks of x (1-D), one chunk per work item.
+
+    The streaming-read reference of the bandwidth figures in :mod:`rlsandbox.bench`: it
+    reads x once with the same threads as the ``*_par`` kernels. Four running sums per chunk
+    keep the loop bound by memory, not by one addition chain; each chunk writes its own slot.
+    """
+    n = x.shape[0]
+    m = out_parts.shape[0]
+    for c in prange(m):
+        lo = c * n // m
+        hi = (c + 1) * n // m
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        i = lo
+        while i + 4 <= hi:
+            s0 += x[i]
+            s1 += x[i + 1]
+            s2 += x[i + 2]
+            s3 += x[i + 3]
+            i += 4
+        while i < hi:
+            s0 += x[i]
+            i += 1
+        out_parts[c] = (s0 + s1) + (s2 + s3)

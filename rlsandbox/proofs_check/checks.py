@@ -13,9 +13,9 @@ Per-cell kinds (a claim holds iff every cell holds; ``violations`` counts failin
   iff every ``d_k <= tol`` (nonincreasing) or every ``d_k >= -tol`` (nondecreasing); margin
   ``min_k (tol - d_k)`` resp. ``min_k (tol + d_k)``.
 
-Tightness of a bound or equality cell is ``measured / bound`` (None when ``bound == 0``); the
-claim reports the median over cells. ``worst_margin`` is the smallest margin (negative iff
-some cell fails); margins are in the measured quantity's units.
+Tightness of a bound or equality cell is ``measured / bound`` (None when ``bound == 0`` or the
+ratio overflows); the claim reports the median over cells. ``worst_margin`` is the smallest
+margin (negative iff some cell fails); margins are in the measured quantity's units.
 
 Aggregate kinds (one decision per claim):
 
@@ -146,7 +146,10 @@ def _cell(kind: str, m: Measurement, opts: Mapping[str, Any], where: str) -> Cel
         margin = measured - (bound - m.tol)
     else:
         margin = (m.tol + opts["rtol"] * abs(bound)) - abs(measured - bound)
-    return CellCheck(margin >= 0.0, float(margin), measured / bound if bound != 0.0 else None)
+    ratio = measured / bound if bound != 0.0 else None
+    if ratio is not None and not np.isfinite(ratio):   # overflow for a subnormal bound
+        ratio = None
+    return CellCheck(margin >= 0.0, float(margin), ratio)
 
 
 def _fit_rate(measurements: Sequence[Measurement], options: Mapping[str, Any],

@@ -85,8 +85,14 @@ def to_json(value: Any, name: str) -> Any:
                 or np.issubdtype(value.dtype, np.complexfloating):
             raise TypeError(f"{name} is an array of dtype {value.dtype}; only real or boolean "
                             f"arrays can be stored as JSON")
-        return [to_json(v, f"{name}[{i}]") for i, v in enumerate(value.tolist())] \
-            if value.ndim else to_json(value.item(), name)
+        if value.ndim == 0:
+            return to_json(value.item(), name)
+        bad = ~np.isfinite(value) if np.issubdtype(value.dtype, np.floating) else None
+        if bad is not None and bad.any():
+            idx = ", ".join(map(str, np.unravel_index(int(np.argmax(bad)), value.shape)))
+            raise ValueError(f"{name}[{idx}] is {value[bad].flat[0]}; values stored as JSON "
+                             f"must be finite")
+        return value.tolist()                 # Python floats / ints / bools, nested lists
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():

@@ -456,7 +456,7 @@ def run(claims: Sequence[Claim | str], *, seed: int = 0, instance_seed: int | No
         cells = tuple(CellResult(cell.instance, cell.run, Measurement.from_json(r["measure"]),
                                  Measurement.from_json(r["control"]))
                       for cell, r in zip(pl.cells, res))
-        labels = [f"{_where(pl.claim, pl.instances[cell.instance], cell)}" for cell in pl.cells]
+        labels = [_where(pl.claim, pl.instances[cell.instance], cell) for cell in pl.cells]
         try:
             verdict = check(pl.claim, [c.measure for c in cells], labels=labels)
             control = check(pl.claim, [c.control for c in cells],

@@ -54,8 +54,10 @@ def log_normalize(x: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> log_normalize(np.log(np.array([[1.0, 3.0]]))).round(12).tolist()
-    [[-1.386294361112, -0.287682072452]]
+    >>> np.exp(log_normalize(np.log(np.array([[1.0, 3.0]])))).round(12).tolist()
+    [[0.25, 0.75]]
+    >>> float(log_normalize(np.array([[0.0, -50.0]]))[0, 0])     # -log1p(exp(-50)), not 0
+    -1.9287498479639178e-22
     """
     z = x - x.max(axis=1, keepdims=True)
     e = np.exp(z)

@@ -29,7 +29,7 @@ import numpy as np
 
 from rlsandbox._validate import check_in_range, check_int, readonly
 from rlsandbox.algorithms.mdpo.policies import log_normalize, omega_rows, probabilities
-from rlsandbox.dp.discounted import evaluate_discounted, q_values
+from rlsandbox.dp.discounted import q_values
 from rlsandbox.mdp import TabularMDP
 
 __all__ = ["SoftSolution", "evaluate_regularized", "soft_bellman", "soft_optimal",
@@ -61,14 +61,23 @@ def policy_logpi(mdp: TabularMDP, pi) -> np.ndarray:
 
 def _eval_lam(mdp: TabularMDP, pi: np.ndarray, logpi: np.ndarray,
               lam: float) -> tuple[np.ndarray, np.ndarray]:
-    """(V_lam, Q_lam) for a validated stochastic pi with matching logpi (no checks)."""
-    if lam == 0.0:
-        V = evaluate_discounted(mdp, pi)
-    else:
-        R_reg = mdp.R_pi(pi) - lam * omega_rows(logpi)
-        # (I - gamma P_pi) V = R_pi - lam omega_pi: the same LU solve as evaluate_discounted
-        V = _solve(mdp, pi, R_reg)
-    return V, np.asarray(q_values(mdp, V))
+    """(V_lam, Q_lam) for a validated stochastic pi with matching logpi (no checks).
+
+    Dense models: V solves (I - gamma P_pi) V = R_pi - lam omega_pi by LAPACK's LU
+    (numpy.linalg.solve, the same factorisation as rlsandbox.evaluate without its per-call
+    validation, which dominates for small S); Q = R + gamma P V. Sparse models go through
+    :func:`rlsandbox.dp.discounted.evaluate_discounted` / :func:`q_values`.
+    """
+    b = np.einsum("sa,sa->s", pi, mdp.R)
+    if lam != 0.0:
+        b = b - lam * omega_rows(logpi)
+    if mdp.is_sparse:
+        V = _solve(mdp, pi, b)
+        return V, np.asarray(q_values(mdp, V))
+    P = mdp.P
+    M = np.eye(mdp.S) - mdp.gamma * np.einsum("sa,sat->st", pi, P)
+    V = np.linalg.solve(M, b)
+    return V, mdp.R + mdp.gamma * (P @ V)
 
 
 def _solve(mdp: TabularMDP, pi: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -52,6 +52,19 @@ def safe_log(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """z - logsumexp(z) along the last axis, in plain NumPy (no array-API dispatch: it runs
+    in the training loops). Each row needs one finite entry; -inf entries stay -inf.
+
+    Examples
+    --------
+    >>> np.exp(log_softmax(np.array([0.0, np.log(3.0), -np.inf]))).round(12).tolist()
+    [0.25, 0.75, 0.0]
+    """
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def logistic_loss(z: Any) -> np.ndarray | float:
     """f(z) = -log sigma(z) = log(1 + e^{-z}), computed stably (card §2.1).
 
@@ -318,7 +331,9 @@ def kl_divergence(logp: np.ndarray, logq: np.ndarray) -> np.ndarray:
     p = np.exp(logp)
     pos = p > 0
     terms = np.zeros(np.shape(logp))
-    np.multiply(p, logp - logq, out=terms, where=pos & np.isfinite(logq))
+    with np.errstate(invalid="ignore"):                # -inf - (-inf) where p = 0: masked out
+        diff = logp - logq
+    np.multiply(p, diff, out=terms, where=pos & np.isfinite(logq))
     terms[pos & ~np.isfinite(logq)] = np.inf
     return terms.sum(axis=-1)
 

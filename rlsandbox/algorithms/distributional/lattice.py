@@ -1,0 +1,402 @@
+"""Infinite horizon on an exact stock lattice: A5-L, VI iterates, and policy iteration (A6).
+
+For an expected utility f and an infinite-horizon model, the scalar stock-augmented Bellman
+equation reads [card §2.4]
+
+    J*(s, c) = max_a sum_{(p, r, s')} p gamma^d J~(s', (c + r)/gamma),
+    J~(⊥, c) = f(c),   J~(s', c') = J*(s', c') otherwise,
+
+with d the degree of f. Outside the **band** the answer is analytic [card C10]: writing
+``G_lo <= G <= G_hi`` for the return bounds,
+
+* f = alpha min(x, 0) + beta max(x, 0) (degree 1): for ``c >= -G_lo`` (c + G >= 0 surely)
+  ``J* = beta c + beta V*(s)``, and for ``c <= -G_hi`` ``J* = alpha c + alpha V*(s)``, where
+  V* is the risk-neutral optimum (maximal expected return) if the coefficient is >= 0 and the
+  *minimal* expected return if it is negative;
+* f = 1{x >= 0} (degree 0): ``J* = 1`` for ``c >= -G_lo`` and ``J* = 0`` for ``c < -G_hi``.
+
+**A5-L** [card §3 A5-L]: when gamma = 1/2 and the rewards lie on a dyadic lattice, the stocks
+``c' = 2(c + r)`` reachable from lattice points stay on the lattice, so the in-band augmented
+space is finite. :func:`build_lattice` finds it by breadth-first search from the given initial
+stocks (exact Fractions; it raises if the set grows beyond ``max_states``, i.e. if the model is
+not a lattice instance) and turns the equation into a finite MDP with terminal payoffs
+(analytic values and ``f`` at ⊥). On it:
+
+* :meth:`StockLattice.value_iteration`: ``V_{k+1} = T V_k`` from ``V_0(s, c) = f(c)`` [card A5,
+  C8], exactly;
+* :meth:`StockLattice.policy_iteration`: distributional PI for EU [card §3 A6]: evaluate the
+  current stationary stock policy exactly (a linear solve; for EU, F(zeta^pi) is linear in the
+  continuation values), improve greedily keeping pi_k's action on ties, stop when the policy
+  repeats. Degree 0 (indicator) needs proper policies (``I - P_pi`` nonsingular); an improper
+  policy raises.
+
+The risk-neutral values come from :func:`solve_risk_neutral` (exact PI on the expected-reward
+model).
+
+Deviations: the card lists A6 with general distributional evaluation; here PI is for
+expected utilities, where F(zeta^pi) needs only the expected utility (exact linear algebra).
+Non-EU greedy PI (the C11 control, "plausible; not verified" on the card) is not implemented.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from rlsandbox.algorithms.distributional.evaluation import next_stock
+from rlsandbox.algorithms.distributional.model import OutcomeMDP
+from rlsandbox.algorithms.distributional.objectives import ExpectedUtility
+from rlsandbox.algorithms.distributional.stock_dp import greedy_choice
+
+__all__ = ["solve_risk_neutral", "linear_solve", "analytic_value", "AnalyticContinuation",
+           "continuation", "StockLattice", "build_lattice", "PIStep"]
+
+
+def linear_solve(M: list[list[Any]], b: list[Any]) -> list[Any]:
+    """Solve ``M x = b`` by Gauss-Jordan elimination with exact arithmetic (Fractions) or
+    numpy (floats). Raises ``ValueError`` for a singular system.
+
+    >>> from fractions import Fraction as Fr
+    >>> linear_solve([[Fr(2), Fr(1)], [Fr(1), Fr(3)]], [Fr(3), Fr(5)])
+    [Fraction(4, 5), Fraction(7, 5)]
+    """
+    n = len(b)
+    if n == 0:
+        return []
+    if not isinstance(b[0], Fraction):
+        x = np.linalg.solve(np.array(M, dtype=np.float64), np.array(b, dtype=np.float64))
+        return [float(v) for v in x]
+    A = [list(row) + [bi] for row, bi in zip(M, b)]
+    for col in range(n):
+        piv = next((r for r in range(col, n) if A[r][col] != 0), None)
+        if piv is None:
+            raise ValueError(f"the linear system is singular (no pivot in column {col}); for a "
+                             f"policy evaluation this means the policy is improper")
+        A[col], A[piv] = A[piv], A[col]
+        pv = A[col][col]
+        A[col] = [v / pv for v in A[col]]
+        for r in range(n):
+            if r != col and A[r][col] != 0:
+                fac = A[r][col]
+                A[r] = [vr - fac * vc for vr, vc in zip(A[r], A[col])]
+    return [A[r][n] for r in range(n)]
+
+
+def solve_risk_neutral(model: OutcomeMDP, *, maximize: bool = True) -> tuple[list, list]:
+    """Exact optimal expected return per state, ``V*(s) = max_a sum p (r + gamma V*(s'))``
+    (or the minimum with ``maximize=False``), by policy iteration [puterman2005, §6.4].
+
+    Returns (V, policy) as lists over states (0 and -1 at terminal states). Ties keep the
+    current action, else the lowest index.
+
+    >>> from rlsandbox.mdps.distributional import instance_c
+    >>> solve_risk_neutral(instance_c())[0]
+    [Fraction(2, 5), Fraction(0, 1)]
+    """
+    if model.H is not None:
+        raise ValueError("solve_risk_neutral is for infinite-horizon models (H=None)")
+    S, g = model.S, model.gamma
+    zero = model.zero()
+    sign = 1 if maximize else -1
+    pol = [model.actions(s)[0] if model.actions(s) else -1 for s in range(S)]
+    for _ in range(10_000):
+        live = [s for s in range(S) if not model.terminal[s]]
+        idx = {s: i for i, s in enumerate(live)}
+        M = [[zero] * len(live) for _ in live]
+        b = [zero] * len(live)
+        for s in live:
+            i = idx[s]
+            M[i][i] += 1
+            for p, r, s2 in model.transitions(s, pol[s]):
+                b[i] += p * r
+                if not model.terminal[s2]:
+                    M[i][idx[s2]] -= g * p
+        x = linear_solve(M, b)
+        V = [zero] * S
+        for s in live:
+            V[s] = x[idx[s]]
+        new = list(pol)
+        for s in live:
+            acts = model.actions(s)
+            qs = [sign * sum((p * (r + g * V[s2]) for p, r, s2 in model.transitions(s, a)), zero)
+                  for a in acts]
+            best = max(qs)
+            cur = qs[acts.index(pol[s])]
+            if cur < best and (model.exact or cur < best - 1e-12 * (1 + abs(best))):
+                new[s] = acts[qs.index(best)]
+        if new == pol:
+            return V, pol
+        pol = new
+    raise RuntimeError("policy iteration did not stop within 10000 improvements")
+
+
+@dataclass(frozen=True)
+class AnalyticContinuation:
+    """The analytic values outside the band [card C10] for one model and EU.
+
+    ``c_lo = -G_hi`` and ``c_hi = -G_lo``; ``lo_slope c + lo_int[s]`` is J* for
+    ``c <= c_lo`` (``c < c_lo`` for the indicator), ``hi_slope c + hi_int[s]`` for ``c >= c_hi``;
+    ``lo_action``/``hi_action`` are optimal actions there (-1 at terminal states).
+    """
+
+    c_lo: Any
+    c_hi: Any
+    lo_slope: Any
+    lo_int: list
+    hi_slope: Any
+    hi_int: list
+    lo_action: list
+    hi_action: list
+    indicator: bool
+
+    def region(self, c: Any) -> int:
+        """-1 below the band (analytic), +1 above it (analytic), 0 inside."""
+        if c >= self.c_hi:
+            return 1
+        if (c < self.c_lo) if self.indicator else (c <= self.c_lo):
+            return -1
+        return 0
+
+    def value(self, s: int, c: Any) -> Any:
+        """J*(s, c) for c outside the band."""
+        side = self.region(c)
+        if side == 0:
+            raise ValueError(f"stock c={c} is inside the band ({self.c_lo}, {self.c_hi}); the "
+                             f"value there is not analytic")
+        if side > 0:
+            return self.hi_slope * c + self.hi_int[s]
+        return self.lo_slope * c + self.lo_int[s]
+
+    def action(self, s: int, c: Any) -> int:
+        """An optimal action outside the band."""
+        return self.hi_action[s] if self.region(c) > 0 else self.lo_action[s]
+
+
+def continuation(model: OutcomeMDP, objective: ExpectedUtility) -> AnalyticContinuation:
+    """Build the analytic continuation of card C10 for a piecewise-linear EU or the indicator.
+
+    >>> from rlsandbox.mdps.distributional import instance_c
+    >>> from rlsandbox.algorithms.distributional.objectives import cvar_utility
+    >>> ac = continuation(instance_c(), cvar_utility())
+    >>> ac.c_lo, ac.c_hi, ac.value(0, -3), ac.value(0, 5)
+    (Fraction(-2, 1), Fraction(2, 1), Fraction(-13, 5), Fraction(0, 1))
+    """
+    if not isinstance(objective, ExpectedUtility) or objective.kernel_form is None:
+        raise ValueError(f"the analytic continuation is known for a min(x,0) + b max(x,0) and "
+                         f"1{{x >= 0}} (card C10); got {getattr(objective, 'name', objective)}")
+    G_lo, G_hi = model.return_bounds()
+    zero = model.zero()
+    kind = objective.kernel_form
+    S = model.S
+    if kind[0] == "indicator":
+        one = model.one()
+        return AnalyticContinuation(-G_hi, -G_lo, zero, [zero] * S, zero, [one] * S,
+                                    [(model.actions(s) or [-1])[0] for s in range(S)],
+                                    [(model.actions(s) or [-1])[0] for s in range(S)], True)
+    alpha, beta = (model.number("alpha", Fraction(kind[1]).limit_denominator(10**6)
+                                if model.exact else kind[1]),
+                   model.number("beta", Fraction(kind[2]).limit_denominator(10**6)
+                                if model.exact else kind[2]))
+    Vmax, pmax = solve_risk_neutral(model, maximize=True)
+    Vmin, pmin = solve_risk_neutral(model, maximize=False)
+
+    def side(coef):
+        V, pol = (Vmax, pmax) if coef >= 0 else (Vmin, pmin)
+        return coef, [coef * v for v in V], [int(a) for a in pol]
+
+    lo_s, lo_i, lo_a = side(alpha)
+    hi_s, hi_i, hi_a = side(beta)
+    if beta == 0:      # every action ties at 0 above the band: lowest index (card Pitfall 6)
+        hi_a = [(model.actions(s) or [-1])[0] for s in range(S)]
+    if alpha == 0:
+        lo_a = [(model.actions(s) or [-1])[0] for s in range(S)]
+    return AnalyticContinuation(-G_hi, -G_lo, lo_s, lo_i, hi_s, hi_i, lo_a, hi_a, False)
+
+
+def analytic_value(model: OutcomeMDP, objective: ExpectedUtility, s: int, c: Any) -> Any:
+    """J*(s, c) outside the band (card C10); see :func:`continuation`."""
+    return continuation(model, objective).value(s, c)
+
+
+@dataclass(frozen=True)
+class PIStep:
+    """One policy-iteration step: the policy (dict (s, c) -> a) and its exact value J^pi."""
+
+    policy: dict
+    J: dict
+
+
+class StockLattice:
+    """The finite in-band augmented MDP of an infinite-horizon lattice instance [card A5-L].
+
+    Built by :func:`build_lattice`. ``states`` lists the in-band (s, c) (non-terminal s);
+    ``rows[i][a]`` lists ``(p, j, const)``: a transition to lattice state j (``j >= 0``) or a
+    terminal payoff ``const`` (``j == -1``: f(c') at ⊥ or the analytic J* outside the band);
+    every continuation is multiplied by ``beta = gamma^d``.
+    """
+
+    def __init__(self, model: OutcomeMDP, objective: ExpectedUtility, states: list,
+                 rows: list, ac: AnalyticContinuation) -> None:
+        self.model = model
+        self.objective = objective
+        self.states = states
+        self.index = {x: i for i, x in enumerate(states)}
+        self.rows = rows
+        self.ac = ac
+        d = objective.degree
+        self.beta = model.gamma ** int(d)
+        self.tie_tol = 0 if model.exact else 1e-9
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def _q(self, i: int, a: int, V: list) -> Any:
+        zero = self.model.zero()
+        return sum((p * self.beta * (V[j] if j >= 0 else const)
+                    for p, j, const in self.rows[i][a]), zero)
+
+    def f_values(self) -> list:
+        """``V_0(s, c) = f(c)`` on the lattice (the card's zero continuation)."""
+        return [self.objective.f(c) for _, c in self.states]
+
+    def bellman(self, V: list) -> tuple[list, list]:
+        """One optimality backup: (T V, greedy actions) with the tie rule of A2."""
+        out, pol = [], []
+        for i, (s, _c) in enumerate(self.states):
+            acts = sorted(self.rows[i])
+            a, v = greedy_choice([self._q(i, a, V) for a in acts], acts, self.tie_tol)
+            out.append(v)
+            pol.append(a)
+        return out, pol
+
+    def value_iteration(self, n_iter: int, V0: list | None = None) -> list[list]:
+        """Iterates ``[V_0, V_1, ..., V_n]`` of ``V_{k+1} = T V_k`` from ``V_0 = f(c)``."""
+        V = self.f_values() if V0 is None else list(V0)
+        out = [V]
+        for _ in range(n_iter):
+            V, _ = self.bellman(V)
+            out.append(V)
+        return out
+
+    def evaluate(self, policy: list) -> list:
+        """Exact ``J^pi`` of a stationary lattice policy (list of actions per lattice state):
+        ``(I - beta P_pi) J = b_pi`` with the terminal payoffs in ``b_pi``."""
+        zero = self.model.zero()
+        n = len(self.states)
+        M = [[zero] * n for _ in range(n)]
+        b = [zero] * n
+        for i in range(n):
+            M[i][i] += 1
+            for p, j, const in self.rows[i][policy[i]]:
+                if j >= 0:
+                    M[i][j] -= p * self.beta
+                else:
+                    b[i] += p * self.beta * const
+        return linear_solve(M, b)
+
+    def policy_iteration(self, pi0: list | None = None, max_iter: int = 1000) -> list[PIStep]:
+        """Distributional PI for EU [card §3 A6]: the sequence of (policy, J^pi) until the
+        policy repeats (its last entry is optimal). Ties keep pi_k's action."""
+        pol = [sorted(self.rows[i])[0] for i in range(len(self.states))] if pi0 is None \
+            else list(pi0)
+        steps = []
+        for _ in range(max_iter):
+            J = self.evaluate(pol)
+            steps.append(PIStep({x: a for x, a in zip(self.states, pol)},
+                                {x: v for x, v in zip(self.states, J)}))
+            new = []
+            for i in range(len(self.states)):
+                acts = sorted(self.rows[i])
+                qs = [self._q(i, a, J) for a in acts]
+                best = max(qs)
+                cur = qs[acts.index(pol[i])]
+                new.append(pol[i] if cur >= best - self.tie_tol
+                           else greedy_choice(qs, acts, self.tie_tol)[0])
+            if new == pol:
+                return steps
+            pol = new
+        raise RuntimeError(f"policy iteration did not stop within {max_iter} improvements")
+
+    def solve(self) -> tuple[dict, dict]:
+        """(J*, greedy policy) as dicts over the lattice states, by policy iteration."""
+        last = self.policy_iteration()[-1]
+        return last.J, last.policy
+
+    def value(self, J: dict, s: int, c: Any) -> Any:
+        """J(s, c) anywhere: the lattice value, the analytic value outside the band, or f(c) at
+        terminal states."""
+        c = self.model.number("c", c)
+        if self.model.terminal[s]:
+            return self.objective.f(c)
+        if self.ac.region(c) != 0:
+            return self.ac.value(s, c)
+        if (s, c) not in J:
+            raise KeyError(f"(s={s}, c={c}) is in the band but not on the lattice; build the "
+                           f"lattice from this stock")
+        return J[(s, c)]
+
+
+def build_lattice(model: OutcomeMDP, objective: ExpectedUtility, stocks: Any, *,
+                  max_states: int = 100_000) -> StockLattice:
+    """The finite in-band augmented MDP reachable from ``stocks`` at every non-terminal state
+    [card A5-L]. ``model`` should be exact (Fractions) so that lattice points compare exactly.
+
+    >>> from fractions import Fraction as Fr
+    >>> from rlsandbox.mdps.distributional import instance_c
+    >>> from rlsandbox.algorithms.distributional.objectives import cvar_utility
+    >>> lat = build_lattice(instance_c(), cvar_utility(), [Fr(k, 4) for k in range(-7, 8)])
+    >>> len(lat), lat.solve()[0][(0, Fr(-1))]
+    (15, Fraction(-18, 25))
+    """
+    if model.H is not None:
+        raise ValueError("build_lattice is for infinite-horizon models (H=None)")
+    if objective.degree is None:
+        raise ValueError(f"{objective.name} has no homogeneity degree; the scalar stock "
+                         f"equation needs one (card §2.4)")
+    ac = continuation(model, objective)
+    g = model.gamma
+    start = [model.number("stock", c) for c in stocks]
+    states: list = []
+    index: dict = {}
+    queue: deque = deque()
+
+    def visit(s: int, c: Any) -> None:
+        if (s, c) not in index:
+            if len(states) >= max_states:
+                raise ValueError(f"more than max_states={max_states} in-band augmented states; "
+                                 f"the reachable stocks are not a finite lattice (card A5-L "
+                                 f"needs e.g. gamma = 1/2 and dyadic rewards)")
+            index[(s, c)] = len(states)
+            states.append((s, c))
+            queue.append((s, c))
+
+    for s in range(model.S):
+        if not model.terminal[s]:
+            for c in start:
+                if ac.region(c) == 0:
+                    visit(s, c)
+    rows_by_state: dict = {}
+    while queue:
+        s, c = queue.popleft()
+        acts = {}
+        for a in model.actions(s):
+            out = []
+            for p, r, s2 in model.transitions(s, a):
+                c2 = next_stock(c, r, g)
+                if model.terminal[s2]:
+                    out.append((p, None, objective.f(c2)))
+                elif ac.region(c2) != 0:
+                    out.append((p, None, ac.value(s2, c2)))
+                else:
+                    visit(s2, c2)
+                    out.append((p, (s2, c2), None))
+            acts[a] = out
+        rows_by_state[(s, c)] = acts
+    rows = []
+    for x in states:
+        rows.append({a: [(p, -1 if y is None else index[y], const) for p, y, const in out]
+                     for a, out in rows_by_state[x].items()})
+    return StockLattice(model, objective, states, rows, ac)

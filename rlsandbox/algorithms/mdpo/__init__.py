@@ -1,0 +1,30 @@
+"""MDPO and the tabular policy-mirror-descent theory behind it (card ``shared/papers/mdpo.md``).
+
+Tomar, Shani, Efroni, Ghavamzadeh, *Mirror Descent Policy Optimization* (ICLR 2022), and the
+tabular theory it rests on: Shani, Efroni, Mannor (AAAI 2020), Xiao (JMLR 2022), Lan (Math.
+Programming 2023). Docstrings cite the card as [mdpo-card, §n / Cn].
+
+* :mod:`.policies`: per-state mirror steps (KL in log space, Euclidean projection, greedy,
+  NE-TRPO, Lan, reverse KL).
+* :mod:`.regularized`: entropy-regularised values (SAC convention) and the soft optimum.
+* :mod:`.schedules`: step-size schedules (constant, geometric, Shani, anneal, greedy).
+* :mod:`.pmd`: exact / inexact / regularised PMD, exact TRPO, Lan's PMD and APMD.
+* :mod:`.theory`: Xiao's mismatch coefficients, Dstar_k, and the bounds C2-C13.
+"""
+from rlsandbox.algorithms.mdpo.policies import (euclid_step, greedy_step, kl_step, lan_step,
+                                                log_normalize, ne_trpo_step, project_simplex,
+                                                reverse_kl_step)
+from rlsandbox.algorithms.mdpo.pmd import (PMDRun, QNoise, apmd, apmd_taus, exact_trpo,
+                                           lan_pmd, ne_trpo, pmd)
+from rlsandbox.algorithms.mdpo.regularized import (SoftSolution, evaluate_regularized,
+                                                   soft_bellman, soft_optimal)
+from rlsandbox.algorithms.mdpo.schedules import (Schedule, anneal, constant, geometric, greedy,
+                                                 shani, shani_regularized, theta_geometric)
+from rlsandbox.algorithms.mdpo.theory import Reference, reference
+
+__all__ = ["kl_step", "euclid_step", "greedy_step", "ne_trpo_step", "lan_step",
+           "reverse_kl_step", "project_simplex", "log_normalize", "PMDRun", "QNoise", "pmd",
+           "exact_trpo", "ne_trpo", "lan_pmd", "apmd", "apmd_taus", "SoftSolution",
+           "evaluate_regularized", "soft_bellman", "soft_optimal", "Schedule", "constant",
+           "geometric", "theta_geometric", "shani", "shani_regularized", "anneal", "greedy",
+           "Reference", "reference"]

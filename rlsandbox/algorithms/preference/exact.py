@@ -1,0 +1,630 @@
+"""Exact tabular solutions: BT maximum likelihood, the DPO/IPO minimiser sets, RLHF, HyPO limits.
+
+Everything here is a closed form or a strictly convex problem solved to round-off, following
+the card's exact computation recipes [preference_coverage, §2.8]:
+
+* :func:`bt_mle` -- Bradley-Terry maximum-likelihood scores per connected component of each
+  comparison graph, s = argmin sum W[y, y'] f(s_y - s_y') with one score pinned per component
+  (Newton's method; the MLE exists iff the component's win digraph is strongly connected).
+* :class:`MinimizerSet` -- the set of minimisers of a pairwise loss whose optimal log-ratios
+  are pinned only up to one constant per component (card C3): with tilted weights
+  w(y) = piref(y|x) exp(g(y)) and block distributions wbar_k (w restricted to C_{x,k},
+  normalised),
+
+      M_x = { sum_k a_k wbar_k + sum_{u in U(x)} b_u e_u : a_k > 0, b_u >= 0, sum = 1 }.
+
+  DPO: g = s / beta with the BT scores s (population data from the bandit: s = r* + c, so
+  wbar_k is pi* restricted to the block); IPO: g solves the graph-Laplacian least squares
+  (C11b). Worst cases over the closure are attained at the vertices {wbar_k} and {e_u}
+  (card C4): inf E r* is a minimum over vertices (a linear function), sup KL(. || piref) and
+  sup beta KL(. || pi*) are maxima over vertices (convex functions).
+* :meth:`MinimizerSet.gd_limit` -- the member tabular gradient descent from logits log piref
+  converges to: each update moves theta by multiples of e_{y+} - e_{y-}, so per component
+  sum_{y in C_k} (theta_y - log piref(y)) stays 0 and unseen logits stay log piref (C10).
+* :meth:`MinimizerSet.min_kl_member` -- HyPO's lambda -> 0+ limit, the min-KL member (C8b):
+  block masses proportional to W_k exp(-Ebar_k / beta) where W_k = sum_{C_k} w and Ebar_k is
+  the wbar_k-mean of s; unseen mass proportional to piref(U); inside U, pi proportional to piref.
+* :func:`rlhf` -- RLHF: bounded BT reward learning over [0, R]^K (card §3.1) with an explicit
+  tie-break for the unidentified per-component offsets and unseen responses, then the exact
+  KL-regularised optimum pi_{r_hat}.
+* closed forms: IPO with full-support i.i.d. pairs (C11a), the noisy single-pair minimisers of
+  DPO / cDPO / rDPO (C12c, d), SimPO's stationary margin (C13), and the penalised HyPO
+  minimiser (C8c) by L-BFGS on the finite logits.
+
+Deviations: when the BT-MLE of a component does not exist, or its scores span more than R,
+the bounded RLHF fit of that component is computed by L-BFGS-B on the box (a convex problem;
+accuracy is the solver's, about 1e-9 in the gradient), not by Newton's method.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq, minimize
+from scipy.special import expit, logsumexp
+
+from rlsandbox._validate import (check_choice, check_float_array, check_in_range, check_int,
+                                 readonly)
+from rlsandbox.algorithms.preference.data import (ComparisonGraph, PairData, check_pair_data,
+                                                  comparison_graph)
+from rlsandbox.algorithms.preference.losses import (PairLoss, kl_gradient_logits,
+                                                    loss_gradient_logits, preference_loss)
+from rlsandbox.algorithms.preference.model import (PreferenceBandit, bt_probability,
+                                                   expected_reward, gibbs, kl_divergence,
+                                                   kl_to_reference, logistic_loss, safe_log)
+
+__all__ = ["BTFit", "bt_mle", "MinimizerSet", "dpo_minimizer_set", "ipo_minimizer_set",
+           "ipo_closed_form", "RLHFResult", "rlhf", "TIE_BREAKS", "noisy_pair_minimizers",
+           "rdpo_empirical_minimizer", "simpo_stationary_margin", "hypo_penalized"]
+
+TIE_BREAKS = ("pessimistic", "neutral", "optimistic", "worst")
+#: Newton stops when the gradient's sup norm is below NEWTON_RTOL x (total pair weight).
+NEWTON_RTOL = 1e-13
+
+
+# --------------------------------------------------------------------------- BT scores
+@dataclass(frozen=True, eq=False)
+class BTFit:
+    """BT maximum-likelihood scores per component.
+
+    Attributes
+    ----------
+    scores : (nX, K) reward-scale scores s; the last response of each component has s = 0;
+        0 on unseen responses and on components without an MLE (see ``exists``).
+    graph : ComparisonGraph of the data.
+    exists : (nX, max m_x) bool, the MLE of component k at prompt x exists (strong
+        connectivity); False in padding columns.
+    iterations : Newton iterations used in total.
+    """
+
+    scores: np.ndarray
+    graph: ComparisonGraph
+    exists: np.ndarray
+    iterations: int
+
+
+def _newton_component(Wc: np.ndarray) -> tuple[np.ndarray, int]:
+    """Scores of one strongly connected component (k >= 2 nodes, last pinned to 0)."""
+    k = Wc.shape[0]
+    s = np.zeros(k)
+    tol = NEWTON_RTOL * max(float(Wc.sum()), 1e-300)
+
+    def value(s):
+        d = s[:, None] - s[None, :]
+        return float(np.sum(Wc * logistic_loss(d)))
+
+    it = 0
+    for it in range(1, 201):
+        d = s[:, None] - s[None, :]
+        fp = -expit(-d)                               # f'(d)
+        grad = (Wc * fp).sum(axis=1) - (Wc * fp).sum(axis=0)
+        if np.max(np.abs(grad[:-1])) <= tol:
+            break
+        fpp = expit(d) * expit(-d)
+        A = (Wc + Wc.T) * fpp
+        H = np.diag(A.sum(axis=1)) - A
+        step = np.zeros(k)
+        step[:-1] = np.linalg.solve(H[:-1, :-1], -grad[:-1])
+        f0, t = value(s), 1.0
+        slope = float(grad[:-1] @ step[:-1])
+        while value(s + t * step) > f0 + 1e-4 * t * slope and t > 1e-12:
+            t *= 0.5
+        s = s + t * step
+    return s - s[-1], it
+
+
+def bt_mle(data: PairData) -> BTFit:
+    """BT maximum-likelihood reward scores per connected component (card §2.8, C3).
+
+    Per component C of prompt x: s_C = argmin sum_{y, y' in C} W[x, y, y'] f(s_y - s_y'),
+    unique up to a constant; pinned by s = 0 on the component's last response. Newton's method
+    with Armijo backtracking, stopped at ||grad||_inf <= 1e-13 x sum W (quadratic convergence:
+    the returned scores are exact to a few ulps of their magnitude). A component whose win
+    digraph is not strongly connected has no MLE (the likelihood increases without bound as
+    some score difference -> infinity; Zermelo's condition): it is flagged in ``exists`` and
+    its scores are left at 0.
+
+    Examples
+    --------
+    Population data of the card's P1: the scores recover r* = (1, 0) on the edge {a, b}.
+
+    >>> from rlsandbox.algorithms.preference import PreferenceBandit, population_pairs
+    >>> b = PreferenceBandit(piref=[[0.5, 0.5, 0.0]], r=[[1.0, 0.0, 0.0]], beta=0.5)
+    >>> fit = bt_mle(population_pairs(b))
+    >>> np.round(fit.scores, 12).tolist(), fit.exists.tolist()
+    ([[1.0, 0.0, 0.0]], [[True]])
+    """
+    if not isinstance(data, PairData):
+        raise TypeError(f"data must be a PairData, got {type(data).__name__}")
+    graph = comparison_graph(data)
+    scores = np.zeros((data.nX, data.K))
+    total_it = 0
+    for x in range(data.nX):
+        for k in range(int(graph.n_components[x])):
+            if not graph.strongly_connected[x, k]:
+                continue
+            idx = graph.members(x, k)
+            s, it = _newton_component(data.W[x][np.ix_(idx, idx)])
+            scores[x, idx] = s
+            total_it += it
+    return BTFit(readonly(scores), graph, graph.strongly_connected.copy(), total_it)
+
+
+# ---------------------------------------------------------------------- minimiser sets
+@dataclass(frozen=True, eq=False)
+class MinimizerSet:
+    """The minimiser set M = prod_x M_x of a pairwise loss (card C3; see module docstring).
+
+    Attributes
+    ----------
+    bandit : PreferenceBandit
+    graph : ComparisonGraph
+    log_ratio : (nX, K) optimal log-ratios g on covered responses, up to one constant per
+        component (0 on unseen responses).
+    log_blocks : (nX, K) log wbar_k(y) for y in its component C_k; -inf on unseen responses.
+    """
+
+    bandit: PreferenceBandit
+    graph: ComparisonGraph
+    log_ratio: np.ndarray
+    log_blocks: np.ndarray
+
+    @property
+    def unseen(self) -> np.ndarray:
+        """(nX, K) bool mask of U(x)."""
+        return self.graph.unseen
+
+    @property
+    def is_singleton(self) -> bool:
+        """M = {one policy}: every G_x connected and covering all K responses (C3(a))."""
+        return bool((self.graph.n_components == 1).all() and not self.unseen.any())
+
+    def vertices(self, x: int) -> list[tuple[str, np.ndarray]]:
+        """The vertices of the closure of M_x: ("block k", log wbar_k) and ("unseen u", log e_u),
+        each a (K,) log-probability row."""
+        out = []
+        for k in range(int(self.graph.n_components[x])):
+            row = np.full(self.bandit.K, -np.inf)
+            idx = self.graph.members(x, k)
+            row[idx] = self.log_blocks[x, idx]
+            out.append((f"block {k}", row))
+        for u in np.flatnonzero(self.unseen[x]):
+            row = np.full(self.bandit.K, -np.inf)
+            row[u] = 0.0
+            out.append((f"unseen {u}", row))
+        return out
+
+    def member(self, block_mass: Any, unseen_mass: Any) -> np.ndarray:
+        """The member sum_k a_k wbar_k + sum_u b_u e_u as log-probabilities (nX, K).
+
+        Parameters
+        ----------
+        block_mass : (nX, max m_x) with a[x, k] > 0 for k < m_x (0 in padding columns).
+        unseen_mass : (nX, K) with b >= 0 on unseen responses and 0 elsewhere; for each x,
+            sum_k a + sum_u b = 1.
+        """
+        nX, K = self.bandit.nX, self.bandit.K
+        m_max = self.graph.strongly_connected.shape[1]
+        a = check_float_array("block_mass", block_mass, shape=(nX, m_max))
+        b = check_float_array("unseen_mass", unseen_mass, shape=(nX, K))
+        for x in range(nX):
+            m = int(self.graph.n_components[x])
+            if (a[x, :m] <= 0).any() or (a[x, m:] != 0).any():
+                raise ValueError(f"block_mass[{x}] = {a[x].tolist()}; the {m} block masses must be "
+                                 f"> 0 (finite log-ratios on compared responses) and padding 0")
+            if (b[x] < 0).any() or (b[x][~self.unseen[x]] != 0).any():
+                raise ValueError(f"unseen_mass[{x}] must be >= 0 on unseen responses and 0 on "
+                                 f"compared ones")
+            tot = a[x].sum() + b[x].sum()
+            if abs(tot - 1.0) > 1e-9:
+                raise ValueError(f"prompt {x}: block and unseen masses sum to {tot:.12g}; they "
+                                 f"must sum to 1")
+        logpi = safe_log(b)
+        lab = self.graph.labels
+        seen = lab >= 0
+        rows, cols = np.nonzero(seen)
+        logpi[rows, cols] = np.log(a[rows, lab[rows, cols]]) + self.log_blocks[rows, cols]
+        return readonly(logpi)
+
+    def gd_limit(self) -> np.ndarray:
+        """The member reached by tabular gradient descent from logits log piref (card §6
+        pitfall 3, C10): theta_y = log piref(y) + g(y) - mean_{C_k} g on compared responses,
+        theta_u = log piref(u) on unseen ones; pi = softmax(theta). Log-probabilities (nX, K)."""
+        theta = np.array(self.bandit.log_piref, dtype=np.float64)
+        for x in range(self.bandit.nX):
+            for k in range(int(self.graph.n_components[x])):
+                idx = self.graph.members(x, k)
+                g = self.log_ratio[x, idx]
+                theta[x, idx] = self.bandit.log_piref[x, idx] + g - g.mean()
+        return readonly(theta - logsumexp(theta, axis=-1, keepdims=True))
+
+    def min_kl_member(self) -> np.ndarray:
+        """argmin over the closure of M of KL_rho(pi || piref): HyPO's lambda -> 0+ limit (card
+        C8(b)). Block k gets mass proportional to exp(-D_k), D_k = KL(wbar_k || piref) =
+        E_{wbar_k} g - log W_k, the unseen set mass proportional to piref(U); inside U,
+        proportional to piref. Log-probabilities (nX, K)."""
+        b = self.bandit
+        logpi = np.full((b.nX, b.K), -np.inf)
+        for x in range(b.nX):
+            logits, parts = [], []                     # log of unnormalised part masses
+            for k in range(int(self.graph.n_components[x])):
+                idx = self.graph.members(x, k)
+                lw = b.log_piref[x, idx] + self.log_ratio[x, idx]
+                logW = logsumexp(lw)
+                Eg = float(np.exp(lw - logW) @ self.log_ratio[x, idx])
+                logits.append(logW - Eg)               # log W_k - Ebar_k / beta = -D_k
+                parts.append((idx, lw))
+            U = np.flatnonzero(self.unseen[x] & b.support[x])
+            if U.size:
+                logits.append(logsumexp(b.log_piref[x, U]))
+                parts.append((U, b.log_piref[x, U]))
+            log_mass = np.array(logits) - logsumexp(logits)
+            for lm, (idx, inner) in zip(log_mass, parts):
+                logpi[x, idx] = lm + inner - logsumexp(inner)
+        return readonly(logpi)
+
+    def worst_reward(self) -> float:
+        """inf over M of sum_x rho(x) E_pi r* = sum_x rho(x) min over the vertices of M_x of the
+        vertex's mean reward (card C4; a linear function on a product of simplices)."""
+        b = self.bandit
+        total = 0.0
+        for x in range(b.nX):
+            vals = [float(np.exp(row) @ b.r[x]) for _, row in self.vertices(x)]
+            total += b.rho[x] * min(vals)
+        return float(total)
+
+    def sup_kl_reference(self) -> float:
+        """sup over M of KL_rho(pi || piref) = sum_x rho(x) max over vertices (card C4; KL is
+        convex): max_k KL(wbar_k || piref) and max_{u in U(x)} -log piref(u|x) (+inf if some
+        unseen u has piref(u|x) = 0)."""
+        b = self.bandit
+        total = 0.0
+        for x in range(b.nX):
+            vals = [float(kl_divergence(row[None], b.log_piref[x][None])[0])
+                    for _, row in self.vertices(x)]
+            total += b.rho[x] * max(vals)
+        return float(total)
+
+    def sup_gap(self) -> float:
+        """sup over M of G_J = beta KL_rho(pi || pi*), by vertex enumeration (card C4)."""
+        b = self.bandit
+        total = 0.0
+        for x in range(b.nX):
+            vals = [float(kl_divergence(row[None], b.log_pi_star[x][None])[0])
+                    for _, row in self.vertices(x)]
+            total += b.rho[x] * max(vals)
+        return float(b.beta * total)
+
+
+def _blocks(bandit: PreferenceBandit, graph: ComparisonGraph, g: np.ndarray) -> np.ndarray:
+    log_blocks = np.full((bandit.nX, bandit.K), -np.inf)
+    for x in range(bandit.nX):
+        for k in range(int(graph.n_components[x])):
+            idx = graph.members(x, k)
+            lw = bandit.log_piref[x, idx] + g[x, idx]
+            log_blocks[x, idx] = lw - logsumexp(lw)
+    return readonly(log_blocks)
+
+
+def dpo_minimizer_set(bandit: PreferenceBandit, data: PairData) -> MinimizerSet:
+    """The exact set of minimisers of the DPO loss sum W f(beta h) (card C3).
+
+    g = s / beta with the BT-MLE scores s of each component (:func:`bt_mle`). For population
+    data generated by the bandit, s = r* + c per component, so M contains pi* and equals
+    {pi*} iff every G_x is connected and covers all K responses (C3(a)).
+
+    Raises ``ValueError`` when some component has no BT-MLE (its win digraph is not strongly
+    connected, e.g. a pair seen once): then the DPO loss has no minimiser at all, the infimum
+    is approached only as a margin -> infinity (card §6 pitfall 4).
+
+    Examples
+    --------
+    >>> from rlsandbox.algorithms.preference import PreferenceBandit, population_pairs
+    >>> b = PreferenceBandit(piref=[[0.5, 0.5, 0.0]], r=[[1.0, 0.0, 0.0]], beta=0.5)
+    >>> M = dpo_minimizer_set(b, population_pairs(b))
+    >>> M.sup_kl_reference(), M.is_singleton          # P1: the unseen c has piref = 0 (C4)
+    (inf, False)
+    >>> bool(np.allclose(np.exp(M.gd_limit()), b.pi_star, rtol=0, atol=1e-12))
+    True
+    """
+    check_pair_data(bandit, data)
+    fit = bt_mle(data)
+    g = fit.graph
+    for x in range(bandit.nX):
+        for k in range(int(g.n_components[x])):
+            if not fit.exists[x, k]:
+                idx = g.members(x, k).tolist()
+                raise ValueError(f"prompt {x}, responses {idx}: the win graph of this component is "
+                                 f"not strongly connected, so the BT-MLE (and a DPO minimiser) "
+                                 f"does not exist; the loss decreases as a margin -> infinity. "
+                                 f"Use IPO, bounded RLHF (rlhf) or more data (card §6 pitfall 4)")
+    log_ratio = fit.scores / bandit.beta
+    return MinimizerSet(bandit, g, readonly(log_ratio), _blocks(bandit, g, log_ratio))
+
+
+def ipo_minimizer_set(bandit: PreferenceBandit, data: PairData, tau: float) -> MinimizerSet:
+    """The exact set of minimisers of the IPO loss sum W (h - 1/(2 tau))^2 (card C11(b)).
+
+    Per prompt, with symmetric edge weights w = W + W^T and win rates p_hat, the log-ratios g
+    solve min sum_edges w (g(y) - g(y') - (p_hat - 1/2)/tau)^2, i.e. the graph-Laplacian system
+    L g = b, b(y) = sum_y' w(y, y') (p_hat(y, y') - 1/2) / tau, unique up to one constant per
+    component (solved by least squares per component). Unseen responses are as free as for DPO.
+
+    Examples
+    --------
+    One pair seen once (deterministic preference): IPO's margin is 1/(2 tau), DPO has none.
+
+    >>> from rlsandbox.algorithms.preference import PreferenceBandit, pairs_from_list
+    >>> b = PreferenceBandit(piref=[[0.5, 0.5]], r=[[1.0, 0.0]], beta=1.0)
+    >>> M = ipo_minimizer_set(b, pairs_from_list(1, 2, [(0, 0, 1)]), tau=0.25)
+    >>> round(float(M.log_ratio[0, 0] - M.log_ratio[0, 1]), 12)     # (p_hat - 1/2) / tau
+    2.0
+    """
+    check_pair_data(bandit, data)
+    tau = check_in_range("tau", tau, low=0.0, low_open=True)
+    graph = comparison_graph(data)
+    w = data.edge_weight
+    p_hat = data.win_rate()
+    g = np.zeros((bandit.nX, bandit.K))
+    for x in range(bandit.nX):
+        for k in range(int(graph.n_components[x])):
+            idx = graph.members(x, k)
+            wc = w[x][np.ix_(idx, idx)]
+            bc = (wc * (p_hat[x][np.ix_(idx, idx)] - 0.5)).sum(axis=1) / tau
+            L = np.diag(wc.sum(axis=1)) - wc
+            sol = np.linalg.lstsq(L, bc, rcond=None)[0]
+            g[x, idx] = sol - sol[-1]
+    return MinimizerSet(bandit, graph, readonly(g), _blocks(bandit, graph, g))
+
+
+def ipo_closed_form(bandit: PreferenceBandit, tau: float) -> np.ndarray:
+    """IPO's optimum for i.i.d. full-support pairs y, y' ~ mu [IPO23; card §3.4, C11(a)]:
+    pi(y|x) proportional to piref(y|x) exp(P(y > mu | x) / tau), P(y > mu | x) =
+    sum_y' mu(y'|x) P(y > y' | x). Log-probabilities (nX, K).
+
+    Examples
+    --------
+    >>> from rlsandbox.algorithms.preference import PreferenceBandit
+    >>> b = PreferenceBandit(piref=[[0.5, 0.5]], r=[[0.0, 0.0]], beta=1.0)
+    >>> np.exp(ipo_closed_form(b, tau=0.3)).tolist()          # no preference: pi = piref
+    [[0.5, 0.5]]
+    """
+    tau = check_in_range("tau", tau, low=0.0, low_open=True)
+    P = bt_probability(bandit.r)
+    win = np.einsum("xyz,xz->xy", P, bandit.mu)
+    lw = bandit.log_piref + win / tau
+    return readonly(lw - logsumexp(lw, axis=-1, keepdims=True))
+
+
+# ------------------------------------------------------------------------------- RLHF
+@dataclass(frozen=True, eq=False)
+class RLHFResult:
+    """Output of :func:`rlhf`.
+
+    Attributes
+    ----------
+    reward : (nX, K) the learned bounded reward r_hat in [0, R].
+    logpi : (nX, K) log pi_{r_hat} (the exact KL-regularised optimum for r_hat).
+    tie_break : the rule used for unidentified offsets and unseen responses.
+    newton : (nX, max m_x) bool, the component was fitted by Newton's method (MLE exists and
+        spans at most R) rather than by the box-constrained L-BFGS-B fallback.
+    """
+
+    reward: np.ndarray
+    logpi: np.ndarray
+    tie_break: str
+    newton: np.ndarray
+
+
+def _box_fit(Wc: np.ndarray, R: float) -> np.ndarray:
+    """argmin_{s in [0, R]^k} sum Wc f(s_i - s_j) by L-BFGS-B (convex)."""
+    k = Wc.shape[0]
+
+    def fun(s):
+        d = s[:, None] - s[None, :]
+        fp = -expit(-d)
+        grad = (Wc * fp).sum(axis=1) - (Wc * fp).sum(axis=0)
+        return float(np.sum(Wc * logistic_loss(d))), grad
+
+    res = minimize(fun, np.full(k, R / 2.0), jac=True, method="L-BFGS-B",
+                   bounds=[(0.0, R)] * k, options={"ftol": 1e-15, "gtol": 1e-12,
+                                                   "maxiter": 10_000})
+    return res.x
+
+
+def rlhf(bandit: PreferenceBandit, data: PairData, *, tie_break: str = "pessimistic"
+         ) -> RLHFResult:
+    """RLHF with the bounded tabular reward class [0, R]^K (card §3.1): BT reward learning,
+    then the exact KL-regularised optimum pi_{r_hat} = gibbs(bandit, r_hat).
+
+    The BT likelihood pins r_hat only up to one constant per component and not at all on the
+    unseen responses U(x). Per component the MLE scores s (if they exist and span <= R) may
+    be shifted by any c in [-min s, R - max s]; the tie-break picks
+
+    * ``pessimistic``: lowest offsets (min r_hat = 0 on each component), r_hat = 0 on U(x);
+    * ``neutral``: centred offsets, r_hat = R/2 on U(x);
+    * ``optimistic``: highest offsets (max r_hat = R), r_hat = R on U(x);
+    * ``worst``: per prompt, the corner of the tie box (offset and unseen values at their
+      ends) with the smallest J(pi_{r_hat}). Exact worst case: along each free coordinate
+      pi_{r_hat} moves on a segment (one block's mass against the rest), on which the convex
+      G_J = beta KL(pi || pi*) is maximised at an end, so some corner attains the maximum.
+      Enumerates 2^(m_x + |U(x) in S_ref|) corners per prompt (refused above 2^16).
+
+    Values of r_hat on responses with piref = 0 do not affect pi_{r_hat} (F4).
+
+    Examples
+    --------
+    The card's P1: RLHF returns pi* exactly, whatever the tie-break (C3(b), C4).
+
+    >>> from rlsandbox.algorithms.preference import PreferenceBandit, population_pairs
+    >>> b = PreferenceBandit(piref=[[0.5, 0.5, 0.0]], r=[[1.0, 0.0, 0.0]], beta=0.5)
+    >>> out = rlhf(b, population_pairs(b), tie_break="optimistic")
+    >>> bool(np.allclose(np.exp(out.logpi), b.pi_star, rtol=0, atol=1e-12))
+    True
+    """
+    check_pair_data(bandit, data)
+    check_choice("tie_break", tie_break, TIE_BREAKS)
+    R = bandit.R
+    fit = bt_mle(data)
+    graph = fit.graph
+    newton = np.zeros_like(fit.exists)
+    base = np.zeros((bandit.nX, bandit.K))        # component scores, min shifted to 0
+    slack = np.zeros(fit.exists.shape)             # free upward shift R - span of each component
+    for x in range(bandit.nX):
+        for k in range(int(graph.n_components[x])):
+            idx = graph.members(x, k)
+            s = fit.scores[x, idx]
+            if fit.exists[x, k] and s.max() - s.min() <= R:
+                newton[x, k] = True
+            else:
+                s = _box_fit(data.W[x][np.ix_(idx, idx)], R)
+            base[x, idx] = s - s.min()
+            slack[x, k] = max(0.0, R - (s.max() - s.min()))
+    reward = np.zeros((bandit.nX, bandit.K))
+    frac = {"pessimistic": 0.0, "neutral": 0.5, "optimistic": 1.0}
+    for x in range(bandit.nX):
+        m = int(graph.n_components[x])
+        U = np.flatnonzero(graph.unseen[x])
+        if tie_break != "worst":
+            t = frac[tie_break]
+            reward[x] = base[x] + t * slack[x, np.maximum(graph.labels[x], 0)]
+            reward[x, U] = t * R
+            continue
+        U_ref = np.flatnonzero(graph.unseen[x] & bandit.support[x])
+        n_free = m + U_ref.size
+        if n_free > 16:
+            raise ValueError(f"prompt {x}: the worst tie-break would enumerate 2^{n_free} corners; "
+                             f"use at most 16 components plus unseen responses per prompt")
+        best, best_row = np.inf, None
+        sub = bandit.replace(piref=bandit.piref[x:x + 1], r=bandit.r[x:x + 1], rho=None,
+                             mu=None, R=None, phi=None)
+        for corner in itertools.product((0.0, 1.0), repeat=n_free):
+            row = base[x].copy()
+            for k in range(m):
+                row[graph.members(x, k)] += corner[k] * slack[x, k]
+            row[U] = 0.0
+            row[U_ref] = np.asarray(corner[m:]) * R
+            logpi = gibbs(sub, row[None])
+            J = expected_reward(sub, logpi) - sub.beta * kl_to_reference(sub, logpi)
+            if J < best:
+                best, best_row = J, row
+        reward[x] = best_row
+    reward = readonly(reward)
+    return RLHFResult(reward, gibbs(bandit, reward), tie_break, readonly(newton))
+
+
+# ------------------------------------------------------------------------ closed forms
+def noisy_pair_minimizers(p: float, eps: float) -> dict[str, float]:
+    """Population minimisers, as sigma(beta h), of DPO, cDPO and rDPO on one pair with clean
+    win probability p and flip rate eps (card C12(c)):
+
+        observed p~ = (1 - eps) p + eps (1 - p);  DPO: p~;  cDPO: (1 - eps) p~ + eps (1 - p~);
+        rDPO: p (unbiased).
+
+    Derivation: the population loss p~ l(z) + (1 - p~) l(-z) is stationary where
+    l'(z) / l'(-z) = -(1 - p~)/p~; for rDPO l'(z) = -sigma(-z) - c with c = eps/(1-2eps) this
+    gives sigma(z) = (p~ - eps)/(1 - 2 eps) = p; for cDPO l'(z) = -sigma(-z) + eps it gives
+    sigma(z) = p~ (1 - 2 eps) + eps.
+
+    Examples
+    --------
+    >>> {k: round(v, 3) for k, v in noisy_pair_minimizers(0.8, 0.3).items()}   # card C12(c)
+    {'dpo': 0.62, 'cdpo': 0.548, 'rdpo': 0.8}
+    """
+    p = check_in_range("p", p, low=0.0, high=1.0, low_open=True, high_open=True)
+    eps = check_in_range("eps", eps, low=0.0, high=0.5, high_open=True)
+    pt = (1.0 - eps) * p + eps * (1.0 - p)
+    return {"dpo": pt, "cdpo": (1.0 - eps) * pt + eps * (1.0 - pt),
+            "rdpo": (pt - eps) / (1.0 - 2.0 * eps)}
+
+
+def rdpo_empirical_minimizer(n_win: int, n_loss: int, eps: float) -> float | None:
+    """sigma(beta h) at the minimiser of the empirical rDPO loss of one pair observed with
+    ``n_win`` wins and ``n_loss`` losses (card C12(d)): (p_hat - eps)/(1 - 2 eps),
+    p_hat = n_win / (n_win + n_loss). It exists iff eps < p_hat < 1 - eps; otherwise the loss
+    is unbounded below (returns None).
+
+    Examples
+    --------
+    >>> rdpo_empirical_minimizer(2, 18, 0.3) is None          # p_hat = 0.1 <= eps
+    True
+    >>> round(rdpo_empirical_minimizer(14, 6, 0.2), 12)       # (0.7 - 0.2) / 0.6
+    0.833333333333
+    """
+    n_win = check_int("n_win", n_win, low=0)
+    n_loss = check_int("n_loss", n_loss, low=0)
+    if n_win + n_loss == 0:
+        raise ValueError("the pair was never observed (n_win + n_loss == 0)")
+    eps = check_in_range("eps", eps, low=0.0, high=0.5, high_open=True)
+    p_hat = n_win / (n_win + n_loss)
+    if not eps < p_hat < 1.0 - eps:
+        return None
+    return (p_hat - eps) / (1.0 - 2.0 * eps)
+
+
+def simpo_stationary_margin(p: float, simpo_beta: float, simpo_gamma: float) -> float:
+    """The unique root u of p sigma(gamma - beta u) = (1 - p) sigma(beta u + gamma): the
+    population stationary point u = log pi(y) - log pi(y') of SimPO on one edge with
+    P(y > y') = p (card §3.5, C13). gamma = 0 gives logit(p)/beta.
+
+    The left side decreases and the right side increases in u, so the root is unique; it is
+    bracketed by +-(|logit p| + gamma)/beta + 1 and found by Brent's method to 1e-14.
+
+    Examples
+    --------
+    >>> round(simpo_stationary_margin(0.8, 2.0, 1.0), 5)          # card C13: 1.07698
+    1.07698
+    """
+    p = check_in_range("p", p, low=0.0, high=1.0, low_open=True, high_open=True)
+    a = check_in_range("simpo_beta", simpo_beta, low=0.0, low_open=True)
+    g = check_in_range("simpo_gamma", simpo_gamma, low=0.0)
+
+    def F(u):
+        return p * expit(g - a * u) - (1.0 - p) * expit(a * u + g)
+
+    span = (abs(np.log(p / (1.0 - p))) + g) / a + 1.0
+    return float(brentq(F, -span, span, xtol=1e-14, rtol=4 * np.finfo(float).eps))
+
+
+def hypo_penalized(bandit: PreferenceBandit, data: PairData, lam: float, loss: PairLoss,
+                   *, gtol: float = 1e-11) -> np.ndarray:
+    """The exact penalised HyPO minimiser argmin_pi sum W ell(m) + lam KL_rho(pi || piref)
+    over tabular policies (card §3.7, C8(c)), by L-BFGS on the logits of the reference
+    support (logits of piref zeros stay -inf: any mass there makes the KL infinite).
+
+    Starts from log piref; stops at ||grad||_inf <= gtol. Deviations: none for lam > 0; with
+    lam = 0 this is a DPO minimiser reached from piref (use :func:`dpo_minimizer_set`).
+
+    Examples
+    --------
+    Card C8(c): P1 with the labelled pairs normalised to 1 and lam = 0.1 gives pi(a) = 0.8272.
+
+    >>> from rlsandbox.algorithms.preference import PreferenceBandit, population_pairs, dpo
+    >>> b = PreferenceBandit(piref=[[0.5, 0.5, 0.0]], r=[[1.0, 0.0, 0.0]], beta=0.5)
+    >>> logpi = hypo_penalized(b, population_pairs(b), 0.1, dpo(b.beta))
+    >>> round(float(np.exp(logpi[0, 0])), 4)
+    0.8272
+    """
+    check_pair_data(bandit, data)
+    lam = check_in_range("lam", lam, low=0.0)
+    sup = bandit.support
+
+    def unpack(v):
+        theta = np.full((bandit.nX, bandit.K), -np.inf)
+        theta[sup] = v
+        return theta - logsumexp(theta, axis=-1, keepdims=True)
+
+    def fun(v):
+        logpi = unpack(v)
+        val = preference_loss(bandit, data, logpi, loss)
+        G = loss_gradient_logits(bandit, data, logpi, loss)
+        if lam > 0:
+            val += lam * kl_to_reference(bandit, logpi)
+            G = G + lam * kl_gradient_logits(bandit, logpi)
+        return val, np.asarray(G)[sup]
+
+    res = minimize(fun, bandit.log_piref[sup], jac=True, method="L-BFGS-B",
+                   options={"ftol": 0.0, "gtol": gtol, "maxiter": 20_000, "maxcor": 30})
+    return readonly(unpack(res.x))
