@@ -129,11 +129,14 @@ def _paired(ours: Callable[[], Any], anchor: Callable[[], Any], repeats: int,
 
 @contextlib.contextmanager
 def _quiet_anchor():
-    """Silence DeprecationWarnings raised inside the anchor libraries (pymdptoolbox 4.0b3
-    predates NumPy 2); rlsandbox's own warnings are not affected."""
+    """Silence deprecation and sparse-efficiency warnings raised inside the anchor libraries
+    (pymdptoolbox 4.0b3 predates NumPy 2 and compares sparse matrices with 0); only anchor
+    calls run inside this context."""
+    from scipy.sparse import SparseEfficiencyWarning
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("ignore", SparseEfficiencyWarning)
         yield
 
 
@@ -422,15 +425,18 @@ def _evaluation(quick: bool, repeats: int) -> list[Row]:
     r = mdp.R[np.arange(S), pi].copy()
     V = rls.evaluate(mdp, pi)
     _, _, x, info = dgesv(M.copy(order="F"), r.copy())
-    assert info == 0 and np.array_equal(V, x), "evaluate differs from LAPACK gesv"
+    # rlsandbox calls getrf + getrs (as scipy.linalg.solve does), gesv may block differently:
+    # both backward stable on a matrix with cond_inf <= (1+g)/(1-g) = 19, |V| <= 10, so they
+    # agree to ~ S u * 19 * 10 ~ 1e-11
+    assert info == 0 and np.abs(V - x).max() < 1e-9, "evaluate differs from LAPACK gesv"
     t_ours, t_lapack = _paired(lambda: rls.evaluate(mdp, pi),
                                lambda Mc: dgesv(Mc, r.copy(), overwrite_a=True, overwrite_b=True),
                                repeats, anchor_setup=lambda: M.copy(order="F"))
     return [Row("4 evaluation", f"exact V^pi, dense S={S}, A={A} vs LAPACK dgesv on the same "
                 "matrix", _fmt_time(t_ours), _fmt_time(t_lapack), t_lapack / t_ours, 1 / 1.2,
                 ">=", "rlsandbox: public evaluate (validation, gather of P_pi, I - gamma P_pi, "
-                "getrf/getrs); LAPACK: dgesv on a prepared Fortran-ordered copy; results "
-                "bitwise equal; target: within 1.2x")]
+                "getrf/getrs); LAPACK: dgesv on a prepared Fortran-ordered copy; target: within "
+                "1.2x")]
 
 
 def _average(quick: bool, repeats: int) -> list[Row]:

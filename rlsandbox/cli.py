@@ -8,7 +8,7 @@ Subcommands are contributed by modules listed in :data:`COMMAND_MODULES`; each d
   ``rlsandbox list [kind]`` (``instances``, ``claims``, ``figures``, ...).
 
 Exit codes: 0 success; 1 a claim was violated; 2 a negative control was not caught;
-64 bad usage (EX_USAGE). Heavy imports happen inside the subcommand functions so that
+64 bad usage (EX_USAGE); 70 a claim's own code raised (EX_SOFTWARE). Heavy imports happen inside the subcommand functions so that
 ``rlsandbox --help`` stays fast.
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rlsandbox",
         description="Exact tabular and linear MDPs where RL theorems are checked numerically.",
         epilog="exit codes: 0 ok; 1 a claim was violated; 2 a negative control was not "
-               "caught; 64 bad usage",
+               "caught; 64 bad usage; 70 a claim's own code raised an exception",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from rlsandbox import __version__

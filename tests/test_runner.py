@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 
 import numpy as np
 import pytest
@@ -287,16 +286,3 @@ def test_parallel_runs_need_the_registered_claim(toys):
         run([stranger], jobs=2)
     with pytest.raises(ValueError, match="choose local processes"):
         run(toys, jobs=2, scheduler="tcp://127.0.0.1:8786")
-
-
-def test_serial_overhead_is_small(toys, tmp_path):
-    # 21 instances of a cheap measure (~50 us): the framework's own cost per cell (seeding,
-    # JSON, an fsync'ed atomic write, the check) must stay in the millisecond range
-    claim = REGISTRY["classic.runner_toy.dirichlet_sum"]
-    run([claim], instances=20)                         # warm imports
-    t0 = time.perf_counter()
-    result = run([claim], instances=20, store=tmp_path)
-    elapsed = time.perf_counter() - t0
-    assert result.computed == 21
-    # "well under a second beyond the measures" (the brief); 1 s also absorbs a loaded machine
-    assert elapsed < 1.0, f"{elapsed:.3f} s for 21 cheap cells"

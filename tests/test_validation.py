@@ -576,6 +576,14 @@ def test_inputs_not_mutated_and_not_aliased():
     pi = np.array([1, 0])
     rls.evaluate(m, pi)
     assert pi.tolist() == [1, 0] and pi.flags.writeable
+    # warm starts are copied before the solvers iterate in place
+    V0 = np.array([1.0, 2.0])
+    for fn in (rls.dp.value_iteration, rls.dp.modified_policy_iteration):
+        fn(m, V0=V0, max_iter=3)
+        assert V0.tolist() == [1.0, 2.0], fn.__name__
+    pi0 = np.array([1, 1])
+    rls.dp.policy_iteration(m, pi0=pi0)
+    assert pi0.tolist() == [1, 1]
 
 
 def test_ints_become_float64():

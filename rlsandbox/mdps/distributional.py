@@ -12,11 +12,14 @@ instance_t1        T1, target: gamma = 1, H = 2; objective P(G >= 1) (C3, E1)
 instance_b         B, gamma-incompatibility: gamma = 1/2, H = 2, f = -exp(-x) (C5)
 instance_c         C, lattice casino: gamma = 1/2, infinite horizon, exact (C3, C6, C8, C11, C12)
 instance_c9        C9, grid casino: as C with gamma = 0.9 (C9)
+casino             the casino family of C and C9 (win probabilities, gamma as parameters)
 instance_m         M, acyclic background MRP, gamma = 0.9 (B3, B4)
 self_loop          one state with a zero-reward self-loop (B1 tightness, TV control)
 control_pair       x -> y with two terminal actions at y (B2)
 slippery_cliff     E3 stand-in for the paper's §7 gridworld (not the paper's layout)
-random_rg          the card's random generator RG (§4)
+random_rg          the card's random generator RG (§4); random_c0 draws its c0
+random_mrp         random small MRPs with random rewards (B1, B3)
+random_casino      random casinos (C8, C9, C10)
 =================  ==========================================================================
 
 State 0 is the start state unless stated; terminal states are the card's ``⊥`` (absorbing,
@@ -33,7 +36,8 @@ from rlsandbox._validate import check_int, check_rng
 from rlsandbox.algorithms.distributional.model import OutcomeMDP
 
 __all__ = ["instance_a", "instance_t1", "instance_b", "instance_c", "instance_c9",
-           "instance_m", "self_loop", "control_pair", "slippery_cliff", "random_rg",
+           "instance_m", "self_loop", "control_pair", "slippery_cliff", "random_rg", "casino",
+           "random_c0", "random_mrp", "random_casino",
            "CLIFF_ROWS", "CLIFF_COLS", "CLIFF_ACTIONS", "RG_REWARDS", "RG_GAMMAS"]
 
 _HALF = Fraction(1, 2)
@@ -80,14 +84,32 @@ def instance_b() -> OutcomeMDP:
                       action_names=("safe", "risky"))
 
 
-def _casino(gamma: Any, exact: bool) -> OutcomeMDP:
-    q = (lambda x: Fraction(x)) if exact else float
+def casino(p_bet: Any = "0.6", p_small: Any = "0.5", *, gamma: Any = "1/2",
+           exact: bool = True) -> OutcomeMDP:
+    """The casino family of Instances C and C9 [card §4]: states 0 "playing", 1 "done".
+
+    Actions at playing: 0 "stop" (reward 0, go to done); 1 "bet" (+1 w.p. ``p_bet``, -1
+    otherwise, stay); 2 "small" (+1/2 w.p. ``p_small``, -1/2 otherwise, stay). Instance C is
+    ``casino()`` (gamma = 1/2, a dyadic lattice instance); C9 is ``casino(gamma=0.9)``.
+    Probabilities and gamma are strings or Fractions for exact models.
+
+    >>> casino(p_bet="0.9").transitions(0, 1)
+    ((Fraction(1, 10), Fraction(-1, 1), 0), (Fraction(9, 10), Fraction(1, 1), 0))
+    """
+    def q(x: Any) -> Any:
+        if exact:
+            return x if isinstance(x, Fraction) else Fraction(str(x))
+        return float(Fraction(str(x))) if isinstance(x, str) else float(x)
+    pb, ps = q(p_bet), q(p_small)
     return OutcomeMDP([[[(1, 0, 1)],
-                        [(q("0.6"), 1, 0), (q("0.4"), -1, 0)],
-                        [(_HALF if exact else 0.5, q("0.5"), 0),
-                         (_HALF if exact else 0.5, q("-0.5"), 0)]],
-                       []], gamma=gamma, H=None, exact=exact,
+                        [(pb, 1, 0), (1 - pb, -1, 0)],
+                        [(ps, q("0.5"), 0), (1 - ps, q("-0.5"), 0)]],
+                       []], gamma=q(gamma), H=None, exact=exact,
                       state_names=("playing", "done"), action_names=("stop", "bet", "small"))
+
+
+def _casino(gamma: Any, exact: bool) -> OutcomeMDP:
+    return casino(gamma=gamma, exact=exact)
 
 
 def instance_c(exact: bool = True) -> OutcomeMDP:
@@ -247,3 +269,51 @@ def random_rg(*, rng: Any, H: int = 3, gamma: Any = None) -> OutcomeMDP:
 def random_c0(rng: np.random.Generator) -> Fraction:
     """c0 uniform on (1/2)Z ∩ [-4, 4] [card §4, RG]."""
     return Fraction(int(rng.integers(-8, 9)), 2)
+
+
+def random_mrp(*, rng: Any, S: int | None = None, gamma: float | None = None,
+               acyclic: bool = False) -> OutcomeMDP:
+    """A random Markov reward process for the background claims [card B1: "random MRPs,
+    S <= 3, gamma in (0.1, 0.99)"], float.
+
+    S in {1, 2, 3} non-terminal states (drawn unless given) plus one terminal state (index S);
+    one action; each state has 1 to 3 outcomes with Dirichlet(1) probabilities, rewards uniform
+    on [-1, 1] (rounded to 2 decimals) and next states uniform over all S + 1 states (over the
+    later states s+1..S if ``acyclic``, so every path ends within S steps and return laws are
+    finite); gamma uniform on [0.1, 0.99] (rounded to 3 decimals) unless given.
+
+    >>> m = random_mrp(rng=0)
+    >>> m.A, bool(m.terminal[-1])
+    (1, True)
+    """
+    gen = check_rng("rng", rng)
+    S = int(gen.integers(1, 4)) if S is None else check_int("S", S, low=1)
+    if gamma is None:
+        gamma = round(float(gen.uniform(0.1, 0.99)), 3)
+    rows = []
+    for s in range(S):
+        k = int(gen.integers(1, 4))
+        probs = gen.dirichlet(np.ones(k))
+        probs[-1] = 1.0 - probs[:-1].sum()
+        rewards = np.round(gen.uniform(-1.0, 1.0, size=k), 2)
+        nxt = gen.integers(s + 1 if acyclic else 0, S + 1, size=k)
+        rows.append([[(float(p), float(r), int(s2)) for p, r, s2 in zip(probs, rewards, nxt)
+                      if p > 0]])
+    rows.append([])
+    return OutcomeMDP(rows, gamma=gamma, H=None)
+
+
+def random_casino(*, rng: Any, gamma: Any = None, exact: bool = False) -> OutcomeMDP:
+    """A casino (see :func:`casino`) with random win probabilities, for the infinite-horizon
+    claims: p_bet and p_small uniform on {0.05, 0.10, ..., 0.95}; gamma = 1/2 for exact
+    (lattice) models, else uniform on [0.8, 0.95] (2 decimals) unless given.
+
+    >>> random_casino(rng=0, exact=True).gamma
+    Fraction(1, 2)
+    """
+    gen = check_rng("rng", rng)
+    pb = Fraction(int(gen.integers(1, 20)), 20)
+    ps = Fraction(int(gen.integers(1, 20)), 20)
+    if gamma is None:
+        gamma = _HALF if exact else round(float(gen.uniform(0.8, 0.95)), 2)
+    return casino(pb, ps, gamma=gamma, exact=exact)

@@ -52,7 +52,7 @@ from rlsandbox.linear import LinearMDP
 
 __all__ = ["SIM_ACTIONS", "X1", "X2", "X3", "X4", "X5", "FAIL_STATE", "SIM_H",
            "simulated_features", "simulated_linear_mdp", "simulated_test_mdp",
-           "uniform_behavior"]
+           "uniform_behavior", "legacy_dataset", "legacy_monte_carlo"]
 
 X1, X2, X3, X4, X5 = range(5)
 #: The absorbing zero-reward state x4.
@@ -173,3 +173,91 @@ def uniform_behavior(lin: LinearMDP) -> np.ndarray:
     (3, 5, 16)
     """
     return np.full((lin.H, lin.S, lin.A), 1.0 / lin.A)
+
+
+# ====================================================================== the official code's streams
+def legacy_dataset(lin: LinearMDP, *, K: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """K trajectories drawn exactly as the official simulated-MDP code draws them (card §5.1).
+
+    The code seeds NumPy's legacy global generator with ``seed`` (the replication index) and,
+    per trajectory and step, draws a uniformly random action index with ``choice(16)`` and then
+    the next state among x2..x5 with ``choice(4, p=...)``. This function replays that stream
+    with a *local* ``numpy.random.RandomState(seed)`` (same MT19937 stream, no global state),
+    so the data sets, and hence the learned policies, are those of the published runs.
+
+    Deviation from the library's randomness convention (explicit ``numpy.random.Generator``):
+    deliberate, to regenerate the published panels; use :func:`rlsandbox.algorithms.r2pvi.collect`
+    with a Generator everywhere else.
+
+    Parameters
+    ----------
+    lin : LinearMDP
+        The simulated MDP (:func:`simulated_linear_mdp`); its kernel gives the probabilities.
+    K : int >= 1; seed : int >= 0
+
+    Returns
+    -------
+    s : (K, H+1) int64, a : (K, H) int64
+
+    Examples
+    --------
+    >>> s, a = legacy_dataset(simulated_linear_mdp(), K=2, seed=0)
+    >>> s.shape, a.shape, s[:, 0].tolist()
+    ((2, 4), (2, 3), [0, 0])
+    """
+    from rlsandbox._validate import check_int
+
+    K = check_int("K", K, low=1)
+    seed = check_int("seed", seed, low=0)
+    rs = np.random.RandomState(seed)
+    H, A = lin.H, lin.A
+    s = np.zeros((K, H + 1), dtype=np.int64)
+    a = np.zeros((K, H), dtype=np.int64)
+    for k in range(K):
+        for h in range(H):
+            a[k, h] = rs.choice(A, size=1)[0]
+            p = lin.P[h, s[k, h], a[k, h], 1:]          # over x2..x5, as the code's prob vector
+            s[k, h + 1] = 1 + rs.choice(4, size=1, p=p)[0]
+    return s, a
+
+
+def legacy_monte_carlo(test: LinearMDP, policy: Any, *, seed: int,
+                       episodes: int = 100) -> float:
+    """The official code's Monte-Carlo "average reward" of a policy in a test model (card §5.1).
+
+    Replays the code's test loop: legacy generator seeded with ``seed`` (the replication
+    index), ``episodes`` episodes from x1, one ``choice(4, p=...)`` draw per step for the next
+    state; returns the mean episode return. Kept only to regenerate the published panels
+    (card §5.3 item 1); exact evaluation (``rlsandbox.evaluate``) is the noiseless equivalent.
+
+    Parameters
+    ----------
+    test : LinearMDP
+        A model on the simulated MDP's states (e.g. :func:`simulated_test_mdp`).
+    policy : (H, S) int
+    seed : int >= 0; episodes : int >= 1
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> legacy_monte_carlo(simulated_test_mdp(1.0), np.full((3, 5), 15), seed=0, episodes=3)
+    0.5
+    """
+    from rlsandbox._validate import check_int, check_policy
+
+    seed = check_int("seed", seed, low=0)
+    episodes = check_int("episodes", episodes, low=1)
+    H, S = test.H, test.S
+    pi = check_policy("policy", policy, S, test.A, leading=(H,))
+    if pi.dtype != np.int64:
+        raise TypeError("policy must be deterministic: an integer array (H, S)")
+    rs = np.random.RandomState(seed)
+    total = 0.0
+    for _ in range(episodes):
+        s, ret = X1, 0.0
+        for h in range(H):
+            a = int(pi[h, s])
+            ret += float(test.R[h, s, a])
+            s = 1 + int(rs.choice(4, size=1, p=test.P[h, s, a, 1:])[0])
+        total += ret / episodes
+    return total

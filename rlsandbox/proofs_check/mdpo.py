@@ -145,7 +145,11 @@ class _Cand:
 
 
 def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
-    """The candidate with the smallest margin under the check's own rule."""
+    """One Measurement for many candidates (iterations, runs), such that the cell violates
+    iff some candidate violates: the candidate with the smallest margin under the check's own
+    rule when that margin is negative; otherwise, for bounds, the candidate with the largest
+    ratio measured / bound (it holds too, and its ratio is the cell's tightness). The
+    smallest margin is kept in ``extra["min_margin"]``."""
     def margin(c: _Cand) -> float:
         if kind == "upper_bound":
             return c.bound + c.tol - c.measured
@@ -153,14 +157,14 @@ def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
             return c.measured - (c.bound - c.tol)
         return c.tol - abs(c.measured - c.bound)
     w = min(cands, key=margin)
+    min_margin = margin(w)
+    if min_margin >= 0.0 and kind == "upper_bound":
+        ratios = [c for c in cands if c.bound > 0 and np.isfinite(c.measured / c.bound)]
+        if ratios:
+            w = max(ratios, key=lambda c: c.measured / c.bound)
     return Measurement(w.measured, w.bound, tol=w.tol,
                        extra={"worst": w.label, "candidates": len(cands),
-                              "max_ratio": _max_ratio(cands), **extra})
-
-
-def _max_ratio(cands: Sequence[_Cand]) -> float | None:
-    r = [c.measured / c.bound for c in cands if c.bound > 0 and np.isfinite(c.measured)]
-    return float(max(r)) if r else None
+                              "min_margin": float(min_margin), **extra})
 
 
 def _vmax(mdp: TabularMDP, lam: float = 0.0) -> float:
@@ -868,7 +872,7 @@ def _c17_soft_pi(case: Case, rng: np.random.Generator, *, unregularized_q: bool)
     err = np.abs(run.Q - np.asarray(sol.Q)[None]).max(axis=(1, 2))
     # Q_k and Q*: one evaluation each, gamma ev each (Q = R + gamma P V), on both sides
     cands = [_Cand(float(err[k]), float(g ** k * err[0]), 4.0 * ev, f"k={k}")
-             for k in range(K + 1)]
+             for k in range(1, K + 1)]
     return _worst(cands, "upper_bound", lam=lam, gamma=g)
 
 

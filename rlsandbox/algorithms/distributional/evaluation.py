@@ -47,7 +47,7 @@ from rlsandbox.algorithms.distributional.model import OutcomeMDP, to_number
 from rlsandbox.algorithms.distributional.objectives import Objective, mean_utility
 
 __all__ = ["next_stock", "stock_path", "return_distribution", "evaluation_operator",
-           "control_operator", "phi", "as_policy"]
+           "control_operator", "phi", "as_policy", "sample_episode"]
 
 
 def next_stock(c: Any, r: Any, gamma: Any) -> Any:
@@ -221,6 +221,55 @@ def return_distribution(model: OutcomeMDP, policy: Any, *, c0: Any = 0, s: int |
         return eta(0, start, c0)
     finally:
         sys.setrecursionlimit(limit)
+
+
+def sample_episode(model: OutcomeMDP, policy: Any, *, c0: Any = 0, rng: Any,
+                   depth: int | None = None) -> list[tuple[int, int, Any]]:
+    """One episode ``[(s_t, a_t, r_t), ...]`` of a policy (as in :func:`return_distribution`)
+    from ``model.s0``, in the model's number type. Draws one uniform per step from ``rng``
+    (actions of stochastic policies: a second one). Stops at a terminal state or after H
+    (or ``depth``) steps.
+
+    >>> from rlsandbox.mdps.distributional import instance_a
+    >>> [(s, a) for s, a, _ in sample_episode(instance_a(), np.array([0, 1, 0]), rng=0)]
+    [(0, 0), (1, 1)]
+    """
+    from rlsandbox._validate import check_rng
+
+    gen = check_rng("rng", rng)
+    T = model.H if model.H is not None else check_int("depth", depth, low=0)
+    act, _ = as_policy(model, policy)
+    c = model.number("c0", c0)
+    s = model.s0
+    out = []
+    for t in range(T):
+        if model.terminal[s]:
+            break
+        choices = act(t, s, c)
+        if len(choices) == 1:
+            a = choices[0][0]
+        else:
+            u = gen.random()
+            acc = 0.0
+            a = choices[-1][0]
+            for a_k, q in choices:
+                acc += float(q)
+                if u < acc:
+                    a = a_k
+                    break
+        u = gen.random()
+        acc = 0.0
+        outs = model.transitions(s, a)
+        p, r, s2 = outs[-1]
+        for p_k, r_k, s_k in outs:
+            acc += float(p_k)
+            if u < acc:
+                r, s2 = r_k, s_k
+                break
+        out.append((s, a, r))
+        c = next_stock(c, r, model.gamma)
+        s = s2
+    return out
 
 
 # ----------------------------------------------------------------------- operators

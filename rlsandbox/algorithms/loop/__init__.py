@@ -50,8 +50,9 @@ from rlsandbox.algorithms.loop.planners import (MAX_GREEDY_POLICIES, FiniteClass
 from rlsandbox.algorithms.loop.regret import (Decomposition, decompose,
                                               expected_regret_fixed_policy, gap_regret,
                                               optimal_gaps, regret)
-from rlsandbox.algorithms.loop.skeleton import (C_BETA_DEFAULT, C_SW_DEFAULT, finite_beta,
-                                                loop_finite, loop_value, value_beta)
+from rlsandbox.algorithms.loop.skeleton import (C_BETA_DEFAULT, C_SW_DEFAULT, excess_path,
+                                                finite_beta, loop_finite, loop_value, value_beta,
+                                                value_beta_theory)
 from rlsandbox.algorithms.loop.trace import Trace
 from rlsandbox.algorithms.loop.ucrl2 import (episode_bound, evi_inner_max,
                                              extended_value_iteration, ucrl2, ucrl2_regret_bound)
@@ -61,5 +62,6 @@ __all__ = ["Hypothesis", "TabularStats", "bellman_error", "tabular_excess", "tru
            "check_enumeration", "plan_certainty_equivalent", "plan_finite", "plan_value_linear",
            "plan_value_tabular", "Decomposition", "decompose", "expected_regret_fixed_policy",
            "gap_regret", "optimal_gaps", "regret", "C_BETA_DEFAULT", "C_SW_DEFAULT",
-           "finite_beta", "loop_finite", "loop_value", "value_beta", "Trace", "episode_bound",
+           "finite_beta", "loop_finite", "loop_value", "value_beta", "value_beta_theory",
+           "excess_path", "Trace", "episode_bound",
            "evi_inner_max", "extended_value_iteration", "ucrl2", "ucrl2_regret_bound"]

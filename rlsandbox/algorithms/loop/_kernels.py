@@ -144,6 +144,31 @@ def _segment_finite(i0, T, cdf, R, noisy, u_s, u_r, pi, V, pred, k_idx, threshol
     return T
 
 
+@kernel
+def _excess_path(s, a, r, s_next, Q, J, V, out):
+    """out[t] = Exc of (Q, J, V) on the first t transitions (out[0] = 0), t = 0..T.
+
+    Per pair the accumulator acc = sum (Q + J - r_i - V(s_{i+1})) over its visits gives the
+    term acc^2 / N; only the visited pair's term changes at each step.
+    """
+    S, A = Q.shape
+    acc = np.zeros((S, A))
+    N = np.zeros((S, A))
+    terms = np.zeros((S, A))
+    out[0] = 0.0
+    for i in range(a.shape[0]):
+        si = s[i]
+        ai = a[i]
+        acc[si, ai] += Q[si, ai] + J - r[i] - V[s_next[i]]
+        N[si, ai] += 1.0
+        terms[si, ai] = acc[si, ai] * acc[si, ai] / N[si, ai]
+        tot = 0.0
+        for s2 in range(S):
+            for a2 in range(A):
+                tot += terms[s2, a2]
+        out[i + 1] = tot
+
+
 # ---------------------------------------------------------------- extended value iteration
 @kernel
 def _inner_max(p_hat, rad, order, out_p):
@@ -224,7 +249,7 @@ def _evi(r_opt, p_hat, rad_p, eps, max_iter, u, out_pi, out_Q, work_p):
 
 @kernel
 def _ucrl2(T, s0, cdf, R, noisy, u_s, u_r, delta, scale_r, scale_p, r_clip, evi_max_iter,
-           out_s, out_a, out_r, out_ep, ep_start, ep_pi, ep_gain, ep_u, ep_sweeps, ep_conv):
+           episode_factor, out_s, out_a, out_r, out_ep, ep_start, ep_pi, ep_gain, ep_u, ep_sweeps, ep_conv):
     """UCRL2 [jaksch2010, Fig. 1] for T steps; returns the number of episodes.
 
     Episode k starts at t_k (1-based time; index i = t_k - 1): counts N_k, empirical r_hat,
@@ -232,7 +257,8 @@ def _ucrl2(T, s0, cdf, R, noisy, u_s, u_r, delta, scale_r, scale_p, r_clip, evi_
         rad_r = scale_r * sqrt(7 log(2 S A t_k / delta) / (2 max(1, N_k)))
         rad_p = scale_p * sqrt(14 S log(2 A t_k / delta) / max(1, N_k));
     optimistic rewards min(r_hat + rad_r, r_clip); EVI with eps = 1 / sqrt(t_k) from u = 0;
-    play the greedy policy until v_k(s, pi(s)) >= max(1, N_k(s, pi(s))).
+    play the greedy policy until v_k(s, pi(s)) >= max(1, episode_factor * N_k(s, pi(s)))
+    (episode_factor = 1 is the paper's doubling rule).
     """
     S, A = R.shape
     N = np.zeros((S, A))
@@ -277,7 +303,7 @@ def _ucrl2(T, s0, cdf, R, noisy, u_s, u_r, delta, scale_r, scale_p, r_clip, evi_
         while i < T:
             s = out_s[i]
             a = pi[s]
-            if v[s, a] >= max(1.0, N[s, a]):
+            if v[s, a] >= max(1.0, episode_factor * N[s, a]):
                 break
             s2 = _next_state(cdf, s * A + a, u_s[i])
             r = _reward(R, s, a, noisy, u_r[i])

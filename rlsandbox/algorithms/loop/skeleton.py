@@ -53,15 +53,16 @@ from typing import Any
 import numpy as np
 
 from rlsandbox._validate import check_bool, check_choice, check_in_range, check_int, check_rng
-from rlsandbox.algorithms.loop._kernels import _segment_finite, _segment_tabular, _tabular_excess
+from rlsandbox.algorithms.loop._kernels import (_excess_path, _segment_finite, _segment_tabular,
+                                                _tabular_excess)
 from rlsandbox.algorithms.loop.hypotheses import Hypothesis, TabularStats, true_hypothesis
 from rlsandbox.algorithms.loop.planners import (FiniteClass, ValuePlanner, plan_certainty_equivalent,
                                                 plan_finite, tabular_residual)
 from rlsandbox.algorithms.loop.trace import (Trace, check_average_mdp, check_rewards_unit,
                                              draw_uniforms, kernel_cdf)
 
-__all__ = ["loop_value", "loop_finite", "value_beta", "finite_beta", "C_SW_DEFAULT",
-           "C_BETA_DEFAULT"]
+__all__ = ["loop_value", "loop_finite", "value_beta", "value_beta_theory", "finite_beta",
+           "excess_path", "C_SW_DEFAULT", "C_BETA_DEFAULT"]
 
 #: Switching multiplier (card §3.1: "the card author recalls 4 but this is unverified").
 C_SW_DEFAULT = 4.0
@@ -81,6 +82,60 @@ def value_beta(T: int, B: float, c_beta: float = C_BETA_DEFAULT) -> float:
     B = check_in_range("B", B, low=0.0)
     c_beta = check_in_range("c_beta", c_beta, low=0.0, low_open=True)
     return c_beta * (B + 1.0) ** 2 * float(np.log(T))
+
+
+def value_beta_theory(S: int, A: int, B: float, T: int, delta: float) -> float:
+    """``beta = S A (B + 1)^2 log(S A sqrt(T + 1) / delta)``: the true ``f*`` stays in the
+    value-based tabular confidence set at every ``t <= T`` w.p. >= 1 - delta [D].
+
+    Derivation. ``Exc_t(f*) = sum_{s,a} S_sa^2 / N_sa`` with ``S_sa`` the sum over the visits
+    of (s, a) of ``eta_i = r_i + V*(s_{i+1}) - r(s, a) - (P V*)(s, a)``: conditionally centred,
+    in an interval of length ``1 + sp(V*) <= B + 1``, hence ``sigma = (B+1)/2`` sub-Gaussian
+    (Hoeffding's lemma). The self-normalised bound [abbasi2011, Thm 1] with d = 1, lambda = 1
+    gives, per pair and w.p. >= 1 - delta', for all n: ``S_n^2 / (n + 1) <= 2 sigma^2
+    log(sqrt(n + 1) / delta')``; so ``S_n^2 / n <= 4 sigma^2 log(sqrt(T + 1) / delta')`` for
+    ``1 <= n <= T``. A union bound over the S A pairs (delta' = delta / (S A)) and summing
+    gives the radius. Compare the card's ``c (B+1)^2 log(T N(1/T) / delta)`` with
+    ``log N ~ S A log(...)`` [card §3.1, R].
+
+    [abbasi2011] Y. Abbasi-Yadkori, D. Pal, C. Szepesvari. Improved algorithms for linear
+    stochastic bandits. NeurIPS 2011.
+
+    Examples
+    --------
+    >>> round(value_beta_theory(2, 2, 1.0, 99, 0.04), 4)       # 16 log(4 * 10 / 0.04)
+    110.5241
+    """
+    S, A = check_int("S", S, low=1), check_int("A", A, low=1)
+    B = check_in_range("B", B, low=0.0)
+    T = check_int("T", T, low=1)
+    delta = check_in_range("delta", delta, low=0.0, high=1.0, low_open=True, high_open=True)
+    return S * A * (B + 1.0) ** 2 * float(np.log(S * A * np.sqrt(T + 1.0) / delta))
+
+
+def excess_path(trace: Trace, f: Hypothesis) -> np.ndarray:
+    """``Exc_t(f)``, the tabular excess loss of ``f`` on the first ``t`` transitions of a run,
+    for t = 0..T, shape (T + 1,) [card §3.9 (a)]. With ``f = f*`` this is the coverage
+    statistic of claim C3 (``f*`` is in the confidence set at ``t`` iff ``Exc_t(f*) <= beta``).
+
+    Examples
+    --------
+    >>> import rlsandbox as rls
+    >>> from rlsandbox.algorithms.loop import true_hypothesis
+    >>> mdp = rls.mdps.riverswim(3, gamma=1.0)
+    >>> tr = loop_value(mdp, 200, rng=0)
+    >>> e = excess_path(tr, true_hypothesis(mdp))
+    >>> e.shape, float(e[0]), bool(abs(e[tr.starts[-1]] - tr.exc_star[-1]) < 1e-9)
+    ((201,), 0.0, True)
+    """
+    if not isinstance(trace, Trace):
+        raise TypeError(f"trace must be a Trace, got {type(trace).__name__}")
+    if not isinstance(f, Hypothesis):
+        raise TypeError(f"f must be a Hypothesis, got {type(f).__name__}")
+    out = np.empty(trace.T + 1)
+    _excess_path(trace.s[:-1], trace.a, trace.r, trace.s[1:], np.ascontiguousarray(f.Q), f.J,
+                 np.ascontiguousarray(f.V), out)
+    return out
 
 
 def finite_beta(m: int, B: float, delta: float) -> float:

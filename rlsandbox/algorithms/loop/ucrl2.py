@@ -134,7 +134,8 @@ def ucrl2_regret_bound(T: Any, D: float, S: int, A: int, delta: float) -> np.nda
 
 
 def ucrl2(mdp: Any, T: int, *, rng: Any, delta: float = 0.05, radius_scale: float = 1.0,
-          noisy: bool = False, r_clip: float = 1.0, evi_max_iter: int = 100_000) -> Trace:
+          noisy: bool = False, r_clip: float = 1.0, evi_max_iter: int = 100_000,
+          episode_factor: float = 1.0) -> Trace:
     """Run UCRL2 for ``T`` steps [jaksch2010, Fig. 1; card §3.6]; the interaction is compiled.
 
     Parameters
@@ -147,6 +148,9 @@ def ucrl2(mdp: Any, T: int, *, rng: Any, delta: float = 0.05, radius_scale: floa
     noisy : Bernoulli rewards with mean R (else the mean reward is observed)
     r_clip : cap on optimistic rewards (default 1)
     evi_max_iter : EVI sweep budget per episode
+    episode_factor : an episode ends when the in-episode count of the played pair reaches
+        ``max(1, episode_factor * N_k)``; 1 is the paper's doubling rule, 0 ends every episode
+        after one step (an ablation, used as the episode-count claim's negative control)
 
     Returns
     -------
@@ -169,6 +173,7 @@ def ucrl2(mdp: Any, T: int, *, rng: Any, delta: float = 0.05, radius_scale: floa
     noisy = check_bool("noisy", noisy)
     r_clip = check_in_range("r_clip", r_clip, low=0.0, low_open=True)
     evi_max_iter = check_int("evi_max_iter", evi_max_iter, low=2)
+    episode_factor = check_in_range("episode_factor", episode_factor, low=0.0)
     s0, u_s, u_r = draw_uniforms(mdp, T, rng=check_rng("rng", rng), noisy=noisy)
     S, A = mdp.S, mdp.A
     out_s = np.zeros(T + 1, dtype=np.int64)
@@ -183,11 +188,15 @@ def ucrl2(mdp: Any, T: int, *, rng: Any, delta: float = 0.05, radius_scale: floa
     ep_sweeps = np.zeros(cap, dtype=np.int64)
     ep_conv = np.zeros(cap, dtype=np.bool_)
     K = int(_ucrl2(T, s0, kernel_cdf(mdp), np.ascontiguousarray(mdp.R), noisy, u_s, u_r, delta,
-                   radius_scale, radius_scale, r_clip, evi_max_iter, out_s, out_a, out_r, epoch,
-                   ep_start, ep_pi, ep_gain, ep_u, ep_sweeps, ep_conv))
+                   radius_scale, radius_scale, r_clip, evi_max_iter, episode_factor, out_s,
+                   out_a, out_r, epoch, ep_start, ep_pi, ep_gain, ep_u, ep_sweeps, ep_conv))
     info = {"delta": delta, "radius_scale": radius_scale, "noisy": noisy, "r_clip": r_clip,
-            "evi_sweeps": ep_sweeps[:K].tolist(), "evi_converged": ep_conv[:K].tolist(),
+            "episode_factor": episode_factor, "evi_sweeps": ep_sweeps[:K].tolist(),
+            "evi_converged": ep_conv[:K].tolist(),
             "reward_for_regret": "realised"}
-    return Trace("ucrl2" if radius_scale == 1.0 else f"ucrl2[radius x {radius_scale:g}]",
+    name = "ucrl2" if radius_scale == 1.0 else f"ucrl2[radius x {radius_scale:g}]"
+    if episode_factor != 1.0:
+        name += f"[episode factor {episode_factor:g}]"
+    return Trace(name,
                  out_s, out_a, out_r, epoch, ep_start[:K].copy(), ep_pi[:K].copy(),
                  ep_gain[:K].copy(), ep_u[:K].copy(), None, None, None, info)

@@ -81,10 +81,12 @@ def _check_pair(V: Any, mu0: Any, vname: str = "V") -> tuple[np.ndarray, np.ndar
     return V, mu0
 
 
-def _check_lam(lam: Any) -> float:
-    return check_in_range("lam", lam, low=0.0, low_open=True,
-                          hint="lam is the regularization strength lambda of the d-RRMDP; "
-                               "for the unregularized nominal value use E_mu0 V directly")
+def _check_lam(lam: Any, div: str = "kl") -> float:
+    """lam > 0; for TV also lam == 0 (the limit lam -> 0: w = min_S V, card §2.5)."""
+    return check_in_range("lam", lam, low=0.0, low_open=div != "tv",
+                          hint="lam is the regularization strength lambda of the d-RRMDP (> 0; "
+                               "only TV has the limit lam = 0); for the unregularized nominal "
+                               "value use E_mu0 V directly")
 
 
 # ------------------------------------------------------------------ the divergences
@@ -172,7 +174,7 @@ def inner_value(divergence: str, V: Any, mu0: Any, lam: float) -> float:
     mu0 : array (S,)
         Nominal factor distribution.
     lam : float > 0
-        Regularization strength lambda.
+        Regularization strength lambda (TV also accepts 0, the limit ``w = min_S V``).
 
     Returns
     -------
@@ -192,7 +194,7 @@ def inner_value(divergence: str, V: Any, mu0: Any, lam: float) -> float:
     """
     div = _check_div(divergence)
     V, mu0 = _check_pair(V, mu0)
-    return _inner_value(div, V, mu0, _check_lam(lam))
+    return _inner_value(div, V, mu0, _check_lam(lam, div))
 
 
 def _inner_value(div: str, V: np.ndarray, mu0: np.ndarray, lam: float) -> float:
@@ -230,7 +232,7 @@ def inner_minimizer(divergence: str, V: Any, mu0: Any, lam: float) -> np.ndarray
     """
     div = _check_div(divergence)
     V, mu0 = _check_pair(V, mu0)
-    return _inner_minimizer(div, V, mu0, _check_lam(lam))
+    return _inner_minimizer(div, V, mu0, _check_lam(lam, div))
 
 
 def _inner_minimizer(div: str, V: np.ndarray, mu0: np.ndarray, lam: float) -> np.ndarray:
@@ -267,7 +269,7 @@ def inner_values(divergence: str, V: Any, mu0: Any, lam: float) -> np.ndarray:
     if mu0.shape[1] != V.shape[0]:
         raise ValueError(f"mu0 has shape {mu0.shape}; expected (d, S) with S = {V.shape[0]} "
                          f"to match V of shape {V.shape}")
-    lam = _check_lam(lam)
+    lam = _check_lam(lam, div)
     return np.array([_inner_value(div, V, row, lam) for row in mu0])
 
 

@@ -153,7 +153,7 @@ def robust_dp(lin: LinearMDP, *, lam: float, divergence: str) -> RobustSolution:
     """
     lin = check_model(lin, "robust_dp")
     div = _check_div(divergence)
-    lam = _check_lam(lam)
+    lam = _check_lam(lam, div)
     H, S, A, d = lin.H, lin.S, lin.A, lin.d
     V = np.zeros((H + 1, S))
     Q = np.empty((H, S, A))
@@ -187,7 +187,7 @@ def robust_evaluate(lin: LinearMDP, pi: Any, *, lam: float, divergence: str) -> 
     """
     lin = check_model(lin, "robust_evaluate")
     div = _check_div(divergence)
-    lam = _check_lam(lam)
+    lam = _check_lam(lam, div)
     pi = _policy(lin, pi)
     H, S, A, d = lin.H, lin.S, lin.A, lin.d
     V = np.zeros((H + 1, S))
@@ -248,7 +248,7 @@ def worst_case_factors(lin: LinearMDP, V: Any, *, lam: float, divergence: str) -
     """
     lin = check_model(lin, "worst_case_factors")
     div = _check_div(divergence)
-    lam = _check_lam(lam)
+    lam = _check_lam(lam, div)
     V = check_float_array("V", V, shape=(lin.H + 1, lin.S))
     return readonly(np.array([[_inner_minimizer(div, V[h + 1], lin.mu[h, i], lam)
                                for i in range(lin.d)] for h in range(lin.H)]))
@@ -281,7 +281,7 @@ def regularized_return(lin: LinearMDP, pi: Any, mu: Any, *, lam: float,
     """
     lin = check_model(lin, "regularized_return")
     div = _check_div(divergence)
-    lam = _check_lam(lam)
+    lam = _check_lam(lam, div)
     pi = _policy(lin, pi)
     mu = check_float_array("mu", mu, shape=lin.mu.shape)
     H, S, A, d = lin.H, lin.S, lin.A, lin.d
@@ -312,9 +312,13 @@ def ball_radii(H: int, lam: float, divergence: str) -> np.ndarray:
     >>> ball_radii(3, 0.5, "kl").tolist(), ball_radii(3, 0.5, "tv").tolist()
     ([4.0, 2.0, 0.0], [1.0, 1.0, 0.0])
     """
-    lam = _check_lam(lam)
-    r = (H - 1 - np.arange(H)) / lam
-    return np.minimum(r, 1.0) if _check_div(divergence) == "tv" else r
+    div = _check_div(divergence)
+    lam = _check_lam(lam, div)
+    steps = (H - 1 - np.arange(H)).astype(np.float64)
+    if lam == 0.0:                                       # TV only: the ball is unconstrained
+        return np.where(steps > 0.0, 1.0, 0.0)
+    r = steps / lam
+    return np.minimum(r, 1.0) if div == "tv" else r
 
 
 def instance_term(lin: LinearMDP, pi: Any, b: Any, *, divergence: str, radii: Any,
