@@ -149,8 +149,9 @@ def ucrl2(mdp: Any, T: int, *, rng: Any, delta: float = 0.05, radius_scale: floa
     r_clip : cap on optimistic rewards (default 1)
     evi_max_iter : EVI sweep budget per episode
     episode_factor : an episode ends when the in-episode count of the played pair reaches
-        ``max(1, episode_factor * N_k)``; 1 is the paper's doubling rule, 0 ends every episode
-        after one step (an ablation, used as the episode-count claim's negative control)
+        ``max(1, episode_factor * N_k)``; 1 is the paper's doubling rule; 0 ends an episode as
+        soon as the current pair was already played in it, so episodes last at most S A steps
+        (an ablation, the episode-count claim's negative control)
 
     Returns
     -------
