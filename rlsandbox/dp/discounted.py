@@ -25,8 +25,8 @@ Certificates. Every :class:`Solution` carries
   kept (never broken silently). ``policy`` picks the lowest-index action of the mask's argmax
   of Q (the greedy rule of the kernels).
 
-Performance (same results). VI runs its whole loop in one compiled kernel; sweeps, Q and the
-dense evaluation matrix split states over threads once a sweep has ``PARALLEL_WORK``
+Performance (same results). VI runs its whole loop in one compiled kernel; sweeps and Q
+split states over threads once a sweep has ``PARALLEL_WORK``
 multiply-adds, with bitwise thread-count-independent results (see
 :mod:`rlsandbox.kernels.bellman`). Dense evaluation of a deterministic policy writes
 ``I - gamma P_pi`` once, in LAPACK's (Fortran) order, from the rows ``P[s, pi[s], :]`` and calls
@@ -57,7 +57,7 @@ from rlsandbox._validate import as_stochastic, check_choice, check_float_array, 
     check_int, readonly
 from rlsandbox.kernels.bellman import (
     _bellman_max_csr, _bellman_max_csr_par, _bellman_max_dense, _bellman_max_dense_par,
-    _eval_matrix_dense, _eval_matrix_dense_par, _lu_numeric, _lu_solve_perm, _q_csr, _q_csr_par,
+    _eval_matrix_dense, _lu_numeric, _lu_solve_perm, _q_csr, _q_csr_par,
     _q_dense, _q_dense_par, _symbolic_lu, _value_iteration_csr, _value_iteration_csr_par,
     _value_iteration_dense_par, _value_iteration_one,
 )
@@ -74,7 +74,7 @@ _EPS = np.finfo(np.float64).eps
 #: Multiply-adds per Bellman sweep (S*A*S dense, nnz(P) CSR) from which the kernels split
 #: states over threads; below it, starting the threads costs more than it saves. Results are
 #: bitwise the same either way (each state is computed by one thread, in the reference order).
-PARALLEL_WORK = 1 << 18
+PARALLEL_WORK = 1 << 20
 
 
 def _parallel(mdp: TabularMDP) -> bool:
@@ -205,8 +205,7 @@ def _evaluate_dense_deterministic(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray
     S = mdp.S
     Mt = np.empty((S, S))
     r = np.empty(S)
-    fn = _eval_matrix_dense_par if _parallel(mdp) else _eval_matrix_dense
-    fn(mdp.P, mdp.R, pi, mdp.gamma, Mt, r)
+    _eval_matrix_dense(mdp.P, mdp.R, pi, mdp.gamma, Mt, r)
     lu, piv, info = dgetrf(Mt.T, overwrite_a=True)
     if info == 0:
         V, info = dgetrs(lu, piv, r, overwrite_b=True)

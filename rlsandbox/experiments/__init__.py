@@ -93,7 +93,57 @@ register_figure(FigureSpec(
     module="rlsandbox.experiments.vi_pi_convergence",
     description="VI error vs the contraction bound gamma^k ||V_0 - V*||, and PI error, on garnets",
 ))
+register_figure(FigureSpec(
+    name="distributional_exact",
+    module="rlsandbox.experiments.distributional_exact",
+    description="Distributional card E1: exact CVaR/target optima vs Markov and greedy on A, T1",
+))
+register_figure(FigureSpec(
+    name="distributional_casino",
+    module="rlsandbox.experiments.distributional_casino",
+    description="Distributional card E2: exact CVaR frontier and target curve, Instance C",
+))
+register_figure(FigureSpec(
+    name="distributional_cliff",
+    module="rlsandbox.experiments.distributional_cliff",
+    description="Distributional card E3: CVaR stock policies vs risk-neutral on the slippery cliff",
+))
+register_figure(FigureSpec(
+    name="r2pvi_perturbation",
+    module="rlsandbox.experiments.r2pvi_perturbation",
+    description="R2PVI card Fig 1(a): PEVI vs R2PVI-TV/KL/chi2 average reward vs perturbation q",
+))
+register_figure(FigureSpec(
+    name="r2pvi_lambda_sweep",
+    module="rlsandbox.experiments.r2pvi_lambda_sweep",
+    description="R2PVI card Fig 1(b): R2PVI-TV for lambda in {0.1, 0.2, 0.3, 0.6} vs q (xi_norm 0.3)",
+))
+register_figure(FigureSpec(
+    name="loop_regret_vs_T",
+    module="rlsandbox.experiments.loop_regret_vs_T",
+    description="LOOP card F1: gap-regret and regret vs T on RiverSwim, LOOP vs UCRL2 vs no optimism",
+))
+register_figure(FigureSpec(
+    name="loop_switches_vs_T",
+    module="rlsandbox.experiments.loop_switches_vs_T",
+    description="LOOP card F2: re-plans N(T) vs log T for LOOP (c_sw = 0, 2, 4, 8) and UCRL2 episodes",
+))
+register_figure(FigureSpec(
+    name="mdpo_t1_inner_steps",
+    module="rlsandbox.experiments.mdpo_t1_inner_steps",
+    description="MDPO card T1: on-policy MDPO with m inner steps vs exact MD, four t_k schedules",
+))
+register_figure(FigureSpec(
+    name="mdpo_t4_pmd_rates",
+    module="rlsandbox.experiments.mdpo_t4_pmd_rates",
+    description="MDPO card T4: PMD gaps (KL, Euclid; constant vs geometric steps) vs Xiao's C2/C4 bounds",
+))
 
+register_figure(FigureSpec(
+    name="preference_e3_reverse_kl",
+    module="rlsandbox.experiments.preference_e3_reverse_kl",
+    description="Preference card E3: reverse KL over training, DPO collapse vs HyPO (L1 ood-collapse)",
+))
 
 _LAZY = {"make_figure": "gallery", "replot": "gallery", "read_figure_data": "gallery",
          "FigureResult": "gallery", "bootstrap_ci": "plotting", "BootstrapCI": "plotting"}

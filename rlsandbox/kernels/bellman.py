@@ -12,9 +12,12 @@ summed from 0.0 over s' in increasing order (CSR: over the stored entries, whose
 indices are sorted). Adding an exact zero does not change a float sum, so dense and CSR
 kernels give bitwise-equal results on the same model. The fast paths keep this order:
 
-* the dense row kernel :func:`_q_row_dense` streams ``P[s]`` once, updating all ``A``
-  running sums per s' (independent dependency chains, so the loop is not bound by the
-  latency of one chain), instead of one action at a time;
+* the dense row kernel :func:`_q_row_dense` streams a long row block ``P[s]`` once,
+  updating all ``A`` running sums per s' (independent dependency chains, so the loop is not
+  bound by the latency of one chain) instead of one action at a time; short rows keep the
+  one-action-at-a-time loop, which is faster in cache;
+* row helpers are inlined into their callers (``inline="always"``), so the loops over states
+  pay no call overhead;
 * ``*_par`` twins split the *states* over threads (``prange`` over chunks of states); each
   state writes only its own slots and no float is accumulated across threads, so results
   are bitwise independent of the thread count (STYLE.md §4);
@@ -37,14 +40,27 @@ from rlsandbox.kernels import kernel
 
 #: States per parallel work item in the ``*_par`` kernels (static split over threads).
 CHUNK = 16
+#: Row length from which a dense row is streamed once with A running sums (memory-bound
+#: regime); shorter rows are summed one action at a time. Same order, same results.
+ROW_STREAM = 64
 
 
 # ----------------------------------------------------------------------- row kernels
-@kernel
+# The row helpers are inlined into their callers at Numba-IR level (inline="always"): a call
+# between compiled functions passes its arrays with reference counting, which costs more than
+# the work of a short row.
+@kernel(inline="always")
 def _q_row_dense(P, R, V, gamma, s, out_row):
     """out_row[a] = R[s, a] + gamma sum_s' P[s, a, s'] V[s'] for all a (reference order)."""
     A = P.shape[1]
     S_next = P.shape[2]
+    if S_next < ROW_STREAM:
+        for a in range(A):
+            q = 0.0
+            for t in range(S_next):
+                q += P[s, a, t] * V[t]
+            out_row[a] = R[s, a] + gamma * q
+        return
     for a in range(A):
         out_row[a] = 0.0
     for t in range(S_next):
@@ -55,7 +71,7 @@ def _q_row_dense(P, R, V, gamma, s, out_row):
         out_row[a] = R[s, a] + gamma * out_row[a]
 
 
-@kernel
+@kernel(inline="always")
 def _argmax_row(q):
     """(max, lowest argmax) of a 1-D array, scanning in order with strict ``>``."""
     best = -np.inf
@@ -67,7 +83,28 @@ def _argmax_row(q):
     return best, arg
 
 
-@kernel
+@kernel(inline="always")
+def _qmax_dense_state(P, R, V, gamma, s, scratch):
+    """(max_a Q[s, a], lowest argmax) for one state of a dense model; scratch (A,)."""
+    A = P.shape[1]
+    S_next = P.shape[2]
+    if S_next >= ROW_STREAM:
+        _q_row_dense(P, R, V, gamma, s, scratch)
+        return _argmax_row(scratch)
+    best = -np.inf
+    arg = 0
+    for a in range(A):
+        q = 0.0
+        for t in range(S_next):
+            q += P[s, a, t] * V[t]
+        q = R[s, a] + gamma * q
+        if q > best:
+            best = q
+            arg = a
+    return best, arg
+
+
+@kernel(inline="always")
 def _qmax_csr_state(data, indices, indptr, R, V, gamma, s):
     """(max_a Q[s, a], lowest argmax) for one state of a CSR model (reference order)."""
     A = R.shape[1]
@@ -85,7 +122,7 @@ def _qmax_csr_state(data, indices, indptr, R, V, gamma, s):
     return best, arg
 
 
-@kernel
+@kernel(inline="always")
 def _q_row_csr(data, indices, indptr, R, V, gamma, s, out_row):
     """out_row[a] = Q[s, a] for one state of a CSR model (reference order)."""
     A = R.shape[1]
@@ -98,19 +135,18 @@ def _q_row_csr(data, indices, indptr, R, V, gamma, s, out_row):
 
 
 # ------------------------------------------------------------------ operators, serial
-@kernel
+@kernel(inline="always")
 def _bellman_max_dense(P, R, V, gamma, out_V, out_pi):
     """out_V[s] = max_a R[s,a] + gamma sum_s' P[s,a,s'] V[s']; out_pi = lowest argmax."""
     S, A = R.shape
     q = np.empty(A)
     for s in range(S):
-        _q_row_dense(P, R, V, gamma, s, q)
-        best, arg = _argmax_row(q)
+        best, arg = _qmax_dense_state(P, R, V, gamma, s, q)
         out_V[s] = best
         out_pi[s] = arg
 
 
-@kernel
+@kernel(inline="always")
 def _bellman_max_csr(data, indices, indptr, R, V, gamma, out_V, out_pi):
     """Sparse twin of ``_bellman_max_dense``; row ``s*A + a`` of the CSR kernel is P[s, a, :]."""
     S = R.shape[0]
@@ -145,8 +181,7 @@ def _bellman_max_dense_par(P, R, V, gamma, out_V, out_pi):
     for c in prange(n_chunks):
         q = np.empty(A)
         for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
-            _q_row_dense(P, R, V, gamma, s, q)
-            best, arg = _argmax_row(q)
+            best, arg = _qmax_dense_state(P, R, V, gamma, s, q)
             out_V[s] = best
             out_pi[s] = arg
 
@@ -184,7 +219,7 @@ def _q_csr_par(data, indices, indptr, R, V, gamma, out_Q):
 
 
 # ------------------------------------------------------------------ value iteration
-@kernel
+@kernel(inline="always")
 def _sup_diff_copy(W, V):
     """Returns max_s |W[s] - V[s]| and copies W into V (serial: a max is order-free anyway)."""
     diff = 0.0
@@ -267,7 +302,7 @@ def _value_iteration_batch(P, R, gamma, tol, max_iter, out_V, out_pi, out_iter, 
 
 
 # ------------------------------------------------------------- dense LU, small systems
-@kernel
+@kernel(inline="always")
 def _lu_factor(M, piv):
     """In-place LU with partial pivoting, ``M[piv-swapped] = L U`` (LAPACK ``dgetf2``).
 
@@ -298,7 +333,7 @@ def _lu_factor(M, piv):
                     M[i, j] -= l * M[k, j]
 
 
-@kernel
+@kernel(inline="always")
 def _lu_solve(M, piv, b):
     """Solve with the factors of :func:`_lu_factor`, in place on ``b`` (S,)."""
     n = M.shape[0]
@@ -400,16 +435,11 @@ def _eval_matrix_dense(P, R, pi, gamma, out_Mt, out_r):
     """out_Mt = (I - gamma P_pi)^T, out_r = R_pi for a deterministic pi (S,), P (S, A, S).
 
     ``out_Mt`` (S, S) C-ordered is I - gamma P_pi in Fortran order, the layout LAPACK
-    factorises in place (pass ``out_Mt.T``).
+    factorises in place (pass ``out_Mt.T``). Serial on purpose: it moves S^2 numbers, a few
+    percent of the O(S^3) factorisation that follows, and a parallel region here would leave
+    Numba's OpenMP threads spinning while LAPACK's own threads start.
     """
     for b in range((P.shape[0] + 7) // 8):
-        _eval_matrix_block(P, R, pi, gamma, b, out_Mt, out_r)
-
-
-@kernel(parallel=True)
-def _eval_matrix_dense_par(P, R, pi, gamma, out_Mt, out_r):
-    """``_eval_matrix_dense`` with blocks of 8 states split over threads (disjoint writes)."""
-    for b in prange((P.shape[0] + 7) // 8):
         _eval_matrix_block(P, R, pi, gamma, b, out_Mt, out_r)
 
 

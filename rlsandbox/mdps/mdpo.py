@@ -17,11 +17,13 @@ derivation is in each docstring), so that every control is caught whatever the s
 * :func:`delayed_reward`: a start state choosing between an immediate reward 1 and a reward
   of 1 per step after ``delay`` steps (optionally with a uniform teleport, making every chain
   ergodic);
+* :func:`coin_flip`: a fair coin between a rewarding and a dead absorbing state (returns
+  of maximal variance, for the sampling claims);
 * :func:`stationary_start`: M1-like with rho = nu*, the stationary distribution of pi*, so
   that d*_rho = rho (C*_rho = 1 and theta_rho = 1/(1-gamma), the dimension-free case of C4).
 
 Builders to register in the zoo (the lead's call): ``mdpo_chain``, ``bandit_loop``,
-``delayed_reward`` (deterministic), ``mdpo_random``, ``stationary_start`` (random, ``rng``).
+``delayed_reward``, ``coin_flip`` (deterministic), ``mdpo_random``, ``stationary_start`` (random, ``rng``).
 """
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ from rlsandbox._validate import check_choice, check_in_range, check_int, check_r
 from rlsandbox.mdp import TabularMDP
 from rlsandbox.mdps.random_mdps import random_dense
 
-__all__ = ["mdpo_random", "mdpo_chain", "bandit_loop", "delayed_reward", "stationary_start"]
+__all__ = ["mdpo_random", "mdpo_chain", "bandit_loop", "delayed_reward", "stationary_start",
+           "coin_flip"]
 
 
 def mdpo_random(S: int = 20, A: int = 4, *, rng: Any, gamma: float = 0.9,
@@ -185,3 +188,30 @@ def stationary_start(S: int = 8, A: int = 3, *, rng: Any, gamma: float = 0.9,
     base = random_dense(S, A, rng=check_rng("rng", rng), alpha=alpha, gamma=gamma)
     nu = np.asarray(stationary_distribution(base, policy_iteration(base).policy))
     return base.replace(rho=nu / nu.sum())
+
+
+def coin_flip(*, gamma: float = 0.5) -> TabularMDP:
+    """Returns of maximal variance: a fair coin between a rewarding and a dead absorbing state.
+
+    States 0 (start, reward 0), G = 1 (reward 1 per step, absorbing), B = 2 (reward 0,
+    absorbing); from 0 both actions go to G or B with probability 1/2 each. A rollout of
+    horizon H from (0, a) returns gamma (1 - gamma^(H-1))/(1 - gamma) or 0 with probability
+    1/2 each: the largest variance a return in [0, 1/(1-gamma)] can have, up to the factor
+    (1 - gamma^(H-1)) ([mdpo-card, C7]: the Hoeffding step of Xiao Lemma 14 is nearly tight
+    here, so too few rollouts violate its bound often). From G the truncated return misses
+    exactly gamma^H/(1-gamma) (the largest truncation bias).
+
+    Examples
+    --------
+    >>> mdp = coin_flip()
+    >>> mdp.P[0, 0].tolist(), mdp.R[:, 0].tolist()
+    ([0.0, 0.5, 0.5], [0.0, 1.0, 0.0])
+    """
+    gamma = check_in_range("gamma", gamma, low=0.0, high=1.0)
+    P = np.zeros((3, 2, 3))
+    P[0, :, 1] = P[0, :, 2] = 0.5
+    P[1, :, 1] = 1.0
+    P[2, :, 2] = 1.0
+    R = np.zeros((3, 2))
+    R[1, :] = 1.0
+    return TabularMDP(P, R, gamma)

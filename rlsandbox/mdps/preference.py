@@ -146,14 +146,16 @@ def coverage_example(beta: float = 1.0) -> PreferenceBandit:
 def random_preference_bandit(*, rng: Any, nX: int | None = None, K: int | None = None,
                              R: float = 1.0, beta: float | None = None,
                              zero_prob: float = 0.0, small_mass: float | None = None,
-                             separate_mu: bool = False, d: int | None = None
-                             ) -> PreferenceBandit:
+                             separate_mu: bool = False, d: int | None = None,
+                             min_zeros: int = 0) -> PreferenceBandit:
     """A random bandit of the card's §4 distribution.
 
     nX ~ U{1..4} and K ~ U{2..8} unless given; each row of piref ~ Dirichlet(c 1), c ~
     U(0.2, 3); r* ~ U(0, R) (so R bounds every span); beta ~ U(0.05, 2) unless given.
     Coverage-failure options: ``zero_prob`` sets each piref entry to 0 with that probability
-    (at least two responses per prompt keep mass) and renormalises; ``small_mass`` gives one
+    (at least two responses per prompt keep mass) and renormalises; ``min_zeros`` then zeroes
+    further random entries until piref has at least that many zeros (K >= 3 is drawn in that
+    case, and every prompt keeps two responses); ``small_mass`` gives one
     random response per prompt exactly that reference mass (the rest rescaled). mu = piref
     unless ``separate_mu`` (then mu ~ Dirichlet on piref's support). ``d`` adds standard normal
     features phi (nX, K, d) / sqrt(d).
@@ -165,8 +167,12 @@ def random_preference_bandit(*, rng: Any, nX: int | None = None, K: int | None =
     True
     """
     rng = check_rng("rng", rng)
+    min_zeros = check_int("min_zeros", min_zeros, low=0)
     nX = int(rng.integers(1, 5)) if nX is None else check_int("nX", nX, low=1)
-    K = int(rng.integers(2, 9)) if K is None else check_int("K", K, low=2)
+    K = int(rng.integers(3 if min_zeros else 2, 9)) if K is None else check_int("K", K, low=2)
+    if min_zeros > nX * (K - 2):
+        raise ValueError(f"min_zeros == {min_zeros} but only nX (K - 2) = {nX * (K - 2)} entries "
+                         f"can be zero while every prompt keeps two responses")
     R = check_in_range("R", R, low=0.0, low_open=True)
     zero_prob = check_in_range("zero_prob", zero_prob, low=0.0, high=1.0, high_open=True)
     conc = rng.uniform(0.2, 3.0)
@@ -179,6 +185,9 @@ def random_preference_bandit(*, rng: Any, nX: int | None = None, K: int | None =
             if keep[x].sum() < 2:
                 keep[x, rng.choice(K, size=2, replace=False)] = True
         piref = piref * keep
+    while (piref == 0).sum() < min_zeros:
+        x = int(rng.choice(np.flatnonzero((piref > 0).sum(axis=1) > 2)))
+        piref[x, int(rng.choice(np.flatnonzero(piref[x] > 0)))] = 0.0
     piref = piref / piref.sum(axis=1, keepdims=True)
     if small_mass is not None:
         small_mass = check_in_range("small_mass", small_mass, low=0.0, high=1.0, low_open=True,

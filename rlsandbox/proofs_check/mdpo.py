@@ -34,6 +34,8 @@ mdpo.c17.soft_pi_contraction           soft PI: ||Q_k - Q*_lam|| <= gamma^k ||Q_
 mdpo.c18.npg_direction                 F x = g solved by x = A + c(s); x^T F x = E_d Var A  C18 derived
 mdpo.c19.lan_equals_ne_trpo            Lan(eta, mu) step = NE-TRPO(t = eta/(1+eta mu))     C19 derived
 mdpo.c20.soft_value_identity           V_lam = sum_a pi (Q_lam - lam log pi) - lam log A    C20 derived
+mdpo.c7.generative_estimate            M >= ln(2SA/delta)/(2 g^2H): P(max|Qhat - Q| >       C7 unverif.
+                                       2 g^H/(1-g)) <= delta (Xiao Lemma 14)
 mdpo.c0.occupancy                      sum_s d = 1 and d >= (1-gamma) rho                    C0 paper
 mdpo.c0.policy_gradient                dV(rho)/dpi(a|s) = d(s) Q(s,a)/(1-gamma)             C0 paper
 mdpo.c0.shift_invariance               the KL step is unchanged by Q -> A, Q + c(s)         C0 paper
@@ -44,11 +46,17 @@ Provenance follows the card: [derived] statements are "derived"; the card's [our
 separate tag); statements the card attributes to the papers are "paper".
 
 Instances. A claim's ``Instance.build`` returns a :class:`Case`: a model plus the number of
-iterations K to run on it. Named instances come first (``rlsandbox.mdps.mdpo``: M2 =
-``mdpo_chain``, and the adversarial ``bandit_loop``, ``delayed_reward``,
-``stationary_start``; ``pi_chain`` from the classic claims), each built so that the claim's
-control fails on it by construction (derivations in the builders' docstrings); then seeded
-random M1-like instances: ``mdpo_random`` (dense Dirichlet(0.5) kernel, rewards U[0, 1)),
+iterations K to run on it. Named instances come first: M2 = ``mdpo_chain`` of
+``rlsandbox.mdps.mdpo`` and an adversarial instance per control, built so that the control
+fails on it by construction (derivations in the builders' docstrings): ``bandit_loop``
+(noise, overshoot, bias), ``delayed_reward`` (wrong discount; with ``teleport`` for Lan's
+ergodic weighting), ``stationary_start`` (C*_rho = 1), ``coin_flip`` (maximal return
+variance), ``pi_chain`` of the classic claims with rho concentrated on its start (PI
+improves the start state last). For C12 and C17(c), whose controls fail through a slower
+rate or a wrong fixed point rather than by construction, the named instance is the fixed M1
+draw ``mdpo_random(S=5, A=3, rng=0)`` with enough iterations; tests/test_mdpo_claims.py
+checks that every control fails on its named instance for several seeds. Then seeded random
+M1-like instances: ``mdpo_random`` (dense Dirichlet(0.5) kernel, rewards U[0, 1)),
 |S| in [5, 20], |A| in [2, 6], gamma in {0.5, 0.9, 0.99} [mdpo-card, §4 conventions]. Step
 sizes are drawn per cell from the measure's ``rng`` (log-uniform ranges stated in each
 measure), so the default budget covers many configurations.
@@ -81,11 +89,11 @@ from rlsandbox.algorithms.mdpo.policies import (_kl_step, _lan_step, _ne_trpo_st
 from rlsandbox.algorithms.mdpo.regularized import _eval_lam, soft_optimal
 from rlsandbox.algorithms.mdpo.schedules import constant, geometric, shani, shani_regularized
 from rlsandbox.mdp import TabularMDP
-from rlsandbox.mdps.mdpo import (bandit_loop, delayed_reward, mdpo_chain, mdpo_random,
-                                 stationary_start)
+from rlsandbox.mdps.mdpo import (bandit_loop, coin_flip, delayed_reward, mdpo_chain,
+                                 mdpo_random, stationary_start)
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register
 
-__all__ = ["Case", "CLAIMS"]
+__all__ = ["Case", "CLAIMS", "c3_sides", "C7_DELTA"]
 
 EPS = T.EPS
 
@@ -206,13 +214,47 @@ def _D(ref: T.Reference, run: PMDRun, mirror: str) -> np.ndarray:
 
 
 # ============================================================== C3: per-iteration
+def c3_sides(mdp: TabularMDP, run: PMDRun, mirror: str, ref: T.Reference | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both sides of C3 for every update of an exact PMD run, and the round-off allowance.
+
+    Returns (lhs, rhs, tol), each (K,): C3 holds at step k iff lhs[k] <= rhs[k] + tol[k].
+    ``mirror`` picks Dstar ("kl": from log-probabilities; "euclid"). Steps with eta_k = inf
+    use rhs = 0 (needs "euclid": KL's Dstar is infinite for greedy iterates). Tolerance: see
+    the module docstring (gaps 2 ev each; Q inexactness tau_fp = 2 ev moving each side by
+    2 tau_fp/(1-gamma) per unit of theta_{k+1} + 1, doubled; Dstar's sum of S terms of size
+    <= max|log pi| + 1 at relative eps, divided by (1-gamma) eta_k).
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> from rlsandbox.algorithms.mdpo import pmd
+    >>> mdp = rls.mdps.riverswim(gamma=0.9)
+    >>> lhs, rhs, tol = c3_sides(mdp, pmd(mdp, K=10, step=1.0), "kl")
+    >>> bool(np.all(lhs <= rhs + tol))
+    True
+    """
+    g = mdp.gamma
+    ref = T.reference(mdp) if ref is None else ref
+    ev = _ev(mdp, ref.V_err)
+    tau_fp = 2.0 * ev
+    delta = T.gaps(ref, run.V)
+    D = _D(ref, run, mirror)
+    th = T.thetas(mdp, ref, run.pi)
+    lhs, rhs = T.xiao_per_iteration(g, delta, D, th, run.eta)
+    Lmax = float(np.abs(np.where(np.isfinite(run.logpi), run.logpi, 0.0)).max()) + 1.0
+    with np.errstate(divide="ignore"):
+        d_term = np.where(np.isinf(run.eta), 0.0,
+                          4.0 * mdp.S * EPS * Lmax / ((1.0 - g) * run.eta))
+    tol = (th[1:] + 1.0) * (4.0 * ev + 4.0 * tau_fp / (1.0 - g)) + d_term
+    return lhs, rhs, tol
+
+
 def _c3(case: Case, rng: np.random.Generator, *, wrong: bool) -> Measurement:
     """Both sides of C3 at every k of four runs: KL and Euclid, constant eta (log-uniform in
     [0.1, 10]) and geometric eta_0 / gamma^k (eta_0 log-uniform in [0.1, 3])."""
     mdp, K, g = case.mdp, case.K, case.mdp.gamma
     ref = T.reference(mdp)
-    ev = _ev(mdp, ref.V_err)
-    tau_fp = 2.0 * ev
     cands = []
     configs = [("kl", constant(_log_uniform(rng, 0.1, 10.0))),
                ("euclid", constant(_log_uniform(rng, 0.1, 10.0))),
@@ -220,17 +262,9 @@ def _c3(case: Case, rng: np.random.Generator, *, wrong: bool) -> Measurement:
                ("euclid", geometric(_log_uniform(rng, 0.1, 3.0), g))]
     for mirror, sch in configs:
         run = _run(mdp, K, sch, mirror, wrong=wrong)
-        delta = T.gaps(ref, run.V)
-        D = _D(ref, run, mirror)
-        th = T.thetas(mdp, ref, run.pi)
-        lhs, rhs = T.xiao_per_iteration(g, delta, D, th, run.eta)
-        Lmax = float(np.abs(np.where(np.isfinite(run.logpi), run.logpi, 0.0)).max()) + 1.0
+        lhs, rhs, tol = c3_sides(mdp, run, mirror, ref)
         for k in range(K):
-            # gaps: 2 ev each; Q inexactness tau_fp: 2 tau_fp/(1-g) per unit of theta + 1, x2;
-            # Dstar: sum of S terms of size <= Lmax (KL) or 1 (Euclid), relative eps each
-            tol = ((th[k + 1] + 1.0) * (4.0 * ev + 4.0 * tau_fp / (1.0 - g))
-                   + 4.0 * mdp.S * EPS * Lmax / ((1.0 - g) * run.eta[k]))
-            cands.append(_Cand(float(lhs[k]), float(rhs[k]), float(tol),
+            cands.append(_Cand(float(lhs[k]), float(rhs[k]), float(tol[k]),
                                f"{mirror}/{sch.name}(k={k})"))
     return _worst(cands, "upper_bound", theta_rho=ref.theta_rho, gamma=g)
 
@@ -672,8 +706,11 @@ def _c15_fixed(case: Case, rng: np.random.Generator, *, unregularized: bool) -> 
         1.0 + float(np.abs(Q).max()) / lam)
     cands = []
     g = mdp.gamma
-    steps = [(f"ne-trpo(lam t={lt})", _ne_trpo_step(logpi, Q, lt / lam, lam)) for lt in (0.5, 1.0)]
-    steps.append(("lan", _lan_step(logpi, Q, (1.0 - g) / (g * lam), lam)))
+    # lam t = 1 is taken as Lan's eta = inf (softmax(Q/lam)): t = 1/lam rounds lam t to
+    # 1 -+ eps, and 0^(1 -+ eps) = 0 would keep zero probabilities at zero
+    steps = [("ne-trpo(lam t=0.5)", _ne_trpo_step(logpi, Q, 0.5 / lam, lam)),
+             ("ne-trpo(lam t=1) = soft-greedy", _lan_step(logpi, Q, np.inf, lam)),
+             ("lan(eta=(1-gamma)/(gamma lam))", _lan_step(logpi, Q, (1.0 - g) / (g * lam), lam))]
     for label, new in steps:
         cands.append(_Cand(float(np.abs(probabilities(new) - pi).max()), 0.0, tol, label))
     return _worst(cands, "equality", lam=lam)
@@ -1027,6 +1064,30 @@ def _c0_shift(case: Case, rng: np.random.Generator, *, rescale: bool) -> Measure
     return Measurement(worst, 0.0, tol=16.0 * EPS * scale, extra={"eta": eta})
 
 
+# ===================================================== C7: generative-model Q estimate
+C7_DELTA = 0.01
+
+
+def _c7(case: Case, rng: np.random.Generator, *, shrink: int) -> Measurement:
+    """1.0 iff max_{s,a} |Qhat(s,a) - Q^pi(s,a)| > 2 gamma^H/(1-gamma) for Xiao's estimator
+    with M = ceil(ln(2 S A/delta)/(2 gamma^(2H))) // shrink rollouts of horizon
+    H = ceil(log 0.1 / log gamma) per pair (delta = C7_DELTA), pi a random interior policy;
+    the control uses 100 times fewer rollouts."""
+    from rlsandbox.algorithms.mdpo.sampled import generative_q
+    mdp, g = case.mdp, case.mdp.gamma
+    T.check_unit_rewards(mdp, "C7")
+    H = max(1, math.ceil(math.log(0.1) / math.log(g)))
+    M = max(1, math.ceil(math.log(2 * mdp.S * mdp.A / C7_DELTA) / (2.0 * g ** (2 * H))) // shrink)
+    pi = rng.dirichlet(np.ones(mdp.A), size=mdp.S)
+    _, Q = _eval_lam(mdp, pi, np.log(pi), 0.0)
+    err = float(np.abs(generative_q(mdp, pi, M=M, H=H, rng=rng) - Q).max())
+    bound = 2.0 * g ** H / (1.0 - g)
+    # the exact Q carries ev of round-off, negligible against the bound but counted
+    event = err > bound + _ev(mdp)
+    return Measurement(1.0 if event else 0.0, extra={"error": err, "bound": bound, "M": M,
+                                                     "H": H})
+
+
 # ====================================================================== the claims
 _DISC = "finite S, A; 0 < gamma < 1; exact evaluation"
 _UNIT = _DISC + "; rewards in [0, 1]"
@@ -1129,7 +1190,7 @@ CLAIMS: list[Claim] = [
            "gamma^k [f* - f_0 + ((1+eta mu)/eta) log A]",
            _REG + "; dense P (nu* unique); pi_0 uniform; mu in {0.01, 0.1, 1}; eta = r "
            "(1-gamma)/(gamma mu), r in {1, 10}", "derived", "upper_bound",
-           _instances(_named(delayed_reward, 30, delay=2, gamma=0.9, teleport=0.1), K=30),
+           _instances(_named(mdpo_random, 60, S=5, A=3, gamma=0.9, rng=0), K=30),
            *_pair(_c12, switch=("factor", None, 0.1)),
            "eta = 0.1 (1-gamma)/(gamma mu) (1 + eta mu < 1/gamma)"),
     _claim("mdpo.c13.lan_sublinear", "[lan2023, Thm 2]; card C13",
@@ -1138,8 +1199,8 @@ CLAIMS: list[Claim] = [
            "upper_bound", _instances(_DRT, K=30), *_pair(_c13, switch=("wrong", False, True)),
            "Q evaluated with a wrong discount: a positive asymptotic gap"),
     _claim("mdpo.c15.fixed_point", "card C15 (standard; proof on the card)",
-           "pi*_lam is a fixed point of the NE-TRPO step (every t with lam t <= 1) and of "
-           "Lan's step", _REG + "; pi*_lam by soft policy iteration (certified)", "derived",
+           "pi*_lam is a fixed point of the NE-TRPO step (lam t = 0.5 and 1) and of Lan's "
+           "step", _REG + "; pi*_lam by soft policy iteration (certified)", "derived",
            "equality", _instances(_BL, _CHAIN, K=1),
            *_pair(_c15_fixed, switch=("unregularized", False, True)),
            "the unregularised (deterministic) optimum taken for pi*_lam"),
@@ -1176,8 +1237,8 @@ CLAIMS: list[Claim] = [
     _claim("mdpo.c17.soft_pi_contraction", "[tomar2022, §5]; card C17(c)",
            "soft MDPO with lam t = 1 (soft PI): ||Q_lam^{pi_k} - Q*_lam||_inf <= gamma^k "
            "||Q_lam^{pi_0} - Q*_lam||_inf", _REG + "; pi_0 uniform; lam in [0.05, 1]", "paper",
-           "upper_bound", _instances(_named(delayed_reward, 150, delay=2, gamma=0.9,
-                                            teleport=0.1), K=60),
+           "upper_bound", _instances(_named(mdpo_random, 150, S=5, A=3, gamma=0.9, rng=0),
+                                     K=60),
            *_pair(_c17_soft_pi, switch=("unregularized_q", False, True)),
            "the update fed the unregularised Q (a wrong fixed point)"),
     _claim("mdpo.c18.npg_direction", "card C18 (ours)",
@@ -1196,6 +1257,16 @@ CLAIMS: list[Claim] = [
            _REG + "; random interior pi", "derived", "equality", _instances(_CHAIN, K=1),
            *_pair(_c20, switch=("shani_convention", False, True)),
            "Shani/Lan's q (regulariser at the current state) mixed into the SAC-convention V"),
+    _claim("mdpo.c7.generative_estimate", "[xiao2022, Lemma 14]; card C7",
+           "M >= ln(2SA/delta)/(2 gamma^(2H)) rollouts of horizon H per pair: w.p. >= 1-delta, "
+           "max_{s,a} |Qhat - Q^pi| <= 2 gamma^H/(1-gamma)",
+           _UNIT + f"; delta = {C7_DELTA}; gamma^H <= 0.1; random interior pi", "unverified",
+           "high_probability",
+           _instances(_named(coin_flip, 1, gamma=0.9), K=1, S=(3, 6), A=(2, 3),
+                      gammas=(0.5, 0.9)),
+           *_pair(_c7, switch=("shrink", 1, 100)),
+           "100 times fewer rollouts (coin_flip: returns of maximal variance)",
+           options={"delta": C7_DELTA}, runs=20),
     _claim("mdpo.c0.occupancy", "[agarwal2021, §2]; card C0",
            "d_rho^pi = (1-gamma) rho (I - gamma P_pi)^{-1} sums to 1 and d >= (1-gamma) rho",
            _DISC + "; random policies", "paper", "equality", _instances(_CHAIN, K=1),

@@ -63,8 +63,9 @@ def next_stock(c: Any, r: Any, gamma: Any) -> Any:
 def stock_path(c0: Any, rewards: Sequence[Any], gamma: Any) -> list:
     """Stocks ``[c_0, c_1, ..., c_T]`` along a reward sequence (card §2.2).
 
-    >>> stock_path(0, [1, 1], 1)
-    [0, 1, 2]
+    >>> from fractions import Fraction as Fr
+    >>> stock_path(Fr(0), [Fr(1), Fr(-1)], Fr(1, 2))        # c' = (c + r) / gamma
+    [Fraction(0, 1), Fraction(2, 1), Fraction(2, 1)]
     """
     out = [c0]
     for r in rewards:
@@ -317,7 +318,8 @@ def evaluation_operator(model: OutcomeMDP, policy: Any, eta: Sequence[FiniteDist
 
 
 def control_operator(model: OutcomeMDP, eta: Mapping[tuple[int, int], FiniteDist], *,
-                     objective: Objective | None = None) -> dict:
+                     objective: Objective | None = None,
+                     fixed: Mapping[int, int] | None = None) -> dict:
     """``(T eta)(s, a) = sum p (b_r o m_gamma)# eta(s', a*(s'))`` with
     ``a*(s') = argmax_a' F(eta(s', a'))`` (lowest index on ties; F = mean by default)
     [card §2.4; bellemare2017]. Terminal next states contribute ``delta_0``.
@@ -325,6 +327,9 @@ def control_operator(model: OutcomeMDP, eta: Mapping[tuple[int, int], FiniteDist
     Parameters
     ----------
     eta : mapping (s, a) -> FiniteDist over the available state-action pairs.
+    fixed : mapping s -> a, optional
+        Use these next-state actions instead of the greedy ones: the *evaluation* operator
+        of that policy on state-action laws (B2's control).
 
     Returns
     -------
@@ -336,6 +341,9 @@ def control_operator(model: OutcomeMDP, eta: Mapping[tuple[int, int], FiniteDist
     for s in range(model.S):
         acts = model.actions(s)
         if acts:
+            if fixed is not None and s in fixed:
+                greedy[s] = int(fixed[s])
+                continue
             vals = [F(eta[(s, a)]) for a in acts]
             greedy[s] = acts[int(np.argmax([float(v) for v in vals]))]
     out: dict = {}

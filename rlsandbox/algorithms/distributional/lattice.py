@@ -325,6 +325,52 @@ class StockLattice:
         last = self.policy_iteration()[-1]
         return last.J, last.policy
 
+    def action(self, policy: dict, s: int, c: Any) -> int:
+        """The stationary stock policy extended off the lattice: ``policy[(s, c)]`` in the
+        band, the analytic optimal action outside it (card C10)."""
+        if self.ac.region(c) != 0:
+            return self.ac.action(s, c)
+        return policy[(s, c)]
+
+    def policy_law(self, policy: dict, c0: Any, *, depth: int,
+                   s0: int | None = None) -> tuple:
+        """Law of the return truncated after ``depth`` steps of the stationary stock policy
+        (extended by :meth:`action`) from (s0, c0), by exact forward propagation of the joint
+        law of (state, stock) [card A5: "evaluate it afterwards ... by depth-D enumeration"].
+
+        Returns ``(law, alive)``: a FiniteDist of ``sum_{t<depth} gamma^t R_t`` and the
+        probability of the paths still running at ``depth``; every return differs from its
+        truncation by at most ``gamma^depth max|r| / (1 - gamma)`` (so do CVaR and the mean).
+        """
+        from rlsandbox.algorithms.distributional.dists import FiniteDist
+
+        m = self.model
+        g = m.gamma
+        c0 = m.number("c0", c0)
+        start = m.s0 if s0 is None else s0
+        front = {(start, c0, m.zero()): m.one()}       # (state, stock, partial return)
+        done: dict = {}
+        disc = m.one()
+        for _ in range(depth):
+            nxt: dict = {}
+            for (s, c, z), p in front.items():
+                a = self.action(policy, s, c)
+                for q, r, s2 in m.transitions(s, a):
+                    key = z + disc * r
+                    if m.terminal[s2]:
+                        done[key] = done.get(key, 0) + p * q
+                    else:
+                        k2 = (s2, next_stock(c, r, g), key)
+                        nxt[k2] = nxt.get(k2, 0) + p * q
+            front = nxt
+            disc = disc * g
+            if not front:
+                break
+        alive = sum(front.values(), m.zero())
+        for (_s, _c, z), p in front.items():
+            done[z] = done.get(z, 0) + p
+        return FiniteDist._raw(done.items(), m.exact), alive
+
     def value(self, J: dict, s: int, c: Any) -> Any:
         """J(s, c) anywhere: the lattice value, the analytic value outside the band, or f(c) at
         terminal states."""

@@ -301,10 +301,12 @@ class OutcomeMDP:
     def to_tabular(self):
         """The expected-reward :class:`~rlsandbox.TabularMDP` of this model.
 
-        ``P[s, a, s'] = sum p`` and ``R[s, a] = sum p r`` over the outcomes; an unavailable
-        action copies the lowest available action of its state (so the optimal value and the
-        optimal actions among the available ones are unchanged); terminal states become
-        absorbing zero-reward states in ``terminal``; ``rho`` is the point mass on ``s0``.
+        ``P[s, a, s'] = sum p`` over the outcomes to s', and the reward is kept per transition
+        as the conditional mean ``R[s, a, s'] = sum p r / P[s, a, s']`` (so ``R_sas`` recovers
+        transition-dependent rewards and ``R[s, a] = sum p r``); an unavailable action copies
+        the lowest available action of its state (so the optimal value and the optimal actions
+        among the available ones are unchanged); terminal states become absorbing zero-reward
+        states in ``terminal``; ``rho`` is the point mass on ``s0``.
         Requires an infinite-horizon model (a finite-horizon one is turned into the
         stationary discounted model; use ``H`` yourself for backward induction).
         """
@@ -312,7 +314,7 @@ class OutcomeMDP:
 
         S, A = self.S, self.A
         P = np.zeros((S, A, S))
-        R = np.zeros((S, A))
+        PR = np.zeros((S, A, S))
         for s in range(S):
             acts = self.actions(s)
             for a in range(A):
@@ -322,7 +324,8 @@ class OutcomeMDP:
                 src = a if self.available[s, a] else acts[0]
                 for p, r, s2 in self.outcomes[s][src]:
                     P[s, a, s2] += float(p)
-                    R[s, a] += float(p) * float(r)
+                    PR[s, a, s2] += float(p) * float(r)
+        R = np.divide(PR, P, out=np.zeros_like(PR), where=P > 0)
         rho = np.zeros(S)
         rho[self.s0] = 1.0
         return TabularMDP(P, R, float(self.gamma), rho=rho, terminal=self.terminal.copy())

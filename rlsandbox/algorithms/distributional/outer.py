@@ -171,8 +171,8 @@ def mean_variance_outer(model: OutcomeMDP, lam: Any, *, candidates: list | None 
 
     >>> from fractions import Fraction as Fr
     >>> from rlsandbox.mdps.distributional import instance_a
-    >>> mean_variance_outer(instance_a(), Fr(1, 2)).value
-    Fraction(3, 8)
+    >>> mean_variance_outer(instance_a(), Fr(1, 2)).value    # 13/8 - (107/64) / 2
+    Fraction(101, 128)
     """
     lam = model.number("lam", lam)
     if time_aware is None:

@@ -51,7 +51,8 @@ from rlsandbox.algorithms.distributional.model import OutcomeMDP
 from rlsandbox.algorithms.distributional.objectives import ExpectedUtility
 
 __all__ = ["StockVISolution", "stock_value_iteration", "Rollouts", "markov_rollouts",
-           "risk_neutral_policy", "stock_policy_law", "grid_error_bound", "TIE_ATOL"]
+           "risk_neutral_policy", "policy_law", "stock_policy_law", "grid_error_bound",
+           "TIE_ATOL"]
 
 #: Tie tolerance of the greedy stock policy (card §5.2 E3: values within 1e-9 are equal).
 TIE_ATOL = 1e-9
@@ -328,36 +329,38 @@ def risk_neutral_policy(model: OutcomeMDP) -> tuple[np.ndarray, np.ndarray]:
     return np.array([float(v) for v in V]), np.array([max(a, 0) for a in pol], dtype=np.int64)
 
 
-def stock_policy_law(sol: StockVISolution, c0: float, *, depth: int,
-                     max_entries: int = 200_000, s0: int | None = None):
-    """Law of the return of the greedy stock policy from (s0, c0), truncated after ``depth``
-    steps, by forward propagation of the joint law of (state, z_t) with
-    ``z_t = c0 + sum_{i<t} gamma^i r_i`` [card A5 notes: "evaluate it afterwards ... by
-    depth-D enumeration"]. Entries with equal (s, z) are merged (exact float equality);
-    the action at (s, z) is :meth:`StockVISolution.action` at ``c_t = z / gamma^t``.
+def policy_law(model: OutcomeMDP, act: Any, c0: float, *, depth: int,
+               max_entries: int = 200_000, s0: int | None = None):
+    """Law of the return of a stock policy ``act(s, c) -> a`` (stationary in (s, c)) from
+    (s0, c0), truncated after ``depth`` steps, by forward propagation of the joint law of
+    (state, z_t), ``z_t = c0 + sum_{i<t} gamma^i r_i``; the policy acts at
+    ``c_t = z_t / gamma^t`` [card A5 notes: "evaluate it afterwards ... by depth-D
+    enumeration"; Pitfall 2]. Entries with equal (s, z) are merged (exact float equality).
 
-    Returns ``(law, alive)``: a FiniteDist of the (truncated) return, whose atoms for paths
-    still running at ``depth`` are their partial returns, and the probability ``alive`` of
-    those paths. Since rewards lie in [R_min, R_max], each such path's full return differs
-    from its partial return by at most ``gamma^depth max(|R_min|, |R_max|) / (1 - gamma)``.
-    Raises ``ValueError`` if more than ``max_entries`` distinct (s, z) are alive at once.
+    Returns ``(law, alive, absorbed)``: a FiniteDist of the (truncated) return, whose atoms
+    for paths still running at ``depth`` are their partial returns; the probability ``alive``
+    of those paths (each one's full return is within ``gamma^depth max|r| / (1 - gamma)`` of
+    its partial return); and ``absorbed``, a dict terminal state -> probability of ending
+    there. Raises ``ValueError`` if more than ``max_entries`` (s, z) pairs are alive at once.
     """
     from rlsandbox.algorithms.distributional.dists import FiniteDist
 
-    m = sol.model
+    m = model.to_float()
     g = float(m.gamma)
     start = m.s0 if s0 is None else int(s0)
     front = {(start, float(c0)): 1.0}
     done: dict = {}
+    absorbed: dict = {}
     disc = 1.0
     for _t in range(check_int("depth", depth, low=0)):
         nxt_front: dict = {}
         for (s, z), p in front.items():
-            a = sol.action(s, z / disc)
+            a = act(s, z / disc)
             for q, r, s2 in m.transitions(s, a):
                 z2 = z + disc * r
                 if m.terminal[s2]:
                     done[z2] = done.get(z2, 0.0) + p * q
+                    absorbed[s2] = absorbed.get(s2, 0.0) + p * q
                 else:
                     nxt_front[(s2, z2)] = nxt_front.get((s2, z2), 0.0) + p * q
         if len(nxt_front) > max_entries:
@@ -368,7 +371,14 @@ def stock_policy_law(sol: StockVISolution, c0: float, *, depth: int,
         if not front:
             break
     alive = float(sum(front.values()))
-    for (s, z), p in front.items():
+    for (_s, z), p in front.items():
         done[z] = done.get(z, 0.0) + p
     law = FiniteDist._raw(((z - float(c0), p) for z, p in done.items()), exact=False)
-    return law, alive
+    return law, alive, absorbed
+
+
+def stock_policy_law(sol: StockVISolution, c0: float, *, depth: int,
+                     max_entries: int = 200_000, s0: int | None = None):
+    """:func:`policy_law` of the greedy stock policy of a grid solution (acting at the exact
+    stock with :meth:`StockVISolution.action`)."""
+    return policy_law(sol.model, sol.action, c0, depth=depth, max_entries=max_entries, s0=s0)

@@ -325,6 +325,7 @@ def loop_finite(mdp: Any, hclass: FiniteClass, T: int, *, rng: Any, beta: float 
     out_r = np.zeros(T)
     epoch = np.zeros(T, dtype=np.int64)
     starts, chosen, exc_star = [], [], []
+    preds: dict[int, np.ndarray] = {}              # pred[g] depends only on the chosen g
     i = 0
     while i < T:
         g = plan_finite(L, hclass.J, beta, optimistic=optimistic)
@@ -333,7 +334,9 @@ def loop_finite(mdp: Any, hclass: FiniteClass, T: int, *, rng: Any, beta: float 
         starts.append(i)
         chosen.append(g)
         V = np.ascontiguousarray(hclass.V[g])
-        pred = np.ascontiguousarray(hclass.predictions(V))
+        if g not in preds:
+            preds[g] = np.ascontiguousarray(hclass.predictions(V))
+        pred = preds[g]
         i_next = _segment_finite(i, T, cdf, R, noisy, u_s, u_r, np.ascontiguousarray(hclass.pi[g]),
                                  V, pred, g, threshold, every_step, L, N, Rsum, Nsas, out_s,
                                  out_a, out_r)

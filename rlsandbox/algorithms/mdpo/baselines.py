@@ -207,7 +207,7 @@ def kl_ppo(mdp: TabularMDP, *, K: int, d_targ: float = 0.01, beta0: float = 1.0,
     Examples
     --------
     >>> import rlsandbox as rls
-    >>> kl_ppo(rls.mdps.riverswim(gamma=0.9), K=2).eta[0]
+    >>> float(kl_ppo(rls.mdps.riverswim(gamma=0.9), K=2).eta[0])
     1.0
     """
     _require(mdp, "kl_ppo")

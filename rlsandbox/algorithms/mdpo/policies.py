@@ -83,6 +83,14 @@ def _check_rows(name: str, x, shape=None) -> np.ndarray:
     return arr
 
 
+def _check_eta(eta) -> float:
+    """A finite step eta > 0; +inf gets a message pointing at the greedy step."""
+    if isinstance(eta, (float, np.floating)) and eta == np.inf:
+        raise ValueError("eta == inf: the infinite step is the greedy step; use greedy_step "
+                         "(or pmd(..., step=numpy.inf))")
+    return check_in_range("eta", eta, low=0.0, low_open=True)
+
+
 def _check_logpi(logpi) -> np.ndarray:
     arr = np.asarray(logpi, dtype=np.float64)
     if arr.ndim != 2:
@@ -129,9 +137,7 @@ def kl_step(logpi, G, eta: float) -> np.ndarray:
     """
     logpi = _check_logpi(logpi)
     G = _check_rows("G", G, logpi.shape)
-    eta = check_in_range("eta", eta, low=0.0, low_open=True,
-                         hint="eta = inf is the greedy step: use greedy_step")
-    return _kl_step(logpi, G, eta)
+    return _kl_step(logpi, G, _check_eta(eta))
 
 
 def _kl_step(logpi: np.ndarray, G: np.ndarray, eta: float) -> np.ndarray:
@@ -181,9 +187,7 @@ def euclid_step(pi, G, eta: float) -> np.ndarray:
     """
     pi = _check_rows("pi", pi)
     G = _check_rows("G", G, pi.shape)
-    eta = check_in_range("eta", eta, low=0.0, low_open=True,
-                         hint="eta = inf is the greedy step: use greedy_step")
-    return _euclid_step(pi, G, eta)
+    return _euclid_step(pi, G, _check_eta(eta))
 
 
 def _euclid_step(pi: np.ndarray, G: np.ndarray, eta: float) -> np.ndarray:

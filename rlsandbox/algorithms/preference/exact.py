@@ -49,11 +49,11 @@ from rlsandbox._validate import (check_choice, check_float_array, check_in_range
                                  readonly)
 from rlsandbox.algorithms.preference.data import (ComparisonGraph, PairData, check_pair_data,
                                                   comparison_graph)
-from rlsandbox.algorithms.preference.losses import (PairLoss, kl_gradient_logits,
-                                                    loss_gradient_logits, preference_loss)
+from rlsandbox.algorithms.preference.losses import PairLoss
 from rlsandbox.algorithms.preference.model import (PreferenceBandit, bt_probability,
                                                    expected_reward, gibbs, kl_divergence,
-                                                   kl_to_reference, logistic_loss, safe_log)
+                                                   kl_to_reference, log_softmax, logistic_loss,
+                                                   safe_log)
 
 __all__ = ["BTFit", "bt_mle", "MinimizerSet", "dpo_minimizer_set", "ipo_minimizer_set",
            "ipo_closed_form", "RLHFResult", "rlhf", "TIE_BREAKS", "noisy_pair_minimizers",
@@ -609,21 +609,37 @@ def hypo_penalized(bandit: PreferenceBandit, data: PairData, lam: float, loss: P
     """
     check_pair_data(bandit, data)
     lam = check_in_range("lam", lam, low=0.0)
+    if not isinstance(loss, PairLoss):
+        raise TypeError(f"loss must be a PairLoss, got {type(loss).__name__}")
     sup = bandit.support
+    used = data.W > 0
+    xs, yp, ym = np.nonzero(used)
+    Wu = data.W[used]
+    size = bandit.nX * bandit.K
+    fp, fm = xs * bandit.K + yp, xs * bandit.K + ym
+    log_ref = np.where(sup, bandit.log_piref, 0.0)
+    rho_col = bandit.rho[:, None]
 
     def unpack(v):
         theta = np.full((bandit.nX, bandit.K), -np.inf)
         theta[sup] = v
-        return theta - logsumexp(theta, axis=-1, keepdims=True)
+        return log_softmax(theta)
 
     def fun(v):
+        # the loss and gradients of losses.py, inlined on precomputed pair indices (this is
+        # the inner loop of the optimiser); tests check them against preference_loss
         logpi = unpack(v)
-        val = preference_loss(bandit, data, logpi, loss)
-        G = loss_gradient_logits(bandit, data, logpi, loss)
+        g = logpi - log_ref if loss.reference else logpi
+        m = g[xs, yp] - g[xs, ym]
+        val = float(Wu @ loss.value(m))
+        c = Wu * loss.derivative(m)
+        G = (np.bincount(fp, c, size) - np.bincount(fm, c, size)).reshape(bandit.nX, bandit.K)
         if lam > 0:
-            val += lam * kl_to_reference(bandit, logpi)
-            G = G + lam * kl_gradient_logits(bandit, logpi)
-        return val, np.asarray(G)[sup]
+            p = np.exp(logpi)
+            ell = np.where(p > 0, logpi - log_ref, 0.0)
+            val += lam * float(bandit.rho @ (p * ell).sum(axis=1))
+            G = G + lam * rho_col * p * (ell - (p * ell).sum(axis=1, keepdims=True))
+        return val, G[sup]
 
     res = minimize(fun, bandit.log_piref[sup], jac=True, method="L-BFGS-B",
                    options={"ftol": 0.0, "gtol": gtol, "maxiter": 20_000, "maxcor": 30})

@@ -39,7 +39,7 @@ solver to ~1e-8); the tests of this package re-check them against cvxpy primal s
 (:mod:`rlsandbox.algorithms.r2pvi.primal`).
 
 Numerics. KL work is shifted by the minimum (log-sum-exp form, card pitfall P10), so nothing
-underflows for small ``lam``. Exact ties are broken by the lowest state index. Every function
+underflows for small ``lam``, and uses ``log1p``/``expm1`` so that large ``lam`` loses no digits. Exact ties are broken by the lowest state index. Every function
 validates its inputs (a distribution ``mu0`` over the states, finite ``V``, ``lam > 0``) and
 raises ``ValueError`` naming the value and the fix.
 
@@ -204,7 +204,9 @@ def _inner_value(div: str, V: np.ndarray, mu0: np.ndarray, lam: float) -> float:
     supp = mu0 > _SUPPORT
     if div == "kl":
         m = float(V[supp].min())
-        return m - lam * math.log(float(mu0[supp] @ np.exp(-(V[supp] - m) / lam)))
+        # log E exp(-(V - m)/lam) = log1p(E expm1(...)): accurate also for large lam, where
+        # the argument is 1 - O(1/lam) and a plain log would lose ~lam * eps_mach
+        return m - lam * math.log1p(float(mu0[supp] @ np.expm1(-(V[supp] - m) / lam)))
     tau = _chi2_tau(V, mu0, lam)
     x = np.minimum(V[supp], tau)
     p = mu0[supp]

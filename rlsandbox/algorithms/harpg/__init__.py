@@ -1,0 +1,1 @@
+"""N-PG-IGT, HARPG, N-HARPG (placeholder docstring, filled in below)."""

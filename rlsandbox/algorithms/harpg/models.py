@@ -1,0 +1,1096 @@
+"""Policy-parameterised problems with exact J, gradients and Hessians (card §4.0, I1-I4).
+
+Every problem class here describes a parametric policy class pi_theta on a known model and
+exposes the same interface (duck-typed; see :class:`PolicyProblem` for the list):
+
+* exact values: ``J(theta)``, ``grad_J``, ``hess_J`` (infinite horizon, unnormalised:
+  J(theta) = E[sum_{t>=0} gamma^t r_t], card §2) and the truncated ``J_H``, ``grad_J_H``,
+  ``hess_J_H`` (J_H = E[sum_{t<H} gamma^t r_t]); the global optimum ``J_star`` (over *all*
+  policies, card §2) and, where known, the best value in the class ``J_star_class``;
+* the Fisher matrix ``fisher(theta)`` = E_{s~d_rho^theta, a~pi_theta}[score score^T];
+* the assumption constants of card §2 as attributes: ``r_max``, ``M_g`` (bound on the score),
+  ``M_h`` (bound on the log-policy Hessian, spectral norm), ``l_2`` (its Lipschitz constant),
+  ``mu_F`` (A3's lower bound on the Fisher matrix); ``None`` where the assumption fails;
+* a sampler ``sample(theta, H=..., n=..., rng=...) -> Rollouts`` that draws ``n`` independent
+  length-H trajectories per parameter vector (``theta`` of shape (d,) or (N, d): N parameter
+  vectors at once, e.g. the replicates of a run) and returns the per-trajectory statistics the
+  estimators of :mod:`rlsandbox.algorithms.harpg.estimators` are built from.
+
+Classes
+-------
+:class:`LogLinearMDP`   I1: a TabularMDP with a log-linear policy pi(a|s) ~ exp(theta . phi(s, a));
+                        :meth:`LogLinearMDP.softmax` is the tabular softmax (one-hot phi).
+:class:`LogisticBandit` I2: one step, a = theta + b X with X standard logistic (A1-A3 exactly).
+:class:`GaussianBandit` I3: one step, a = theta + sigma xi (closed forms; A1 fails).
+:class:`ScalarLQR`      I4: discounted scalar LQR with the linear Gaussian policy a = -K s + sigma xi.
+
+Not implemented yet: I5 (finite states, continuous actions, logistic policy).
+
+Conventions. theta is float64 (d,) (or (N, d) where a method says so); the truncation horizon
+H >= 1 is an int. For the bandits gamma = 0 and J_H = J for every H >= 1 (one step).
+Randomness only through the keyword ``rng``; draws are listed, in order, in each ``sample``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from rlsandbox._validate import (check_choice, check_float_array, check_in_range, check_int,
+                                 check_rng, readonly)
+from rlsandbox.algorithms.harpg._kernels import _rollout_loglinear, _rollout_lqr, _sample_logistic
+from rlsandbox.mdp import TabularMDP
+
+__all__ = ["Rollouts", "PolicyProblem", "LogLinearMDP", "LogisticBandit", "GaussianBandit",
+           "ScalarLQR", "logistic_expectation_rule"]
+
+
+# =============================================================================== rollouts
+@dataclass(frozen=True, eq=False)
+class Rollouts:
+    """Per-trajectory statistics of ``n`` trajectories (for each of N parameter vectors).
+
+    Leading axes ``lead`` are ``()`` for one parameter vector and ``(N,)`` for N of them.
+
+    Attributes
+    ----------
+    g : (*lead, n, d)
+        GPOMDP gradient sum_t R_t grad log pi(a_t|s_t), R_t = sum_{h>=t} gamma^h r_h (card §2).
+    g_from_t : (*lead, n, d)
+        The same with R'_t = sum_{h>=t} gamma^(h-t) r_h (biased; card §6 pitfall 2).
+    score_sum : (*lead, n, d)
+        grad log p(tau) = sum_t grad log pi(a_t|s_t).
+    ret : (*lead, n)
+        Discounted return sum_t gamma^t r_t.
+    curv_kind : {"diag", "dense", "states"}
+        How ``curv`` stores C = sum_t R_t hess log pi(a_t|s_t) (the second term of the Hessian
+        estimator B, card §2): "diag" -> (*lead, n, d) diagonal of C; "dense" -> (*lead, n, d, d);
+        "states" -> (*lead, n, S) weights W[s] = sum_{t: s_t = s} R_t with
+        C = sum_s W[s] state_hess[s].
+    curv : array
+        See ``curv_kind``.
+    state_hess : (*lead, S, d, d) or None
+        Log-policy Hessian of each state at the sampling parameter ("states" only).
+    H : int
+        Trajectory length.
+    """
+
+    g: np.ndarray
+    g_from_t: np.ndarray
+    score_sum: np.ndarray
+    ret: np.ndarray
+    curv_kind: str
+    curv: np.ndarray
+    state_hess: np.ndarray | None
+    H: int
+
+    @property
+    def n(self) -> int:
+        """Trajectories per parameter vector."""
+        return self.g.shape[-2]
+
+    @property
+    def d(self) -> int:
+        """Parameter dimension."""
+        return self.g.shape[-1]
+
+    def curv_matvec(self, u: np.ndarray) -> np.ndarray:
+        """C u per trajectory, (*lead, n, d), for u of shape (*lead, d)."""
+        u = np.asarray(u, dtype=np.float64)
+        if self.curv_kind == "diag":
+            return self.curv * u[..., None, :]
+        if self.curv_kind == "dense":
+            return np.einsum("...nde,...e->...nd", self.curv, u)
+        Hu = np.einsum("...sde,...e->...sd", self.state_hess, u)        # (*lead, S, d)
+        return np.einsum("...ns,...sd->...nd", self.curv, Hu)
+
+    def curv_dense(self) -> np.ndarray:
+        """C per trajectory as dense matrices (*lead, n, d, d)."""
+        if self.curv_kind == "diag":
+            out = np.zeros((*self.curv.shape, self.d))
+            idx = np.arange(self.d)
+            out[..., idx, idx] = self.curv
+            return out
+        if self.curv_kind == "dense":
+            return self.curv
+        return np.einsum("...ns,...sde->...nde", self.curv, self.state_hess)
+
+
+class PolicyProblem(Protocol):
+    """The interface shared by the problem classes of this module (duck-typed)."""
+
+    d: int
+    gamma: float
+
+    def J(self, theta: Any) -> float: ...
+    def grad_J(self, theta: Any) -> np.ndarray: ...
+    def hess_J(self, theta: Any) -> np.ndarray: ...
+    def J_H(self, theta: Any, H: int) -> float: ...
+    def grad_J_H(self, theta: Any, H: int) -> np.ndarray: ...
+    def hess_J_H(self, theta: Any, H: int) -> np.ndarray: ...
+    def sample(self, theta: Any, *, H: int, n: int, rng: Any) -> Rollouts: ...
+
+
+def _theta(name: str, theta: Any, d: int, *, batch: bool = False) -> np.ndarray:
+    """A float64 copy of theta with shape (d,) (or (N, d) when ``batch``)."""
+    arr = check_float_array(name, theta, ndim=(1, 2) if batch else 1)
+    if arr.shape[-1] != d:
+        want = f"({d},) or (N, {d})" if batch else f"({d},)"
+        raise ValueError(f"{name} has shape {arr.shape}; expected {want} for this problem "
+                         f"(d = {d} parameters)")
+    return arr
+
+
+def _lead(theta: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(theta as (N, d), whether the input was a single vector)."""
+    return (theta[None, :], True) if theta.ndim == 1 else (theta, False)
+
+
+def _squeeze(x: np.ndarray, single: bool) -> np.ndarray:
+    return x[0] if single else x
+
+
+def _check_H(H: Any) -> int:
+    return check_int("H", H, low=1)
+
+
+def _rowwise(method):
+    """Let a single-theta method of LogLinearMDP also take theta of shape (N, d) (row by row)."""
+    def wrapper(self, theta, *args):
+        arr = np.asarray(theta)
+        if arr.ndim == 2:
+            return np.stack([np.asarray(method(self, row, *args)) for row in arr])
+        return method(self, theta, *args)
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
+
+
+# ===================================================================== I1: log-linear MDP
+@dataclass(frozen=True, eq=False)
+class _TabularDerivs:
+    """Policy and its first and second derivatives at one theta (log-linear class)."""
+
+    pi: np.ndarray        # (S, A)
+    psi: np.ndarray       # (S, A, d) score grad log pi(a|s) = phi(s, a) - E_pi phi(s, .)
+    cov: np.ndarray       # (S, d, d) Cov_{pi_s}(phi) = -hess log pi(a|s)
+    P_pi: np.ndarray      # (S, S)
+    r_pi: np.ndarray      # (S,)
+    dP: np.ndarray        # (d, S, S) d P_pi / d theta_k
+    dr: np.ndarray        # (d, S)
+
+
+@dataclass(frozen=True, eq=False)
+class LogLinearMDP:
+    """I1: a tabular MDP with a log-linear (softmax) policy class (card §4.0, I1).
+
+    pi_theta(a|s) = exp(theta . phi(s, a)) / sum_b exp(theta . phi(s, b)),  theta in R^d.
+
+    Score and log-policy Hessian (card §4.0 I1):
+        grad log pi(a|s) = psi(s, a) = phi(s, a) - sum_b pi(b|s) phi(s, b),
+        hess log pi(a|s) = -Cov_{pi(.|s)}(phi(s, .))   (independent of a).
+    Exact values: P_pi, r_pi, M = (I - gamma P_pi)^{-1}, V = M r_pi, J = rho^T V; derivatives
+    of P_pi and r_pi through d pi(a|s)/d theta_k = pi(a|s) psi_k(s, a) and
+    d^2 pi(a|s)/d theta_k d theta_l = pi(a|s) (psi_k psi_l - Cov_kl)(s, a), then
+        dJ/dtheta_k = rho^T M (d_k r_pi + gamma d_k P_pi V),
+        d^2 J/dtheta_k dtheta_l = rho^T M [d_kl r_pi + gamma d_kl P_pi V + gamma d_k P_pi d_l V
+                                           + gamma d_l P_pi d_k V],  d_l V = M(d_l r_pi + gamma d_l P_pi V)
+    (card §4.0 I1, "Exact Hessian"); the truncated J_H by forward differentiation of
+    x_{t+1} = x_t P_pi (card §4.0 I1, "Exact truncated quantities"), O(H d S^2) for the gradient
+    and O(H d^2 S^2) for the Hessian.
+
+    Constants (exact suprema over theta, [derived]): M_g = max_s max_{a,b} ||phi(s,a) - phi(s,b)||
+    (psi lies in phi(s, a) - conv{phi(s, .)}); M_h = M_g^2 / 4 (largest variance of a projection
+    of phi(s, .), attained at a two-point policy). For one-hot features M_g = sqrt(2), M_h = 1/2
+    as on the card. mu_F is None: A3 fails on R^d (card §4.0 I1; §6 pitfall 11).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        The model; gamma must be < 1 (infinite-horizon J).
+    phi : array (S, A, d)
+        Features.
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> prob = LogLinearMDP.softmax(rls.mdps.riverswim(gamma=0.9))
+    >>> prob.d, round(prob.M_g ** 2, 12), prob.M_h
+    (12, 2.0, 0.5)
+    >>> theta = np.zeros(prob.d)
+    >>> bool(abs(prob.J(theta) - rls.evaluate(prob.mdp, np.full((6, 2), 0.5)) @ prob.mdp.rho) < 1e-12)
+    True
+    """
+
+    mdp: TabularMDP
+    phi: np.ndarray
+    P: np.ndarray = field(init=False, repr=False)          # (S, A, S) dense
+    P_cdf: np.ndarray = field(init=False, repr=False)      # (S*A, S)
+    rho_cdf: np.ndarray = field(init=False, repr=False)    # (S,)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.mdp, TabularMDP):
+            raise TypeError(f"mdp must be a rlsandbox.TabularMDP, got {type(self.mdp).__name__}")
+        check_in_range("mdp.gamma", self.mdp.gamma, low=0.0, high=1.0, high_open=True,
+                       hint="J(theta) is an infinite discounted sum; use a model with gamma < 1")
+        S, A = self.mdp.S, self.mdp.A
+        phi = check_float_array("phi", self.phi, ndim=3)
+        if phi.shape[:2] != (S, A) or phi.shape[2] < 1:
+            raise ValueError(f"phi has shape {phi.shape}; expected (S, A, d) = ({S}, {A}, d) "
+                             f"with d >= 1 to match the model")
+        set_ = object.__setattr__
+        set_(self, "phi", readonly(phi))
+        P = np.array(self.mdp.dense_P(), dtype=np.float64)
+        set_(self, "P", readonly(P))
+        cdf = np.cumsum(P.reshape(S * A, S), axis=1)
+        set_(self, "P_cdf", readonly(cdf / cdf[:, -1:]))
+        rc = np.cumsum(self.mdp.rho)
+        set_(self, "rho_cdf", readonly(rc / rc[-1]))
+
+    @classmethod
+    def softmax(cls, mdp: TabularMDP) -> "LogLinearMDP":
+        """The tabular softmax class: phi(s, a) = e_{s*A + a} (d = S*A; card §4.0 I1)."""
+        if not isinstance(mdp, TabularMDP):
+            raise TypeError(f"mdp must be a rlsandbox.TabularMDP, got {type(mdp).__name__}")
+        S, A = mdp.S, mdp.A
+        return cls(mdp, np.eye(S * A).reshape(S, A, S * A))
+
+    # ---------------------------------------------------------------- constants
+    @property
+    def d(self) -> int:
+        return self.phi.shape[2]
+
+    @property
+    def gamma(self) -> float:
+        return self.mdp.gamma
+
+    @property
+    def S(self) -> int:
+        return self.mdp.S
+
+    @property
+    def A(self) -> int:
+        return self.mdp.A
+
+    @property
+    def r_max(self) -> float:
+        """max |R[s, a]|."""
+        return float(np.abs(self.mdp.R).max())
+
+    @property
+    def M_g(self) -> float:
+        """sup ||grad log pi(a|s)|| = max_s max_{a,b} ||phi(s, a) - phi(s, b)|| (class docstring)."""
+        diff = self.phi[:, :, None, :] - self.phi[:, None, :, :]
+        return float(np.sqrt((diff ** 2).sum(-1)).max())
+
+    @property
+    def M_h(self) -> float:
+        """sup ||hess log pi(a|s)||_2 = M_g^2 / 4 (class docstring)."""
+        return self.M_g ** 2 / 4.0
+
+    mu_F = None      # A3 fails on R^d for this class (card §4.0 I1)
+
+    # ------------------------------------------------------------------ policy
+    def policy(self, theta: Any) -> np.ndarray:
+        """pi_theta (S, A), by a max-shifted (log-sum-exp) softmax."""
+        theta = _theta("theta", theta, self.d)
+        z = self.phi @ theta
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def score(self, theta: Any) -> np.ndarray:
+        """grad log pi(a|s) for every (s, a): psi (S, A, d)."""
+        pi = self.policy(theta)
+        return self.phi - np.einsum("sa,sad->sd", pi, self.phi)[:, None, :]
+
+    def log_policy_hessian(self, theta: Any) -> np.ndarray:
+        """hess log pi(a|s) = -Cov_{pi_s}(phi) for every state: (S, d, d)."""
+        pi = self.policy(theta)
+        psi = self.phi - np.einsum("sa,sad->sd", pi, self.phi)[:, None, :]
+        return -np.einsum("sa,sad,sae->sde", pi, psi, psi)
+
+    def _derivs(self, theta: Any) -> _TabularDerivs:
+        pi = self.policy(theta)
+        psi = self.phi - np.einsum("sa,sad->sd", pi, self.phi)[:, None, :]
+        cov = np.einsum("sa,sad,sae->sde", pi, psi, psi)
+        P_pi = np.einsum("sa,sat->st", pi, self.P)
+        r_pi = np.einsum("sa,sa->s", pi, self.mdp.R)
+        dpi = pi[:, :, None] * psi                                   # (S, A, d)
+        dP = np.einsum("sak,sat->kst", dpi, self.P)
+        dr = np.einsum("sak,sa->ks", dpi, self.mdp.R)
+        return _TabularDerivs(pi, psi, cov, P_pi, r_pi, dP, dr)
+
+    def _second(self, D: _TabularDerivs) -> tuple[np.ndarray, np.ndarray]:
+        """d^2 P_pi (d, d, S, S) and d^2 r_pi (d, d, S)."""
+        w = D.pi[:, :, None, None] * (D.psi[:, :, :, None] * D.psi[:, :, None, :]
+                                      - D.cov[:, None, :, :])     # (S, A, d, d)
+        d2P = np.einsum("sakl,sat->klst", w, self.P)
+        d2r = np.einsum("sakl,sa->kls", w, self.mdp.R)
+        return d2P, d2r
+
+    # ----------------------------------------------------------- infinite horizon
+    def _resolvent(self, D: _TabularDerivs) -> np.ndarray:
+        return np.eye(self.S) - self.gamma * D.P_pi
+
+    def V(self, theta: Any) -> np.ndarray:
+        """V^{pi_theta} (S,)."""
+        D = self._derivs(theta)
+        return np.linalg.solve(self._resolvent(D), D.r_pi)
+
+    @_rowwise
+    def J(self, theta: Any) -> float:
+        """J(theta) = rho^T (I - gamma P_pi)^{-1} r_pi."""
+        return float(self.mdp.rho @ self.V(theta))
+
+    @_rowwise
+    def grad_J(self, theta: Any) -> np.ndarray:
+        """Exact grad J (d,) (class docstring)."""
+        D = self._derivs(theta)
+        Mt = self._resolvent(D)
+        V = np.linalg.solve(Mt, D.r_pi)
+        y = np.linalg.solve(Mt.T, self.mdp.rho)
+        return (D.dr + self.gamma * D.dP @ V) @ y
+
+    def hess_J(self, theta: Any) -> np.ndarray:
+        """Exact Hessian of J (d, d) (class docstring)."""
+        D = self._derivs(theta)
+        d2P, d2r = self._second(D)
+        Mt = self._resolvent(D)
+        V = np.linalg.solve(Mt, D.r_pi)
+        y = np.linalg.solve(Mt.T, self.mdp.rho)
+        b = D.dr + self.gamma * D.dP @ V                               # (d, S)
+        dV = np.linalg.solve(Mt, b.T).T                                # (d, S)
+        cross = np.einsum("kst,lt->kls", D.dP, dV)                     # d_k P d_l V
+        inner = d2r + self.gamma * d2P @ V + self.gamma * (cross + cross.transpose(1, 0, 2))
+        return inner @ y
+
+    def occupancy(self, theta: Any) -> np.ndarray:
+        """Normalised discounted state occupancy d_rho^theta (S,) = (1-gamma) rho^T M."""
+        D = self._derivs(theta)
+        return (1.0 - self.gamma) * np.linalg.solve(self._resolvent(D).T, self.mdp.rho)
+
+    def advantage(self, theta: Any) -> np.ndarray:
+        """A^{pi_theta}(s, a) = R + gamma P V - V, (S, A)."""
+        V = self.V(theta)
+        return self.mdp.R + self.gamma * self.P @ V - V[:, None]
+
+    def fisher(self, theta: Any) -> np.ndarray:
+        """F(theta) = sum_s d(s) Cov_{pi_s}(phi) (d, d) (card §4.0 I1, "Fisher")."""
+        return np.einsum("s,sde->de", self.occupancy(theta), -self.log_policy_hessian(theta))
+
+    @property
+    def J_star(self) -> float:
+        """J* = rho^T V* over all policies (policy iteration, exact evaluation)."""
+        from rlsandbox.dp import policy_iteration
+        return float(self.mdp.rho @ policy_iteration(self.mdp).V)
+
+    def optimal_policy(self) -> np.ndarray:
+        """An optimal deterministic policy (S,) int (policy iteration)."""
+        from rlsandbox.dp import policy_iteration
+        return np.asarray(policy_iteration(self.mdp).policy)
+
+    # --------------------------------------------------------------- truncated
+    def _forward(self, theta: Any, H: int, order: int) -> tuple[float, np.ndarray | None,
+                                                                 np.ndarray | None]:
+        H = _check_H(H)
+        D = self._derivs(theta)
+        d, S, g = self.d, self.S, self.gamma
+        x = np.array(self.mdp.rho, dtype=np.float64)
+        dx = np.zeros((d, S))
+        J = 0.0
+        grad = np.zeros(d)
+        if order >= 2:
+            d2P, d2r = self._second(D)
+            d2x = np.zeros((d, d, S))
+            hess = np.zeros((d, d))
+        for t in range(H):
+            gt = g ** t
+            J += gt * (x @ D.r_pi)
+            if order >= 1:
+                grad += gt * (dx @ D.r_pi + D.dr @ x)
+            if order >= 2:
+                t1 = dx @ D.dr.T                                       # (d, d): d_k x . d_l r
+                hess += gt * (d2x @ D.r_pi + t1 + t1.T + d2r @ x)
+            if t == H - 1:
+                break
+            if order >= 2:
+                c = np.einsum("ks,lst->klt", dx, D.dP)                 # d_k x d_l P
+                d2x = d2x @ D.P_pi + c + c.transpose(1, 0, 2) + np.einsum("s,klst->klt", x, d2P)
+            if order >= 1:
+                dx = dx @ D.P_pi + np.einsum("s,kst->kt", x, D.dP)
+            x = x @ D.P_pi
+        return J, (grad if order >= 1 else None), (hess if order >= 2 else None)
+
+    @_rowwise
+    def J_H(self, theta: Any, H: int) -> float:
+        """J_H(theta) = sum_{t<H} gamma^t x_t . r_pi, x_0 = rho, x_{t+1} = x_t P_pi."""
+        return self._forward(theta, H, 0)[0]
+
+    @_rowwise
+    def grad_J_H(self, theta: Any, H: int) -> np.ndarray:
+        """Exact grad J_H (d,) by forward differentiation (class docstring)."""
+        return self._forward(theta, H, 1)[1]
+
+    def hess_J_H(self, theta: Any, H: int) -> np.ndarray:
+        """Exact Hessian of J_H (d, d) by forward differentiation (class docstring)."""
+        return self._forward(theta, H, 2)[2]
+
+    # ---------------------------------------------------------------- sampling
+    def sample(self, theta: Any, *, H: int, n: int, rng: Any) -> Rollouts:
+        """Draw ``n`` length-H trajectories from rho under pi_theta, for each theta.
+
+        theta (d,) or (N, d). Draws from ``rng``, in order: u_0 (N, n), u_a (N, n, H),
+        u_s (N, n, H), uniforms in [0, 1) (inverse-CDF sampling, compiled kernel
+        ``_rollout_loglinear``). Curvature kind "states": hess log pi depends on s only.
+        """
+        theta = _theta("theta", theta, self.d, batch=True)
+        H = _check_H(H)
+        n = check_int("n", n, low=1)
+        rng = check_rng("rng", rng)
+        th, single = _lead(theta)
+        N, S, A, d = th.shape[0], self.S, self.A, self.d
+        pis = np.stack([self.policy(t) for t in th])                    # (N, S, A)
+        pi_cdf = np.cumsum(pis, axis=2)
+        pi_cdf /= pi_cdf[:, :, -1:]
+        psi = self.phi[None] - np.einsum("nsa,sad->nsd", pis, self.phi)[:, :, None, :]
+        state_hess = -np.einsum("nsa,nsad,nsae->nsde", pis, psi, psi)
+        u_0 = rng.random((N, n))
+        u_a = rng.random((N, n, H))
+        u_s = rng.random((N, n, H))
+        g = np.empty((N, n, d))
+        gt = np.empty((N, n, d))
+        ss = np.empty((N, n, d))
+        ret = np.empty((N, n))
+        W = np.empty((N, n, S))
+        s_out = np.empty((N, n, H), dtype=np.int64)
+        a_out = np.empty((N, n, H), dtype=np.int64)
+        _rollout_loglinear(self.P_cdf, np.ascontiguousarray(pi_cdf), self.rho_cdf,
+                           np.ascontiguousarray(self.mdp.R), np.ascontiguousarray(psi),
+                           float(self.gamma), u_0, u_a, u_s, g, gt, ss, ret, W, s_out, a_out)
+        sq = lambda x: _squeeze(x, single)                              # noqa: E731
+        return Rollouts(sq(g), sq(gt), sq(ss), sq(ret), "states", sq(W), sq(state_hess), H)
+
+
+# ================================================================ I2: logistic bandit
+def logistic_expectation_rule(n_panels: int = 60, nodes_per_panel: int = 20,
+                              half_width: float = 45.0) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes x_j and weights w_j with sum_j w_j h(x_j) ~ E[h(X)], X standard logistic.
+
+    Composite Gauss-Legendre on [-half_width, half_width] (``n_panels`` equal panels of
+    ``nodes_per_panel`` nodes) applied to h(x) p(x), p(x) = e^{-x} / (1 + e^{-x})^2 the logistic
+    density. The mass outside the interval is 2/(1 + e^{half_width}) < 6e-20 for the default,
+    and h p is analytic in a strip for the bounded rewards used here, so the rule converges
+    geometrically per panel. (The card's 400-node Gauss-Legendre in u = sigmoid(x) converges
+    only algebraically for the monotone reward, whose integrand has a u^(b) endpoint
+    singularity; this rule avoids that. Agreement of two resolutions is tested.)
+
+    Returns
+    -------
+    x, w : arrays (n_panels * nodes_per_panel,)
+
+    Examples
+    --------
+    >>> x, w = logistic_expectation_rule()
+    >>> round(float(w.sum()), 14), round(float(w @ x ** 2), 12)     # 1 and pi^2 / 3
+    (1.0, 3.289868133696)
+    """
+    n_panels = check_int("n_panels", n_panels, low=1)
+    nodes_per_panel = check_int("nodes_per_panel", nodes_per_panel, low=1)
+    half_width = check_in_range("half_width", half_width, low=0.0, low_open=True)
+    t, wt = np.polynomial.legendre.leggauss(nodes_per_panel)
+    edges = np.linspace(-half_width, half_width, n_panels + 1)
+    mid = (edges[1:] + edges[:-1]) / 2.0
+    half = (edges[1:] - edges[:-1]) / 2.0
+    x = (mid[:, None] + half[:, None] * t[None, :]).ravel()
+    w = (half[:, None] * wt[None, :]).ravel()
+    e = np.exp(-np.abs(x))
+    dens = e / (1.0 + e) ** 2                                           # symmetric, no overflow
+    return readonly(x), readonly(w * dens)
+
+
+_LOGISTIC_X, _LOGISTIC_W = logistic_expectation_rule()
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+@dataclass(frozen=True, eq=False)
+class LogisticBandit:
+    """I2: the logistic-location bandit, which satisfies A1-A4 (card §4.0, I2).
+
+    One step (gamma = 0, so J = E[r(a)] and 1 - gamma = 1); action a in R^m with independent
+    coordinates a_i = theta_i + b X_i, X_i standard logistic.
+
+    Score and log-Hessian (card §4.0 I2), with z_i = (a_i - theta_i)/(2b) = X_i / 2:
+        d_i log pi = tanh(z_i) / b,   hess log pi = diag(-sech^2(z_i) / (2 b^2)),
+    so M_g = sqrt(m)/b, M_h = 1/(2b^2), l_2 = 1/(3 sqrt(3) b^3), Fisher F = I/(3b^2) for every
+    theta: mu_F = 1/(3b^2) exactly.
+
+    Rewards (r_max = 1):
+        "bump":     r(a) = exp(-||a - c||^2 / (2 w^2));  J = prod_i E[f(theta_i + bX - c_i)],
+                    in-class maximiser theta = c, J*_class = (E[exp(-b^2 X^2/(2w^2))])^m < J* = 1.
+        "monotone": r(a) = (1/m) sum_i sigmoid(a_i);  J = (1/m) sum_i E[sigmoid(theta_i + bX)],
+                    J* = 1 (a supremum, not attained: no optimal policy, eps_bias undefined).
+    Exact J, gradient and Hessian by differentiating under the expectation
+    (reparameterisation), with :func:`logistic_expectation_rule`. All exact methods accept theta
+    of shape (m,) or (N, m) and return (...,), (..., m), (..., m, m).
+
+    Parameters
+    ----------
+    m : int >= 1
+    b : float > 0
+        Logistic scale.
+    reward : {"bump", "monotone"}
+    c : array (m,), optional
+        Bump centre (default zeros).
+    w : float > 0
+        Bump width.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bump = LogisticBandit(m=2, b=0.5, reward="bump", c=[1.0, -0.5], w=1.0)
+    >>> bool(np.allclose(bump.grad_J(bump.c), 0.0, atol=1e-15)), round(bump.mu_F, 12)
+    (True, 1.333333333333)
+    """
+
+    m: int
+    b: float
+    reward: str = "bump"
+    c: Any = None
+    w: float = 1.0
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "m", check_int("m", self.m, low=1))
+        set_(self, "b", check_in_range("b", self.b, low=0.0, low_open=True))
+        check_choice("reward", self.reward, ("bump", "monotone"))
+        set_(self, "w", check_in_range("w", self.w, low=0.0, low_open=True))
+        c = np.zeros(self.m) if self.c is None else check_float_array("c", self.c,
+                                                                       shape=(self.m,))
+        set_(self, "c", readonly(c))
+
+    gamma = 0.0
+    r_max = 1.0
+
+    @property
+    def d(self) -> int:
+        return self.m
+
+    @property
+    def M_g(self) -> float:
+        return float(np.sqrt(self.m) / self.b)
+
+    @property
+    def M_h(self) -> float:
+        return 1.0 / (2.0 * self.b ** 2)
+
+    @property
+    def l_2(self) -> float:
+        return 1.0 / (3.0 * np.sqrt(3.0) * self.b ** 3)
+
+    @property
+    def mu_F(self) -> float:
+        return 1.0 / (3.0 * self.b ** 2)
+
+    def fisher(self, theta: Any) -> np.ndarray:
+        """F = I / (3 b^2) for every theta."""
+        _theta("theta", theta, self.d)
+        return np.eye(self.m) / (3.0 * self.b ** 2)
+
+    # ------------------------------------------------------------- reward
+    def r(self, a: Any) -> np.ndarray:
+        """Reward of actions a (..., m) -> (...)."""
+        a = np.asarray(a, dtype=np.float64)
+        if self.reward == "bump":
+            return np.exp(-((a - self.c) ** 2).sum(-1) / (2.0 * self.w ** 2))
+        return _sigmoid(a).mean(-1)
+
+    def _moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """E[f^(k)(theta_i + bX)] for k = 0, 1, 2: three arrays (..., m) (f per coordinate)."""
+        z = theta[..., None] + self.b * _LOGISTIC_X                     # (..., m, nodes)
+        if self.reward == "bump":
+            z = z - self.c[:, None]
+            w2 = self.w ** 2
+            f0 = np.exp(-z ** 2 / (2.0 * w2))
+            f1 = -z / w2 * f0
+            f2 = (z ** 2 / w2 ** 2 - 1.0 / w2) * f0
+        else:
+            f0 = _sigmoid(z)
+            f1 = f0 * (1.0 - f0)
+            f2 = f1 * (1.0 - 2.0 * f0)
+        return f0 @ _LOGISTIC_W, f1 @ _LOGISTIC_W, f2 @ _LOGISTIC_W
+
+    def J(self, theta: Any) -> np.ndarray | float:
+        """Exact J(theta) (quadrature); theta (m,) or (N, m)."""
+        theta = _theta("theta", theta, self.d, batch=True)
+        E0, _, _ = self._moments(theta)
+        out = E0.prod(-1) if self.reward == "bump" else E0.mean(-1)
+        return float(out) if out.ndim == 0 else out
+
+    def grad_J(self, theta: Any) -> np.ndarray:
+        """Exact grad J (..., m)."""
+        theta = _theta("theta", theta, self.d, batch=True)
+        E0, E1, _ = self._moments(theta)
+        if self.reward == "monotone":
+            return E1 / self.m
+        return E1 * _prod_except(E0)
+
+    def hess_J(self, theta: Any) -> np.ndarray:
+        """Exact Hessian of J (..., m, m)."""
+        theta = _theta("theta", theta, self.d, batch=True)
+        E0, E1, E2 = self._moments(theta)
+        m = self.m
+        idx = np.arange(m)
+        if self.reward == "monotone":
+            out = np.zeros((*theta.shape, m))
+            out[..., idx, idx] = E2 / m
+            return out
+        out = np.empty((*theta.shape, m))
+        for i in range(m):
+            for j in range(m):
+                if i == j:
+                    rest = np.delete(E0, i, axis=-1).prod(-1)
+                    out[..., i, i] = E2[..., i] * rest
+                else:
+                    rest = np.delete(E0, [i, j], axis=-1).prod(-1)
+                    out[..., i, j] = E1[..., i] * E1[..., j] * rest
+        return out
+
+    def J_H(self, theta: Any, H: int) -> np.ndarray | float:
+        _check_H(H)
+        return self.J(theta)
+
+    def grad_J_H(self, theta: Any, H: int) -> np.ndarray:
+        _check_H(H)
+        return self.grad_J(theta)
+
+    def hess_J_H(self, theta: Any, H: int) -> np.ndarray:
+        _check_H(H)
+        return self.hess_J(theta)
+
+    @property
+    def J_star(self) -> float:
+        """sup over all policies: max_a r(a) = 1 (attained by a = c for the bump; a supremum
+        for the monotone reward)."""
+        return 1.0
+
+    @property
+    def J_star_class(self) -> float:
+        """Best value in the class: J(c) for the bump; 1 (a supremum) for the monotone reward."""
+        return self.J(self.c) if self.reward == "bump" else 1.0
+
+    # -------------------------------------------------------------- sampling
+    def sample(self, theta: Any, *, H: int = 1, n: int, rng: Any) -> Rollouts:
+        """Draw n actions per theta (one-step trajectories; H is accepted and ignored).
+
+        Draws from ``rng``: U (N, n, m) uniform in [0, 1); X = log(U / (1 - U)) (a draw of
+        exactly 0 is mapped to the smallest positive float so X is finite), then the compiled
+        kernel ``_sample_logistic`` computes r, score, g and curv. Curvature "diag".
+        """
+        theta = _theta("theta", theta, self.d, batch=True)
+        _check_H(H)
+        n = check_int("n", n, low=1)
+        rng = check_rng("rng", rng)
+        th, single = _lead(theta)
+        N = th.shape[0]
+        U = rng.random((N, n, self.m))
+        U = np.maximum(U, np.finfo(np.float64).tiny)
+        g = np.empty((N, n, self.m))
+        score = np.empty((N, n, self.m))
+        curv = np.empty((N, n, self.m))
+        r = np.empty((N, n))
+        _sample_logistic(np.ascontiguousarray(th), U, self.b, np.ascontiguousarray(self.c),
+                         self.w, self.reward == "bump", g, score, r, curv)
+        sq = lambda x: _squeeze(x, single)                              # noqa: E731
+        return Rollouts(sq(g), sq(g), sq(score), sq(r), "diag", sq(curv), None, 1)
+
+
+def _prod_except(E: np.ndarray) -> np.ndarray:
+    """out[..., i] = prod_{j != i} E[..., j] (no division, so zeros are fine)."""
+    m = E.shape[-1]
+    out = np.empty_like(E)
+    for i in range(m):
+        out[..., i] = np.delete(E, i, axis=-1).prod(-1)
+    return out
+
+
+# ================================================================ I3: Gaussian bandit
+@dataclass(frozen=True, eq=False)
+class GaussianBandit:
+    """I3: one-step Gaussian-location bandit with a Gaussian bump reward (card §4.0, I3).
+
+    a = theta + sigma xi, xi ~ N(0, I_m); r(a) = exp(-||a - c||^2 / (2 w^2)). Closed form
+    (product of the card's 1-D formula): with v = w^2 + sigma^2,
+        J(theta) = (w / sqrt(v))^m exp(-||theta - c||^2 / (2 v)),
+        grad J = -(theta - c) J / v,   hess J = J [(theta - c)(theta - c)^T / v^2 - I / v].
+    Score (a - theta)/sigma^2 (unbounded: A1 fails, M_g = None), hess log pi = -I/sigma^2
+    (l_2 = 0), F = I/sigma^2 so mu_F = 1/sigma^2. gamma = 0; J_H = J for H >= 1.
+
+    Examples
+    --------
+    >>> gb = GaussianBandit(m=1, sigma=1.0, c=[0.0], w=1.0)
+    >>> round(gb.J([0.0]), 12)          # w / sqrt(w^2 + sigma^2) = 1/sqrt(2)
+    0.707106781187
+    """
+
+    m: int
+    sigma: float
+    c: Any = None
+    w: float = 1.0
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "m", check_int("m", self.m, low=1))
+        set_(self, "sigma", check_in_range("sigma", self.sigma, low=0.0, low_open=True))
+        set_(self, "w", check_in_range("w", self.w, low=0.0, low_open=True))
+        c = np.zeros(self.m) if self.c is None else check_float_array("c", self.c,
+                                                                       shape=(self.m,))
+        set_(self, "c", readonly(c))
+
+    gamma = 0.0
+    r_max = 1.0
+    M_g = None           # unbounded score: A1 fails (card §4.0 I3)
+    l_2 = 0.0
+
+    @property
+    def d(self) -> int:
+        return self.m
+
+    @property
+    def M_h(self) -> float:
+        return 1.0 / self.sigma ** 2
+
+    @property
+    def mu_F(self) -> float:
+        return 1.0 / self.sigma ** 2
+
+    def fisher(self, theta: Any) -> np.ndarray:
+        _theta("theta", theta, self.d)
+        return np.eye(self.m) / self.sigma ** 2
+
+    def r(self, a: Any) -> np.ndarray:
+        a = np.asarray(a, dtype=np.float64)
+        return np.exp(-((a - self.c) ** 2).sum(-1) / (2.0 * self.w ** 2))
+
+    def J(self, theta: Any) -> np.ndarray | float:
+        theta = _theta("theta", theta, self.d, batch=True)
+        v = self.w ** 2 + self.sigma ** 2
+        out = (self.w / np.sqrt(v)) ** self.m * np.exp(-((theta - self.c) ** 2).sum(-1) / (2 * v))
+        return float(out) if out.ndim == 0 else out
+
+    def grad_J(self, theta: Any) -> np.ndarray:
+        theta = _theta("theta", theta, self.d, batch=True)
+        v = self.w ** 2 + self.sigma ** 2
+        return -(theta - self.c) / v * np.asarray(self.J(theta))[..., None]
+
+    def hess_J(self, theta: Any) -> np.ndarray:
+        theta = _theta("theta", theta, self.d, batch=True)
+        v = self.w ** 2 + self.sigma ** 2
+        z = theta - self.c
+        J = np.asarray(self.J(theta))[..., None, None]
+        return J * (z[..., :, None] * z[..., None, :] / v ** 2 - np.eye(self.m) / v)
+
+    def J_H(self, theta: Any, H: int) -> np.ndarray | float:
+        _check_H(H)
+        return self.J(theta)
+
+    def grad_J_H(self, theta: Any, H: int) -> np.ndarray:
+        _check_H(H)
+        return self.grad_J(theta)
+
+    def hess_J_H(self, theta: Any, H: int) -> np.ndarray:
+        _check_H(H)
+        return self.hess_J(theta)
+
+    J_star = 1.0
+
+    @property
+    def J_star_class(self) -> float:
+        return self.J(self.c)
+
+    def sample(self, theta: Any, *, H: int = 1, n: int, rng: Any) -> Rollouts:
+        """n actions per theta. Draws from ``rng``: xi (N, n, m) standard normal."""
+        theta = _theta("theta", theta, self.d, batch=True)
+        _check_H(H)
+        n = check_int("n", n, low=1)
+        rng = check_rng("rng", rng)
+        th, single = _lead(theta)
+        xi = rng.standard_normal((th.shape[0], n, self.m))
+        a = th[:, None, :] + self.sigma * xi
+        r = self.r(a)
+        score = xi / self.sigma
+        curv = np.broadcast_to(-r[..., None] / self.sigma ** 2, score.shape).copy()
+        g = r[..., None] * score
+        sq = lambda x: _squeeze(x, single)                              # noqa: E731
+        return Rollouts(sq(g), sq(g), sq(score), sq(r), "diag", sq(curv), None, 1)
+
+
+# ====================================================================== I4: scalar LQR
+@dataclass(frozen=True, eq=False)
+class ScalarLQR:
+    """I4: discounted scalar LQR with the linear Gaussian policy (card §4.0, I4) [derived].
+
+    s_{t+1} = A_d s_t + B_d a_t + w_t, w_t ~ N(0, W), s_0 ~ N(0, Sigma0); a = -K s + sigma xi
+    (theta = K, d = 1, fixed sigma > 0); r(s, a) = -(Q_c s^2 + R_c a^2).
+    With l_K = A_d - B_d K (stabilising iff gamma l_K^2 < 1), N = Q_c + R_c K^2, D = 1 - gamma l_K^2,
+        Lambda_K = N / D,  c_0 = Sigma0 + gamma (B_d^2 sigma^2 + W)/(1 - gamma),
+        J(K) = -Lambda_K c_0 - R_c sigma^2 / (1 - gamma),
+        J'(K) = -c_0 (N'D - N D')/D^2,
+        J''(K) = -c_0 [N''/D - 2 N'D'/D^2 - N D''/D^2 + 2 N D'^2/D^3],
+    N' = 2 R_c K, D' = 2 gamma B_d l_K, N'' = 2 R_c, D'' = -2 gamma B_d^2 (card §4.0 I4).
+    Truncated: S_0 = Sigma0, S_{t+1} = l_K^2 S_t + B_d^2 sigma^2 + W,
+    J_H = -sum_{t<H} gamma^t [(Q_c + R_c K^2) S_t + R_c sigma^2], differentiated in K along the
+    recursion. Optimal gain from the discounted Riccati fixed point
+    Lambda = Q_c + gamma A_d^2 Lambda - (gamma A_d B_d Lambda)^2 / (R_c + gamma B_d^2 Lambda),
+    K* = gamma A_d B_d Lambda / (R_c + gamma B_d^2 Lambda); J*_class = J(K*); the global optimum
+    (sigma = 0) J* = -Lambda* (Sigma0 + gamma W/(1 - gamma)).
+    Score -(a + K s) s / sigma^2, log-Hessian -s^2/sigma^2 (A1 fails: unbounded; l_2 = 0);
+    Fisher E_{d_K}[s^2]/sigma^2 with E_{d_K}[s^2] = (1 - gamma) c_0 / D.
+
+    Exact methods take K as a float or an array (...,) of gains (theta of shape (1,) or (N, 1)
+    for the common interface).
+
+    Examples
+    --------
+    >>> lqr = ScalarLQR()                      # the card's reference instance
+    >>> round(lqr.K_star, 12), round(float(lqr.J([0.8])), 7)
+    (1.489852340881, -1.9826923)
+    """
+
+    A_d: float = 1.0
+    B_d: float = 0.5
+    Q_c: float = 1.0
+    R_c: float = 0.1
+    gamma: float = 0.9
+    sigma: float = 0.3
+    Sigma0: float = 1.0
+    W: float = 0.0
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        for name in ("A_d", "B_d"):
+            set_(self, name, check_in_range(name, getattr(self, name)))
+        if self.B_d == 0.0:
+            raise ValueError("B_d == 0: the gain K has no effect; pass B_d != 0")
+        set_(self, "Q_c", check_in_range("Q_c", self.Q_c, low=0.0))
+        set_(self, "R_c", check_in_range("R_c", self.R_c, low=0.0, low_open=True))
+        set_(self, "gamma", check_in_range("gamma", self.gamma, low=0.0, high=1.0,
+                                           low_open=True, high_open=True))
+        set_(self, "sigma", check_in_range("sigma", self.sigma, low=0.0, low_open=True))
+        set_(self, "Sigma0", check_in_range("Sigma0", self.Sigma0, low=0.0))
+        set_(self, "W", check_in_range("W", self.W, low=0.0))
+
+    d = 1
+    r_max = None          # unbounded rewards (A1 fails)
+    M_g = None
+    M_h = None
+    l_2 = 0.0
+
+    # ------------------------------------------------------------------ pieces
+    @staticmethod
+    def _K(theta: Any) -> np.ndarray:
+        K = np.asarray(theta, dtype=np.float64)
+        if K.ndim >= 1 and K.shape[-1] == 1:
+            K = K[..., 0]
+        return K
+
+    def stabilizing_interval(self) -> tuple[float, float]:
+        """The open interval of K with gamma (A_d - B_d K)^2 < 1."""
+        r = 1.0 / np.sqrt(self.gamma)
+        lo, hi = (self.A_d - r) / self.B_d, (self.A_d + r) / self.B_d
+        return (min(lo, hi), max(lo, hi))
+
+    def _check_stable(self, K: np.ndarray) -> None:
+        l2 = (self.A_d - self.B_d * K) ** 2
+        bad = self.gamma * l2 >= 1.0
+        if np.any(bad):
+            k = float(np.asarray(K)[bad].flat[0]) if np.ndim(K) else float(K)
+            lo, hi = self.stabilizing_interval()
+            raise ValueError(f"K == {k!r} does not stabilise the discounted system (gamma l_K^2 "
+                             f"= {self.gamma * (self.A_d - self.B_d * k) ** 2:.6g} >= 1); J is "
+                             f"-inf there. Keep K in ({lo:.6g}, {hi:.6g})")
+
+    @property
+    def c0(self) -> float:
+        return self.Sigma0 + self.gamma * (self.B_d ** 2 * self.sigma ** 2 + self.W) / (1.0 - self.gamma)
+
+    def Lambda(self, theta: Any) -> np.ndarray | float:
+        K = self._K(theta)
+        self._check_stable(K)
+        out = (self.Q_c + self.R_c * K ** 2) / (1.0 - self.gamma * (self.A_d - self.B_d * K) ** 2)
+        return float(out) if np.ndim(out) == 0 else out
+
+    def J(self, theta: Any) -> np.ndarray | float:
+        K = self._K(theta)
+        out = -np.asarray(self.Lambda(K)) * self.c0 - self.R_c * self.sigma ** 2 / (1.0 - self.gamma)
+        return float(out) if np.ndim(out) == 0 else out
+
+    def _ND(self, K: np.ndarray):
+        g, Bd = self.gamma, self.B_d
+        l = self.A_d - Bd * K
+        N, D = self.Q_c + self.R_c * K ** 2, 1.0 - g * l ** 2
+        N1, D1 = 2.0 * self.R_c * K, 2.0 * g * Bd * l
+        N2, D2 = 2.0 * self.R_c, -2.0 * g * Bd ** 2
+        return N, D, N1, D1, N2, D2
+
+    def dJ(self, theta: Any) -> np.ndarray | float:
+        """J'(K) (scalar per gain)."""
+        K = self._K(theta)
+        self._check_stable(K)
+        N, D, N1, D1, _, _ = self._ND(K)
+        out = -self.c0 * (N1 * D - N * D1) / D ** 2
+        return float(out) if np.ndim(out) == 0 else out
+
+    def d2J(self, theta: Any) -> np.ndarray | float:
+        """J''(K)."""
+        K = self._K(theta)
+        self._check_stable(K)
+        N, D, N1, D1, N2, D2 = self._ND(K)
+        out = -self.c0 * (N2 / D - 2 * N1 * D1 / D ** 2 - N * D2 / D ** 2 + 2 * N * D1 ** 2 / D ** 3)
+        return float(out) if np.ndim(out) == 0 else out
+
+    def grad_J(self, theta: Any) -> np.ndarray:
+        return np.asarray(self.dJ(theta), dtype=np.float64)[..., None]
+
+    def hess_J(self, theta: Any) -> np.ndarray:
+        return np.asarray(self.d2J(theta), dtype=np.float64)[..., None, None]
+
+    def _truncated(self, theta: Any, H: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        H = _check_H(H)
+        K = self._K(theta)
+        self._check_stable(K)
+        l = self.A_d - self.B_d * K
+        l2, dl2, d2l2 = l ** 2, -2.0 * self.B_d * l, 2.0 * self.B_d ** 2
+        c = self.B_d ** 2 * self.sigma ** 2 + self.W
+        N, N1, N2 = self.Q_c + self.R_c * K ** 2, 2.0 * self.R_c * K, 2.0 * self.R_c
+        S = np.full(np.shape(K), self.Sigma0)
+        dS = np.zeros(np.shape(K))
+        d2S = np.zeros(np.shape(K))
+        J = np.zeros(np.shape(K))
+        dJ = np.zeros(np.shape(K))
+        d2J = np.zeros(np.shape(K))
+        for t in range(H):
+            gt = self.gamma ** t
+            J -= gt * (N * S + self.R_c * self.sigma ** 2)
+            dJ -= gt * (N1 * S + N * dS)
+            d2J -= gt * (N2 * S + 2 * N1 * dS + N * d2S)
+            S, dS, d2S = (l2 * S + c, dl2 * S + l2 * dS,
+                          d2l2 * S + 2 * dl2 * dS + l2 * d2S)
+        return J, dJ, d2J
+
+    def J_H(self, theta: Any, H: int) -> np.ndarray | float:
+        out = self._truncated(theta, H)[0]
+        return float(out) if np.ndim(out) == 0 else out
+
+    def grad_J_H(self, theta: Any, H: int) -> np.ndarray:
+        return self._truncated(theta, H)[1][..., None]
+
+    def hess_J_H(self, theta: Any, H: int) -> np.ndarray:
+        return self._truncated(theta, H)[2][..., None, None]
+
+    # ----------------------------------------------------------------- optimum
+    @property
+    def Lambda_star(self) -> float:
+        """Fixed point of the discounted Riccati map, iterated from Lambda = Q_c to a fixed
+        point in float64 (stops when an iteration no longer changes Lambda, or after 10^5)."""
+        g, A, B, Q, R = self.gamma, self.A_d, self.B_d, self.Q_c, self.R_c
+        lam = Q
+        for _ in range(100_000):
+            new = Q + g * A ** 2 * lam - (g * A * B * lam) ** 2 / (R + g * B ** 2 * lam)
+            if new == lam:
+                break
+            lam = new
+        return float(lam)
+
+    @property
+    def K_star(self) -> float:
+        lam = self.Lambda_star
+        return float(self.gamma * self.A_d * self.B_d * lam / (self.R_c + self.gamma * self.B_d ** 2 * lam))
+
+    @property
+    def J_star(self) -> float:
+        """Global optimum (deterministic policy, sigma = 0): -Lambda* (Sigma0 + gamma W/(1-gamma))."""
+        return -self.Lambda_star * (self.Sigma0 + self.gamma * self.W / (1.0 - self.gamma))
+
+    @property
+    def J_star_class(self) -> float:
+        return float(self.J(self.K_star))
+
+    def second_moment(self, theta: Any) -> np.ndarray | float:
+        """E_{s ~ d_K}[s^2] = (1 - gamma) c_0 / (1 - gamma l_K^2)."""
+        K = self._K(theta)
+        self._check_stable(K)
+        out = (1.0 - self.gamma) * self.c0 / (1.0 - self.gamma * (self.A_d - self.B_d * K) ** 2)
+        return float(out) if np.ndim(out) == 0 else out
+
+    def fisher(self, theta: Any) -> np.ndarray:
+        """F(K) = E_{d_K}[s^2] / sigma^2 as a (1, 1) matrix."""
+        return np.array([[float(self.second_moment(theta)) / self.sigma ** 2]])
+
+    @property
+    def mu_F(self) -> float:
+        """Lower bound of F on the stabilising set: ((1-gamma) Sigma0 + gamma (B_d^2 sigma^2 + W))/sigma^2."""
+        return ((1.0 - self.gamma) * self.Sigma0
+                + self.gamma * (self.B_d ** 2 * self.sigma ** 2 + self.W)) / self.sigma ** 2
+
+    # ------------------------------------------------------------ compatible fit
+    def w_star(self, theta: Any) -> float:
+        """Compatible weight w*(K) = -2 sigma^2 [R_c K - gamma Lambda_K B_d l_K]/(1 - gamma)."""
+        K = float(self._K(theta))
+        lam = float(self.Lambda(K))
+        return -2.0 * self.sigma ** 2 * (self.R_c * K - self.gamma * lam * self.B_d
+                                         * (self.A_d - self.B_d * K)) / (1.0 - self.gamma)
+
+    def eps_bias(self, theta: Any) -> float:
+        """Transferred compatible-approximation error at K (card §4.0 I4):
+        (R_c + gamma B_d^2 Lambda_K)^2 E_{d*}[((K - K*)^2 s^2 - sigma^2)^2],
+        E_{d*}[s^2], E_{d*}[s^4] under the optimal deterministic policy (Gaussian s_t)."""
+        K = float(self._K(theta))
+        lam = float(self.Lambda(K))
+        Ks = self.K_star
+        l2s = (self.A_d - self.B_d * Ks) ** 2
+        m2 = (1.0 - self.gamma) * (self.Sigma0 + self.gamma * self.W / (1.0 - self.gamma)) / \
+            (1.0 - self.gamma * l2s)
+        # E_{d*}[s^4] = (1 - gamma) sum_t gamma^t 3 S*_t^2, S*_{t+1} = l*^2 S*_t + W: the series
+        # is summed until its terms fall below 1e-17 of the partial sum (geometric tail).
+        S, m4, t = self.Sigma0, 0.0, 0
+        while True:
+            term = (1.0 - self.gamma) * self.gamma ** t * 3.0 * S ** 2
+            m4 += term
+            if t > 0 and term <= 1e-17 * m4 or t > 100_000:
+                break
+            S = l2s * S + self.W
+            t += 1
+        dk2 = (K - Ks) ** 2
+        s2 = self.sigma ** 2
+        moment = dk2 ** 2 * m4 - 2.0 * dk2 * s2 * m2 + s2 ** 2
+        return float((self.R_c + self.gamma * self.B_d ** 2 * lam) ** 2 * moment)
+
+    # ---------------------------------------------------------------- sampling
+    def sample(self, theta: Any, *, H: int, n: int, rng: Any) -> Rollouts:
+        """n length-H trajectories per gain. Draws from ``rng``: z_0 (N, n), xi (N, n, H),
+        w (N, n, H), standard normals (compiled kernel ``_rollout_lqr``). Curvature "dense"
+        (d = 1)."""
+        K = np.asarray(theta, dtype=np.float64)
+        K = _theta("theta", np.atleast_1d(K) if K.ndim == 0 else K, 1, batch=True)
+        th, single = _lead(K)
+        self._check_stable(th[:, 0])
+        H = _check_H(H)
+        n = check_int("n", n, low=1)
+        rng = check_rng("rng", rng)
+        N = th.shape[0]
+        z_0 = rng.standard_normal((N, n))
+        xi = rng.standard_normal((N, n, H))
+        w = rng.standard_normal((N, n, H))
+        out = [np.empty((N, n)) for _ in range(5)]
+        _rollout_lqr(np.ascontiguousarray(th[:, 0]), self.A_d, self.B_d, self.Q_c, self.R_c,
+                     self.sigma, float(np.sqrt(self.W)), float(np.sqrt(self.Sigma0)),
+                     self.gamma, z_0, xi, w, *out)
+        g, gt, ss, ret, cv = out
+        sq = lambda x: _squeeze(x, single)                              # noqa: E731
+        return Rollouts(sq(g[..., None]), sq(gt[..., None]), sq(ss[..., None]), sq(ret),
+                        "dense", sq(cv[..., None, None]), None, H)

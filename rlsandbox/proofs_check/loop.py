@@ -1,0 +1,483 @@
+"""The LOOP card's claims (``paper="loop"``), checked on exact average-reward instances.
+
+Card: shared/papers/loop.md (He, Zhong, Yang, ICLR 2024, and the baselines it cites). Claim
+ids are ``loop.`` + the card's id (card §4). Provenance follows the card's marks: [V] standard
+facts are "paper", the card author's and this module's derivations "derived", reconstructed
+LOOP statements [R] and recollected baseline guarantees "unverified".
+
+==============================  ==========================================================
+id                              statement (card section; kind; provenance)
+==============================  ==========================================================
+loop.he2024.boe                 RVI on the aperiodicity transform solves the optimality
+                                equation to 1e-8 and its gain equals the LP value
+                                (C0; upper_bound; paper)
+loop.he2024.span_diameter       sp(V*) <= (J* - min r) D in communicating models
+                                (C0; upper_bound; paper)
+loop.he2024.thm.regret          gap-regret of value-based LOOP grows at most like sqrt(T):
+                                log-log slope <= 0.5 + 0.1 (C1; rate; unverified)
+loop.he2024.lem.switching       number of re-plans N(T) = O(log T): log-log slope <= 0.2
+                                (C2; rate; unverified)
+loop.he2024.lem.optimism        with the derived radius, f* stays in every confidence set
+                                and J_{f^k} >= J*, w.p. >= 1 - delta (C3; high_probability;
+                                derived)
+loop.he2024.decomp              the regret decomposition of card §3.4 holds path-wise
+                                (C4; equality; derived)
+loop.jaksch2010.episodes        UCRL2 runs at most S A log2(8 T / (S A)) episodes
+                                (C7 (a); upper_bound; unverified)
+loop.jaksch2010.evi             EVI's inner maximum equals the LP over the L1 ball
+                                (C8; equality; paper)
+==============================  ==========================================================
+
+Instances (card §5.2): RiverSwim-n (Osband et al. variant, ``gamma=1``), the periodic
+2-cycle, the hard linear-mixture instance (tabular form), random communicating and weakly
+communicating MDPs, and two adversarial named instances built here: ``coin_flip`` (uniform
+transitions, Bernoulli rewards near 1/2: maximal noise for a given span, so a shrunken radius
+misses ``f*`` on essentially every run) and the RiverSwim finite hypothesis class of
+:func:`rlsandbox.mdps.loop.riverswim_class`.
+
+Budget. Every measure runs one learning run (a few thousand steps, compiled); the planners of
+value-based LOOP solve ``A^S`` SOCPs per re-plan, so its instances have ``S <= 4``.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+
+from rlsandbox.algorithms.loop import (FiniteClass, decompose, episode_bound, evi_inner_max,
+                                       excess_path, gap_regret, loop_finite, loop_value,
+                                       true_hypothesis, ucrl2, value_beta_theory)
+from rlsandbox.dp.average import (_min_hitting_times, average_linear_programming, diameter,
+                                  is_communicating, relative_value_iteration)
+from rlsandbox.mdp import TabularMDP
+from rlsandbox.mdps import random_communicating, random_weakly_communicating, riverswim
+from rlsandbox.mdps.loop import (hard_linear_mixture, periodic_two_cycle, riverswim_class,
+                                 riverswim_model)
+from rlsandbox.proofs_check import Claim, Instance, Measurement, register
+
+__all__ = ["coin_flip", "CLAIMS", "C1_T", "C2_T", "C3_T", "C4_T", "C7_T"]
+
+_EPS = float(np.finfo(np.float64).eps)
+
+#: Horizons of the learning-run claims (kept small: ``verify loop --quick`` <= 15 s).
+C1_T, C2_T, C3_T, C4_T, C7_T = 2 ** 14, 2 ** 13, 2 ** 11, 1500, 2 ** 13
+
+
+# ====================================================================== instances
+def _inst(name: str, builder: Callable[..., Any], **params: Any) -> Instance:
+    label = name + "(" + ",".join(f"{k}={v}" for k, v in params.items()) + ")"
+    return Instance(label, {"builder": f"{builder.__module__}.{builder.__name__}", **params},
+                    functools.partial(builder, **params))
+
+
+def _riverswim(n: int) -> TabularMDP:
+    return riverswim(n, gamma=1.0)
+
+
+def _hard_tabular(d: int = 3, delta_inst: float = 0.1, gap: float = 0.05) -> TabularMDP:
+    return hard_linear_mixture(d, delta_inst, gap).to_tabular(gamma=1.0)
+
+
+def coin_flip(S: int = 2, A: int = 2, spread: float = 0.05) -> TabularMDP:
+    """Uniform transitions and mean rewards ``0.5 +- spread``: the noisiest instance for its span.
+
+    ``P(s' | s, a) = 1 / S`` for all pairs; ``R[s, a] = 0.5 + spread (s - a)`` clipped to the
+    grid above (all in [0.4, 0.6] for the defaults). Then ``V*(s) = max_a R[s, a] - J*``
+    (shifted to min 0), ``sp(V*) = spread (S - 1)``, and with Bernoulli rewards every
+    observation carries variance ~1/4, the largest possible for rewards in [0, 1]. The value
+    targets' range ``1 + sp(V*)`` is then nearly exhausted by genuine noise, so the derived
+    coverage radius is close to tight in its variance proxy, and a radius shrunk by 100 is
+    exceeded by ``Exc_t(f*)`` on essentially every run (claim C3's adversarial instance).
+
+    Examples
+    --------
+    >>> m = coin_flip()
+    >>> m.R.tolist(), round(true_hypothesis(m).J, 12)
+    ([[0.5, 0.45], [0.55, 0.5]], 0.525)
+    """
+    P = np.full((S, A, S), 1.0 / S)
+    s, a = np.meshgrid(np.arange(S), np.arange(A), indexing="ij")
+    R = 0.5 + spread * (s - a)
+    return TabularMDP(P, R, 1.0)
+
+
+def _random_riverswim(n: int, q: float, r_right: float) -> TabularMDP:
+    return riverswim_model(n, q=q, r_right=r_right)
+
+
+def _random_comm(S: int, A: int, seed: int, branching: int = 3) -> TabularMDP:
+    return random_communicating(S, A, rng=seed, branching=branching)
+
+
+def _random_weak(S: int, A: int, seed: int) -> TabularMDP:
+    return random_weakly_communicating(S, A, rng=seed)
+
+
+@dataclass(frozen=True)
+class _FiniteProblem:
+    """A true model with a finite hypothesis class around it (card §3.9 (d-i))."""
+
+    mdp: TabularMDP
+    hclass: FiniteClass
+    true_index: int
+
+
+def _finite_problem(n: int, fine: bool = False) -> _FiniteProblem:
+    grids = {"q_grid": tuple(np.round(np.arange(0.30, 0.405, 0.01), 2)),
+             "r_right_grid": (0.9, 0.95, 1.0)} if fine else {}
+    hc, k = riverswim_class(n, **grids)
+    return _FiniteProblem(riverswim_model(n), hc, k)
+
+
+# ====================================================================== C0: BOE
+def _boe(mdp: TabularMDP, rng: np.random.Generator, *, tau: float) -> Measurement:
+    """Residual of the RVI solution and its gain disagreement with the LP."""
+    sol = relative_value_iteration(mdp, tau=tau, eps=1e-10, max_iter=100_000)
+    h, J = np.asarray(sol.bias), sol.gain
+    Q = mdp.R + np.einsum("sat,t->sa", mdp.dense_P(), h)
+    residual = float(np.abs(Q.max(axis=1) - J - h).max())
+    lp = average_linear_programming(mdp)
+    # gain disagreement beyond the two solvers' certified error bounds (a-posteriori
+    # certificates of rlsandbox.dp.average: both include their float64 allowances)
+    gain_gap = max(0.0, abs(J - lp.gain) - (sol.error_bound + lp.error_bound))
+    return Measurement(max(residual, gain_gap), 1e-8, 0.0,
+                       {"residual": residual, "gain_rvi": J, "gain_lp": lp.gain,
+                        "gain_gap_beyond_certificates": gain_gap, "converged": sol.converged,
+                        "tau": tau, "span": sol.span})
+
+
+def _boe_claim(mdp, rng):
+    return _boe(mdp, rng, tau=0.5)
+
+
+def _boe_control(mdp, rng):
+    """Plain RVI (tau = 1, no aperiodicity transform): oscillates on periodic chains."""
+    return _boe(mdp, rng, tau=1.0)
+
+
+def _boe_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=4), _inst("riverswim", _riverswim, n=6),
+           _inst("periodic_two_cycle", periodic_two_cycle),
+           _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
+    for i in range(n_random):
+        S, A, seed = int(rng.integers(3, 9)), int(rng.integers(2, 4)), int(rng.integers(2**31))
+        out.append(_inst("random_communicating", _random_comm, S=S, A=A, seed=seed) if i % 2 == 0
+                   else _inst("random_weakly_communicating", _random_weak, S=S, A=A, seed=seed))
+    return out
+
+
+# ====================================================================== C0: span <= D
+def _span_diameter(mdp: TabularMDP, rng: np.random.Generator, *, broken: bool) -> Measurement:
+    """sp(V*) against (J* - min r) D. On RiverSwim the bound is attained: under "right" no
+    reward is collected before the last state, so V*(n-1) - V*(0) = J* E[tau_{0 -> n-1}] and
+    the fastest route 0 -> n-1 realises the diameter."""
+    f = true_hypothesis(mdp)
+    sp = float(f.V.max() - f.V.min())
+    P = np.ascontiguousarray(mdp.dense_P())
+    times = [_min_hitting_times(P, t, 10_000) for t in range(mdp.S)]
+    off = [T[np.arange(mdp.S) != t] for t, T in enumerate(times)]
+    D = float(max(x.max() for x in off))
+    D_used = float(min(x.min() for x in off)) if broken else D
+    bound = (f.J - float(mdp.R.min())) * D_used
+    # round-off: hitting times and the bias come from LU solves of M-matrices whose inverse
+    # has inf-norm max hitting time <= D (resp. the chain's) and ||M|| <= 2, so cond_inf <= 2 D;
+    # the first-order forward error 3 S u cond rho_GE [higham2002, Thm 9.5] with growth
+    # factor <= 2 gives <= 6 S eps D relative; doubled, on both sides of the inequality
+    tol = 12.0 * mdp.S * _EPS * max(D, 1.0) * (sp + abs(bound))
+    return Measurement(sp, bound, tol, {"D": D, "D_used": D_used, "J": f.J})
+
+
+def _span_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=4), _inst("riverswim", _riverswim, n=6),
+           _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
+    for _ in range(n_random):
+        S, A, seed = int(rng.integers(3, 9)), int(rng.integers(2, 4)), int(rng.integers(2**31))
+        out.append(_inst("random_communicating", _random_comm, S=S, A=A, seed=seed))
+    return out
+
+
+# ====================================================================== C1: regret rate
+#: T grid of C1: gap-regret is recorded at the upper half of {2^10, ..., 2^14} (card §4 C1:
+#: fit on the upper half of the grid; exclude the burn-in).
+C1_GRID = (2 ** 12, 2 ** 13, 2 ** 14)
+
+
+def _regret_rate(mdp: TabularMDP, rng: np.random.Generator, planner: str) -> Measurement:
+    tr = loop_value(mdp, C1_T, rng=rng, planner=planner)
+    G = gap_regret(tr, mdp)
+    x = np.array(C1_GRID)
+    y = G[x - 1]
+    f = true_hypothesis(mdp)
+    sp = float(f.V.max() - f.V.min())
+    d = mdp.S * mdp.A
+    shape = sp * d * np.sqrt(C1_T * tr.beta)         # sp(V*) d sqrt(T beta_used), card §4 C1
+    return Measurement(y, None, 0.0, {"x": x, "plans": tr.n_plans, "beta": tr.beta,
+                                      "tightness_vs_sp_d_sqrt_T_beta": float(G[-1] / shape),
+                                      "planner": planner})
+
+
+def _regret_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=3), _inst("riverswim", _riverswim, n=4)]
+    for _ in range(n_random):
+        out.append(_inst("riverswim_model", _random_riverswim, n=int(rng.integers(3, 5)),
+                         q=round(float(rng.uniform(0.3, 0.45)), 4),
+                         r_right=round(float(rng.uniform(0.8, 1.0)), 4)))
+    return out
+
+
+# ====================================================================== C2: switching
+#: T grid of C2 (card §4 C2: log-spaced).
+C2_GRID = tuple(2 ** k for k in range(6, 14))
+
+
+def _switching(problem: _FiniteProblem, rng: np.random.Generator, c_sw: float) -> Measurement:
+    tr = loop_finite(problem.mdp, problem.hclass, C2_T, rng=rng, c_sw=c_sw,
+                     true_index=problem.true_index)
+    x = np.array(C2_GRID)
+    N = tr.plans_by(x).astype(np.float64)
+    SA = problem.mdp.S * problem.mdp.A
+    return Measurement(N, None, 0.0, {"x": x, "policy_changes": tr.n_policy_changes,
+                                      "N_over_SA_logT": float(N[-1] / (SA * np.log(C2_T))),
+                                      "c_sw": c_sw, "m": problem.hclass.m})
+
+
+def _switching_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim_class", _finite_problem, n=4, fine=True),
+           _inst("riverswim_class", _finite_problem, n=6, fine=True)]
+    for _ in range(n_random):
+        out.append(_inst("riverswim_class", _finite_problem, n=int(rng.integers(3, 8)),
+                         fine=bool(rng.integers(0, 2))))
+    return out
+
+
+# ====================================================================== C3: coverage
+C3_DELTA = 0.05
+
+
+def _coverage(mdp: TabularMDP, rng: np.random.Generator, shrink: float) -> Measurement:
+    f = true_hypothesis(mdp)
+    B = float(f.V.max() - f.V.min())
+    beta = value_beta_theory(mdp.S, mdp.A, B, C3_T, C3_DELTA)
+    tr = loop_value(mdp, C3_T, rng=rng, beta=beta, noisy=True)
+    exc = excess_path(tr, f)
+    radius = beta / shrink
+    missed = bool(exc.max() > radius)
+    # optimism on the covered re-plans; SOCP accuracy 1e-6 (card §4 C3, §6 pitfall 11)
+    covered = tr.exc_star <= radius
+    not_optimistic = bool(np.any(tr.J[covered] < f.J - 1e-6))
+    return Measurement(float(missed or not_optimistic), None, 0.0,
+                       {"max_exc_star": float(exc.max()), "radius": radius,
+                        "max_exc_over_radius": float(exc.max() / radius),
+                        "not_optimistic": not_optimistic, "plans": tr.n_plans})
+
+
+def _coverage_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=3), _inst("coin_flip", coin_flip, S=2, A=2),
+           _inst("coin_flip", coin_flip, S=3, A=2, spread=0.04)]
+    for _ in range(n_random):
+        out.append(_inst("random_communicating", _random_comm, S=3, A=2,
+                         seed=int(rng.integers(2**31)), branching=3))
+    return out
+
+
+# ====================================================================== C4: decomposition
+def _decomposition(problem: Any, rng: np.random.Generator, drop_switching: bool) -> Measurement:
+    if isinstance(problem, _FiniteProblem):
+        mdp = problem.mdp
+        tr = loop_finite(mdp, problem.hclass, C4_T, rng=rng)
+    else:
+        mdp = problem
+        tr = loop_value(mdp, C4_T, rng=rng)
+    dec = decompose(tr, mdp)
+    rhs = dec.loop_rhs - (dec.switching if drop_switching else 0.0)
+    # both identities; the cell reports the one with the smaller margin
+    m_loop = dec.tol_loop - abs(dec.regret - rhs)
+    m_gap = dec.tol_gap - abs(dec.regret - dec.gap_rhs)
+    extra = {"optimism": dec.optimism, "bellman_error": dec.bellman_error,
+             "martingale": dec.martingale, "switching": dec.switching, "boundary": dec.boundary,
+             "gap_regret": dec.gap_regret, "plans": tr.n_plans, "algorithm": tr.algorithm}
+    if m_loop <= m_gap:
+        return Measurement(dec.regret, rhs, dec.tol_loop, {"identity": "loop §3.4", **extra})
+    return Measurement(dec.regret, dec.gap_rhs, dec.tol_gap, {"identity": "gap §2.2", **extra})
+
+
+def _decomposition_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=3),
+           _inst("riverswim_class", _finite_problem, n=4, fine=False),
+           _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
+    for _ in range(n_random):
+        out.append(_inst("random_communicating", _random_comm, S=3, A=2,
+                         seed=int(rng.integers(2**31))))
+    return out
+
+
+# ====================================================================== C7: UCRL2 episodes
+C7_GRID = (2 ** 10, 2 ** 11, 2 ** 12, 2 ** 13)
+
+
+def _episodes(mdp: TabularMDP, rng: np.random.Generator, factor: float) -> Measurement:
+    tr = ucrl2(mdp, C7_T, rng=rng, episode_factor=factor)
+    x = np.array(C7_GRID)
+    m = tr.plans_by(x)
+    bound = episode_bound(x, mdp.S, mdp.A)
+    w = int(np.argmax(m / bound))
+    return Measurement(float(m[w]), float(bound[w]), 0.0,
+                       {"T": int(x[w]), "episodes": m.tolist(), "bounds": bound.tolist(),
+                        "episode_factor": factor})
+
+
+def _episode_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=6), _inst("riverswim", _riverswim, n=3),
+           _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
+    for _ in range(n_random):
+        out.append(_inst("random_communicating", _random_comm, S=int(rng.integers(3, 9)),
+                         A=int(rng.integers(2, 4)), seed=int(rng.integers(2**31))))
+    return out
+
+
+# ====================================================================== C8: EVI inner max
+def _lp_ball_max(p_hat: np.ndarray, rad: float, u: np.ndarray) -> float:
+    """max p.u over {p in simplex: ||p - p_hat||_1 <= rad}, an LP in (p, t), t >= |p - p_hat|."""
+    S = p_hat.size
+    I = np.eye(S)
+    res = scipy.optimize.linprog(
+        np.concatenate([-u, np.zeros(S)]),
+        A_ub=np.block([[I, -I], [-I, -I], [np.zeros((1, S)), np.ones((1, S))]]),
+        b_ub=np.concatenate([p_hat, -p_hat, [rad]]),
+        A_eq=np.concatenate([np.ones(S), np.zeros(S)])[None], b_eq=[1.0],
+        bounds=[(0, None)] * (2 * S), method="highs",
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+    if res.status != 0:
+        raise RuntimeError(f"the reference LP failed: {res.message}")
+    return float(-res.fun)
+
+
+def _broken_inner_max(p_hat: np.ndarray, rad: float, u: np.ndarray) -> np.ndarray:
+    """The inner step with rad (not rad / 2) added to the best state (card §4 C8 control)."""
+    return evi_inner_max(p_hat, 2.0 * rad, u)
+
+
+#: L1 radii of C8 (the inner step's regimes: small move, large move, all mass to the best).
+C8_RADII = (0.02, 0.2, 0.7, 1.5)
+
+
+def _evi_inner(mdp: TabularMDP, rng: np.random.Generator, broken: bool) -> Measurement:
+    """Worst |inner max - LP| over every (s, a) and radius; p_hat from 20-200 sampled
+    transitions of the true model, u = V* plus Gaussian noise."""
+    P = np.asarray(mdp.dense_P())
+    u = true_hypothesis(mdp).V + rng.normal(size=mdp.S)
+    worst, where = -1.0, None
+    for s in range(mdp.S):
+        for a in range(mdp.A):
+            n = int(rng.integers(20, 201))
+            p_hat = rng.multinomial(n, P[s, a]) / n
+            for rad in C8_RADII:
+                p = (_broken_inner_max if broken else evi_inner_max)(p_hat, rad, u)
+                diff = abs(float(p @ u) - _lp_ball_max(p_hat, rad, u))
+                if diff > worst:
+                    worst, where = diff, (s, a, rad)
+    # LP tolerances 1e-10 on a problem with |u| <= scale: 1e-9 (1 + max|u|) covers them
+    tol = 1e-9 * (1.0 + float(np.abs(u).max()))
+    return Measurement(worst, 0.0, tol, {"worst_pair_radius": list(where)})
+
+
+def _evi_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=6),
+           _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
+    for _ in range(n_random):
+        out.append(_inst("random_communicating", _random_comm, S=int(rng.integers(3, 7)),
+                         A=int(rng.integers(2, 4)), seed=int(rng.integers(2**31)),
+                         branching=int(rng.integers(2, 6))))
+    return out
+
+
+# ====================================================================== the claims
+_AMDP = "finite S, A; rewards in [0, 1]; weakly communicating (BOE holds)"
+
+CLAIMS: list[Claim] = [
+    Claim(id="loop.he2024.boe", paper="loop", cite="[loop card §4 C0]; [puterman2005, §8.5]",
+          statement="RVI with the aperiodicity transform solves the BOE to 1e-8 and its gain "
+          "equals the LP value",
+          assumptions=_AMDP + "; RVI tau = 1/2, eps = 1e-10; measured = max(residual, gain "
+          "gap beyond the RVI and LP certificates)", provenance="paper", kind="upper_bound",
+          instances=_boe_instances, measure=_boe_claim, negative_control=_boe_control,
+          control_note="plain RVI (tau = 1): oscillates on the periodic 2-cycle", quick=2),
+    Claim(id="loop.he2024.span_diameter", paper="loop",
+          cite="[loop card §2.1, §4 C0]; [jaksch2010, §4.3]; [bartlett2009]",
+          statement="sp(V*) <= (J* - min r) D in communicating models (D the diameter)",
+          assumptions="finite S, A; communicating; D by exact SSP policy iteration",
+          provenance="paper", kind="upper_bound", instances=_span_instances,
+          measure=functools.partial(_span_diameter, broken=False),
+          negative_control=functools.partial(_span_diameter, broken=True),
+          control_note="D replaced by the smallest pairwise hitting time (max -> min)", quick=2),
+    Claim(id="loop.he2024.thm.regret", paper="loop",
+          cite="[he2024, main theorem (§4); loop card §3.4, §4 C1]",
+          statement="gap-regret of LOOP grows at most like sqrt(T): log-log slope <= 0.5 + 0.1",
+          assumptions="RiverSwim-family (Osband variant, start 0); value-based tabular LOOP, "
+          "exact planner (a), beta = 0.02 (B+1)^2 log T, B = sp(V*), c_sw = 4; G(T) at "
+          "T = 2^12..2^14 (upper half of 2^10..2^14)", provenance="unverified", kind="rate",
+          options={"slope": (0.0, 0.6)}, instances=_regret_instances,
+          measure=functools.partial(_regret_rate, planner="optimistic"),
+          negative_control=functools.partial(_regret_rate, planner="certainty_equivalent"),
+          control_note="no optimism (certainty equivalence): locks onto 'left', slope 1",
+          runs=1, quick=1, default=4),
+    Claim(id="loop.he2024.lem.switching", paper="loop",
+          cite="[he2024, switching lemma; loop card §3.4, §4 C2]",
+          statement="LOOP re-plans N(T) = O(log T) times: log-log slope of N(T) <= 0.2",
+          assumptions="model-based LOOP over a finite RiverSwim class (planner (d-i)), "
+          "beta = (B+1)^2/2 log(m/delta), c_sw = 4; T = 2^6..2^13",
+          provenance="unverified", kind="rate", options={"slope": (0.0, 0.2)},
+          instances=_switching_instances,
+          measure=functools.partial(_switching, c_sw=4.0),
+          negative_control=functools.partial(_switching, c_sw=0.0),
+          control_note="c_sw = 0 (no low switching): re-plans every step, N(T) = T",
+          runs=1, quick=1, default=6),
+    Claim(id="loop.he2024.lem.optimism", paper="loop",
+          cite="[he2024, optimism lemma; loop card §4 C3]; radius derived in "
+          "rlsandbox.algorithms.loop.skeleton.value_beta_theory",
+          statement="with beta = SA (B+1)^2 log(SA sqrt(T+1)/delta), f* is in every confidence "
+          "set and J_{f^k} >= J*, w.p. >= 1 - delta",
+          assumptions=_AMDP + "; value-based tabular LOOP, Bernoulli rewards, B = sp(V*), "
+          f"T = {C3_T}, delta = {C3_DELTA}; checked at every t (anytime), not only at re-plans",
+          provenance="derived", kind="high_probability",
+          options={"delta": C3_DELTA}, instances=_coverage_instances,
+          measure=functools.partial(_coverage, shrink=1.0),
+          negative_control=functools.partial(_coverage, shrink=100.0),
+          control_note="radius beta / 100: Exc_t(f*) exceeds it on most noisy runs",
+          runs=3, quick=1, default=6),
+    Claim(id="loop.he2024.decomp", paper="loop", cite="[loop card §2.2, §3.4, §4 C4] (derived)",
+          statement="Reg(T) = optimism + Bellman error + martingale + switching + boundary, "
+          "path-wise (and the gap identity of §2.2)",
+          assumptions="finite S, A; value-based LOOP (planner (a)) or finite-class LOOP; mean "
+          "rewards; tol: float64 summation bound of rlsandbox.algorithms.loop.regret",
+          provenance="derived", kind="equality", instances=_decomposition_instances,
+          measure=functools.partial(_decomposition, drop_switching=False),
+          negative_control=functools.partial(_decomposition, drop_switching=True),
+          control_note="the switching term omitted: fails by exactly that sum", quick=1),
+    Claim(id="loop.jaksch2010.episodes", paper="loop",
+          cite="[jaksch2010, Prop. 18]; [loop card §3.6, §4 C7 (a)]",
+          statement="UCRL2 runs at most S A log2(8 T / (S A)) episodes up to time T >= S A",
+          assumptions="UCRL2 with the paper's radii, delta = 0.05; T = 2^10..2^13 (worst "
+          "ratio reported)", provenance="unverified", kind="upper_bound",
+          instances=_episode_instances, measure=functools.partial(_episodes, factor=1.0),
+          negative_control=functools.partial(_episodes, factor=0.0),
+          control_note="episode ends once the current pair was played (no count doubling)",
+          quick=2),
+    Claim(id="loop.jaksch2010.evi", paper="loop",
+          cite="[jaksch2010, §3.1.2, Fig. 2]; [loop card §3.6, §4 C8]",
+          statement="EVI's inner step attains max{p.u : p in simplex, ||p - p_hat||_1 <= d} "
+          "(equals the LP)",
+          assumptions="p_hat from 20-200 sampled transitions per pair; d in {0.02, 0.2, 0.7, "
+          "1.5}; u = V* + N(0, 1) noise; LP by HiGHS at 1e-10 feasibility",
+          provenance="paper", kind="equality", instances=_evi_instances,
+          measure=functools.partial(_evi_inner, broken=False),
+          negative_control=functools.partial(_evi_inner, broken=True),
+          control_note="inner step adds d (not d/2) to the best state", quick=2),
+]
+
+for _claim in CLAIMS:
+    register(_claim)

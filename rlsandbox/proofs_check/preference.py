@@ -1,0 +1,1165 @@
+"""Claims of the preference-coverage card (``paper="preference"``): SONG24's coverage
+separation between offline DPO and online RLHF / HyPO, and the tabular facts about DPO, IPO,
+SimPO, rDPO and token-level DPO (RQ24) it rests on.
+
+Card: shared/papers/preference_coverage.md. Claim ids are ``preference.<card id>`` (the card's
+suggested id after the paper slug). Provenance follows the card's tag on the *checked*
+statement: "paper" where the card marks the checked formula [paper]; "derived" where the card
+says "paper in substance; constants / exact forms derived" (the check is on the derived
+formalisation, as the card instructs: "build checks on the [derived] versions").
+
+==============================================  ===============================================
+id                                              statement (card id; kind; control)
+==============================================  ===============================================
+preference.pref.gibbs_gap_identity              J(pi*) - J(pi) = beta KL(pi || pi*), J(pi*) =
+                                                beta sum rho log Z (C1; equality; pi* at the
+                                                wrong temperature exp(beta r*))
+preference.pref.bounded_reward_kl_ball          span r <= R: KL_x(pi_r || piref) <= (E_{pi_r} r
+                                                - E_ref r)/beta <= R/beta, ratio <= e^{R/beta}
+                                                (C2; upper bound; reward of a collapsed policy)
+preference.pref.dpo_population_minimizers       full coverage: the minimiser of the population
+                                                DPO loss is pi*, with the entropy value (C3;
+                                                equality; DPO without the reference)
+preference.song24.dpo_needs_global_coverage     piref zero on an unseen response: DPO minimisers
+                                                with infinite reverse KL, RLHF inside the KL ball
+                                                (C4; upper bound; the covered instance)
+preference.song24.quantitative_separation       Pi_RLHF(eps): KL <= R/beta, G_J <= 2 e^{R/2beta}
+                                                sqrt(eps) for every delta (C5; upper bound; the
+                                                DPO members pi^delta)
+preference.song24.rlhf_partial_coverage         G_J(pi_rhat) <= sqrt(C2* E) + sqrt(C2^ E) <=
+                                                2 sqrt(C_loc(R/beta) E) (C6; upper bound;
+                                                unbounded implicit reward)
+preference.song24.dpo_global_coverage_sufficient  G_J(pi) <= sqrt(C2* E) + sqrt(C2(pi) E) <=
+                                                2 sqrt(C_glo E^dpo) (C7; upper bound; only
+                                                pi*'s coverage kept)
+preference.song24.hypo                          E^dpo <= eps, KL <= kappa = R/beta: G_J <=
+                                                2 sqrt(C_loc(kappa) eps) (C8(a); upper bound;
+                                                KL constraint dropped)
+preference.pref.coverage_coefficients           C_loc(eps) >= C_inf of every pi in the ball;
+                                                C_inf(pi*) <= C_loc(KL*) <= C_loc(R/beta) <=
+                                                C_glo (C9; upper bound; eps not divided by rho)
+preference.pref.dpo_tabular_dynamics            unseen logits frozen; dM_U/dt = -eta M_U sum_p
+                                                c_p (pi+ - pi-) (C10(i, ii); equality; sigma
+                                                factor dropped from c_p)
+preference.pref.extrapolation_fa                log-linear DPO raises the unseen response
+                                                aligned with phi+ - phi- (C10(iii), L2;
+                                                monotone; tabular parameterisation)
+preference.ipo.closed_form                      full-support IPO optimum = piref exp(P(y > mu)/
+                                                tau) = the Laplacian solution (C11(a, b);
+                                                equality; target margin 1/tau)
+preference.rdpo.unbiased_loss                   E_flip l_eps(z~) = f(z) (C12(a); equality;
+                                                cDPO / label smoothing)
+preference.rdpo.debiasing                       rDPO on noisy population labels recovers pi*
+                                                (C12(c); equality; vanilla DPO on noisy labels)
+preference.simpo.stationarity                   SimPO's population minimiser solves p sigma(g -
+                                                b u) = (1-p) sigma(b u + g), independent of
+                                                piref (C13; equality; margin gamma dropped)
+preference.rq24.token_identities                soft-Bellman identities (a)-(e) of DPO as
+                                                inverse soft-Q learning (C14; equality; piref
+                                                dropped inside V)
+preference.rq24.likelihood_search               argmax log pi* = argmax (R + beta log piref);
+                                                prefix identity; exact beam (C15; equality;
+                                                ranking by return alone)
+preference.rq24.implicit_reward_decline         E_{y ~ piref}[beta log pi/piref] = -beta KL(
+                                                piref || pi) <= 0 (C16; upper bound; chosen
+                                                responses drawn from pi*)
+preference.hypo.rloo_unbiased                   RLOO estimates grad KL without bias (C17; upper
+                                                bound on a standardised deviation; baseline
+                                                including the sample itself)
+==============================================  ===============================================
+
+Instances. Each claim runs on named instances of :mod:`rlsandbox.mdps.preference` first (the
+card's P1, P2, L1, L2, C9's example, and adversarial instances on which the negative control
+fails deterministically), then on ``n_random`` seeded random instances of the card's §4
+distribution (nX in [1, 4], K in [2, 8], Dirichlet piref with concentration ~ U(0.2, 3),
+r* ~ U(0, 1), beta ~ U(0.05, 2); coverage-failure variants with zeros in piref).
+
+Tolerances. Exact computations in float64: a sum of n terms of magnitude <= s is within
+n U s of exact (U = 2^-53, [higham2002, §4.2]); each measure states its allowance (usually
+64 n U s, i.e. a factor 64 of headroom for the few extra operations). Optimiser results
+(L-BFGS) carry the first-order error bound ||grad|| / lambda_min of the problem's Hessian with a
+factor 10 for the second-order term; Monte Carlo results use a Bonferroni-corrected normal
+quantile at level 1e-6.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.special import expit, log_expit, logsumexp
+from scipy.stats import norm
+
+from rlsandbox.algorithms import preference as pref
+from rlsandbox.algorithms.preference import token as tk
+from rlsandbox.mdps import preference as inst
+from rlsandbox.proofs_check import Claim, Instance, Measurement, register
+
+__all__ = ["CLAIMS", "Case", "EPS_ERR", "argmax_trap_tree", "collapse_trap"]
+
+U = float(np.finfo(np.float64).eps) / 2.0
+_EPS = float(np.finfo(np.float64).eps)
+#: Error budget eps of the approximate-solution claims (card C5: 0.01).
+EPS_ERR = 0.01
+
+
+# =============================================================== candidates, worst margin
+@dataclass(frozen=True)
+class _Cand:
+    measured: float
+    bound: float
+    tol: float
+    label: str
+    extra: dict = field(default_factory=dict)
+
+
+def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
+    """The candidate with the smallest margin under ``kind``, so a violation by any
+    candidate is a violation of the cell."""
+    def margin(c: _Cand) -> float:
+        if kind == "upper_bound":
+            return c.bound + c.tol - c.measured
+        if kind == "equality":
+            return c.tol - abs(c.measured - c.bound)
+        raise ValueError(f"_worst handles upper_bound and equality, not {kind!r}")
+    w = min(cands, key=margin)
+    return Measurement(w.measured, w.bound, tol=w.tol,
+                       extra={"worst": w.label, "candidates": len(cands), **w.extra, **extra})
+
+
+def _finite(x: float, cap: float = 1e300) -> float:
+    """x as a finite float for reports (+inf -> cap): Measurements hold finite numbers."""
+    return float(min(x, cap)) if x > -np.inf else -cap
+
+
+# ====================================================================== problems
+@dataclass(frozen=True, eq=False)
+class Case:
+    """A claim's problem: a bandit and, where the claim needs one, a pair dataset."""
+
+    bandit: pref.PreferenceBandit
+    data: pref.PairData | None = None
+
+
+def _named(name: str, builder: Callable[..., Any], **params: Any) -> Instance:
+    label = name + ("(" + ",".join(f"{k}={v}" for k, v in params.items()) + ")" if params else "")
+    return Instance(label, {"builder": f"{builder.__module__}.{builder.__name__}", **params},
+                    functools.partial(builder, **params))
+
+
+def _random_bandits(n: int, rng: np.random.Generator, **options: Any) -> list[Instance]:
+    out = []
+    for i in range(n):
+        seed = int(rng.integers(0, 2**32))
+        out.append(Instance(f"random_bandit#{i}",
+                            {"builder": "rlsandbox.mdps.preference.random_preference_bandit",
+                             "seed": seed, **options},
+                            functools.partial(inst.random_preference_bandit, rng=seed, **options)))
+    return out
+
+
+def _bandit_instances(*named: Instance, alternate: Sequence[dict] = ({},)
+                      ) -> Callable[[int, np.random.Generator], list[Instance]]:
+    """Named instances, then n_random random bandits cycling through ``alternate`` options."""
+    def instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+        out = list(named)
+        for i in range(n_random):
+            out += [_renamed(_random_bandits(1, rng, **alternate[i % len(alternate)])[0], i)]
+        return out
+    return instances
+
+
+def _renamed(instance: Instance, i: int) -> Instance:
+    return Instance(f"random_bandit#{i}", instance.params, instance.build)
+
+
+def _as_bandit(problem: Any) -> pref.PreferenceBandit:
+    return problem.bandit if isinstance(problem, Case) else problem
+
+
+def collapse_trap(delta: float = 1e-4) -> pref.PreferenceBandit:
+    """P2 "song-small-mass" (card C5) at a small delta: the adversarial instance of C2, C5-C8,
+    on which the DPO member pi^delta (reward r* + sqrt(eps/delta) e_c) leaves the KL ball of
+    radius R/beta = 2: KL(pi^delta || piref) = 9.208 at delta = 1e-4 (card C5 fixture)."""
+    return inst.song_small_mass(delta)
+
+
+# ============================================================ random policies / rewards
+def _random_policies(b: pref.PreferenceBandit, rng: np.random.Generator, n: int
+                     ) -> list[np.ndarray]:
+    """n random policies on the reference support (Dirichlet, concentrations 0.3 / 1 / 3)."""
+    out = []
+    for j in range(n):
+        c = (0.3, 1.0, 3.0)[j % 3]
+        w = np.maximum(rng.dirichlet(np.full(b.K, c), size=b.nX), 1e-300) * b.support
+        out.append(pref.log_policy(w / w.sum(axis=1, keepdims=True)))
+    return out
+
+
+def _box_rewards(b: pref.PreferenceBandit, rng: np.random.Generator, n: int,
+                 eps: float | None = None) -> list[tuple[str, np.ndarray]]:
+    """Rewards in the bounded class [0, R]^K: r*, uniform draws, one-response boosts, and (with
+    ``eps``) draws scaled towards r* so that E_mu(r_hat) <= eps (card C5's Pi_RLHF(eps)).
+
+    r* itself is in [0, R] only up to a per-prompt shift; rewards are built from r* - min r*
+    (same policy, same errors, F3)."""
+    R = b.R
+    base = b.r - np.where(b.support, b.r, np.inf).min(axis=1, keepdims=True)
+    base = np.clip(np.where(b.support, base, 0.0), 0.0, R)
+    out = [("r*", base)]
+    for j in range(n):
+        out.append((f"uniform#{j}", rng.uniform(0.0, R, size=b.r.shape)))
+    for y in range(b.K):
+        boost = base.copy()
+        boost[:, y] = R
+        out.append((f"boost y{y}", boost))
+        cut = base.copy()
+        cut[:, y] = 0.0
+        out.append((f"cut y{y}", cut))
+    if eps is None:
+        return out
+    scaled = []
+    for label, full in out:
+        E = pref.reward_error(b, full)
+        s = 1.0 if E <= eps else math.sqrt(eps / E)
+        scaled.append((label + " (E <= eps)", base + s * (full - base)))
+    return scaled
+
+
+def _dpo_member_reward(b: pref.PreferenceBandit, eps: float) -> np.ndarray:
+    """The card's C5 DPO member pi^delta, generalised: per prompt, r* + sqrt(eps / mu_min)
+    e_{argmin mu}: an implicit reward with E_mu <= eps, unbounded as mu_min -> 0."""
+    r = np.array(b.r, dtype=np.float64)
+    for x in range(b.nX):
+        mu = np.where(b.mu[x] > 0, b.mu[x], np.inf)
+        y = int(np.argmin(mu))
+        r[x, y] += math.sqrt(eps / b.mu[x, y])
+    return r
+
+
+# =========================================================================== C1
+def _c1(b: pref.PreferenceBandit, rng: np.random.Generator, *, wrong: bool) -> Measurement:
+    """J(pi_t) - J(pi) vs beta KL(pi || pi_t) for the Gibbs target pi_t; control: the target
+    at the wrong temperature, piref exp(beta r*)."""
+    target = b.log_pi_star
+    if wrong:
+        lw = b.log_piref + b.beta * b.r
+        target = lw - logsumexp(lw, axis=1, keepdims=True)
+    J_t = pref.objective(b, target)
+    finite = lambda a: np.abs(a[np.isfinite(a)]).max()  # noqa: E731
+    cands = []
+    for j, lp in enumerate(_random_policies(b, rng, 6)):
+        # each side is a sum of nX K terms bounded by s = max|r| + beta (max|log pi| + max|log
+        # pi_t| + max|log piref| + 1): n U s per sum, headroom 64
+        s = np.abs(b.r).max() + b.beta * (finite(lp) + finite(target) + finite(b.log_piref) + 1)
+        tol = 64 * b.nX * b.K * U * s
+        lhs = J_t - pref.objective(b, lp)
+        rhs = b.beta * float(b.rho @ pref.kl_divergence(lp, target))
+        cands.append(_Cand(lhs, rhs, tol, f"random pi#{j}"))
+    s = np.abs(b.r).max() + b.beta * (finite(target) + finite(b.log_piref) + 1)
+    cands.append(_Cand(J_t, b.J_star, 64 * b.nX * b.K * U * s, "F1: J(pi*) = beta rho.log Z"))
+    return _worst(cands, "equality")
+
+
+# =========================================================================== C2
+def _collapsed_reward(b: pref.PreferenceBandit) -> np.ndarray:
+    """The implicit reward beta log(pi_c / piref) of the policy pi_c with mass 1 - 1e-9 on the
+    least likely reference response of each prompt (C2's control: an unbounded reward)."""
+    r = np.zeros(b.r.shape)
+    for x in range(b.nX):
+        sup = np.flatnonzero(b.support[x])
+        y = sup[np.argmin(b.piref[x, sup])]
+        pc = np.where(b.support[x], 1e-9 / max(sup.size - 1, 1), 0.0)
+        pc[y] = 1.0 - 1e-9 if sup.size > 1 else 1.0
+        r[x, sup] = b.beta * (np.log(pc[sup]) - b.log_piref[x, sup])
+    return r
+
+
+def _c2(b: pref.PreferenceBandit, rng: np.random.Generator, *, control: bool) -> Measurement:
+    rewards = [("collapsed policy's implicit reward", _collapsed_reward(b))] if control else \
+        _box_rewards(b, rng, 3)
+    R, beta = b.R, b.beta
+    cands = []
+    for label, r in rewards:
+        lp = pref.gibbs(b, r)
+        p = np.exp(lp)
+        kl_x = pref.kl_divergence(lp, b.log_piref)
+        r0 = np.where(b.support, r, 0.0)
+        gain = ((p * r0).sum(axis=1) - (b.piref * r0).sum(axis=1)) / beta
+        log_ratio = np.where(b.support, lp - np.where(b.support, b.log_piref, 0.0), -np.inf)
+        # sums of K terms of size <= max|r|/beta + max|log piref|: K U s, headroom 64
+        s = np.abs(r0).max() / beta + np.abs(b.log_piref[b.support]).max() + 1.0
+        tol = 64 * b.K * U * s
+        for x in range(b.nX):
+            cands.append(_Cand(kl_x[x], gain[x], tol, f"{label}: KL_x <= gain/beta, x={x}"))
+            cands.append(_Cand(gain[x], R / beta, tol, f"{label}: gain/beta <= R/beta, x={x}"))
+            cands.append(_Cand(float(log_ratio[x].max()), R / beta, tol,
+                               f"{label}: log max ratio <= R/beta, x={x}"))
+            cands.append(_Cand(float(p[x][~b.support[x]].sum()), 0.0, 0.0,
+                               f"{label}: mass off S_ref, x={x}"))
+    return _worst(cands, "upper_bound", R_over_beta=R / beta)
+
+
+# =========================================================================== C3
+def _lbfgs_tolerance(b: pref.PreferenceBandit, q: pref.PairData, lp: np.ndarray,
+                     loss: pref.PairLoss) -> float:
+    """First-order error bound of an L-BFGS solution ``lp`` of a logistic-family pairwise loss
+    on the logits: ||theta - theta*||_2 <= ||grad||_2 / lambda_2, lambda_2 the smallest nonzero
+    eigenvalue of the Hessian at ``lp`` (per prompt the weighted graph Laplacian with weights
+    a^2 W sigma(z) sigma(-z), z = a m - b), and ||pi - pi*||_inf <= ||theta - theta*||_2 / 2
+    (the softmax Jacobian has norm <= 1/2). Factor 10 for the second-order term, plus 1e-12
+    for round-off in pi."""
+    grad = pref.loss_gradient_logits(b, q, lp, loss)
+    z = loss.a * pref.margins(b, lp, reference=loss.reference) - loss.b
+    w = np.where(q.W > 0, q.W * loss.a ** 2 * expit(z) * expit(-z), 0.0)
+    lam2 = np.inf
+    for x in range(b.nX):
+        A = w[x] + w[x].T
+        L = np.diag(A.sum(axis=1)) - A
+        ev = np.sort(np.linalg.eigvalsh(L))
+        lam2 = min(lam2, ev[1] if ev.size > 1 else np.inf)
+    if not lam2 > 0:
+        return np.inf
+    return 10.0 * 0.5 * float(np.linalg.norm(grad)) / lam2 + 1e-12
+
+
+def _c3(b: pref.PreferenceBandit, rng: np.random.Generator, *, noref: bool) -> Measurement:
+    q = pref.population_pairs(b)
+    loss = pref.dpo_noref(b.beta) if noref else pref.dpo(b.beta)
+    lp = pref.hypo_penalized(b, q, 0.0, loss)
+    dist = float(np.abs(np.exp(lp) - b.pi_star).max())
+    tol = _lbfgs_tolerance(b, q, lp, loss)
+    sm = b.r / b.beta - logsumexp(b.r / b.beta, axis=1, keepdims=True)
+    extra = {"softmax_r_over_beta_distance": float(np.abs(np.exp(lp) - np.exp(sm)).max())}
+    cands = [_Cand(dist, 0.0, tol, "L-BFGS minimiser vs pi*", extra)]
+    # the minimum value sum q f(r*(y) - r*(y')) (labelled-mass weighted binary entropy): a
+    # loss within ||grad|| ||theta - theta*|| <= ||grad|| 2 tol of its minimum, plus round-off
+    # of a sum of n = nX K^2 terms of size <= log 2 + max|h|: 64 n U s
+    used = q.W > 0
+    L_min = float(np.sum(q.W[used] * pref.logistic_loss(
+        (b.r[:, :, None] - b.r[:, None, :])[used])))
+    L_val = pref.preference_loss(b, q, lp, loss)
+    g = float(np.linalg.norm(pref.loss_gradient_logits(b, q, lp, loss)))
+    s = 1.0 + 2.0 * np.ptp(b.r)
+    cands.append(_Cand(L_val, L_min, 4 * g * tol + 64 * b.nX * b.K ** 2 * U * s,
+                       "minimum value = BT entropy"))
+    M = pref.dpo_minimizer_set(b, q)
+    # the exact set's GD member: its scores come from Newton's method, so the same
+    # first-order bound applies (with the DPO loss, whose minimiser the set describes)
+    gd = M.gd_limit()
+    cands.append(_Cand(float(np.abs(np.exp(gd) - b.pi_star).max()), 0.0,
+                       _lbfgs_tolerance(b, q, gd, pref.dpo(b.beta)),
+                       "exact minimiser set: gd_limit vs pi*"))
+    return _worst(cands, "equality", singleton=M.is_singleton)
+
+
+# =========================================================================== C4
+def _c4(b: pref.PreferenceBandit, rng: np.random.Generator, *, control: bool) -> Measurement:
+    """(1) e^{-sup_M KL(pi || piref)} <= 0 (sup = +inf), (2) a member with mass on an unseen
+    piref-zero response attains the minimal DPO loss, (3) every RLHF tie-break stays in the KL
+    ball R/beta. Control: the same instance with piref(u) > 0 for every response and mu =
+    piref (every response compared): M = {pi*}, the sup is finite."""
+    if control:
+        piref = 0.9 * b.piref + 0.1 / b.K
+        b = pref.PreferenceBandit(piref=piref, r=b.r, beta=b.beta, rho=b.rho, R=b.R)
+    q = pref.population_pairs(b)
+    M = pref.dpo_minimizer_set(b, q)
+    sup_kl = M.sup_kl_reference()
+    cands = [_Cand(math.exp(-sup_kl), 0.0, 0.0, "exp(-sup_M KL(pi || piref))",
+                   {"sup_kl": _finite(sup_kl)})]
+    loss = pref.dpo(b.beta)
+    L_min = pref.preference_loss(b, q, M.gd_limit(), loss)
+    escape = M.unseen & ~b.support
+    if escape.any():
+        x, u = (int(i) for i in np.argwhere(escape)[0])
+        m_max = M.graph.strongly_connected.shape[1]
+        a = np.zeros((b.nX, m_max))
+        bu = np.zeros((b.nX, b.K))
+        for xx in range(b.nX):
+            m = int(M.graph.n_components[xx])
+            share = 0.5 if xx == x else 1.0
+            a[xx, :m] = share / m
+        bu[x, u] = 0.5
+        lp = M.member(a, bu)
+        # a loss value (sum of K^2 terms <= f(|h|)) recomputed at a rescaled member: 64 n U s
+        s = 1.0 + b.beta * np.abs(M.log_ratio).max() * 2
+        cands.append(_Cand(pref.preference_loss(b, q, lp, loss), L_min,
+                           64 * b.nX * b.K ** 2 * U * s,
+                           "member with mass 1/2 on an unseen piref-zero response"))
+    for tb in ("pessimistic", "optimistic", "worst"):
+        out = pref.rlhf(b, q, tie_break=tb)
+        # KL_rho sum of nX K terms <= R/beta + max|log piref|: 64 n U s
+        s = b.R / b.beta + np.abs(b.log_piref[b.support]).max() + 1
+        cands.append(_Cand(pref.kl_to_reference(b, out.logpi), b.R / b.beta,
+                           64 * b.nX * b.K * U * s, f"RLHF ({tb}) KL <= R/beta"))
+    return _worst(cands, "upper_bound")
+
+
+# =========================================================================== C5
+def _c5(b: pref.PreferenceBandit, rng: np.random.Generator, *, control: bool) -> Measurement:
+    eps = EPS_ERR
+    R, beta = b.R, b.beta
+    bound_gap = 2.0 * math.exp(R / (2.0 * beta)) * math.sqrt(eps)
+    rewards = [("DPO member pi^delta", _dpo_member_reward(b, eps))] if control else \
+        _box_rewards(b, rng, 4, eps=eps)
+    cands = []
+    for label, r in rewards:
+        E = pref.reward_error(b, r)
+        lp = pref.gibbs(b, r)
+        g = pref.gaps(b, lp)
+        # KL and G_J are sums of nX K terms bounded by s = max|r|/beta + max|log piref| + 1
+        s = np.abs(r).max() / beta + np.abs(b.log_piref[b.support]).max() + 1
+        tol = 64 * b.nX * b.K * U * s
+        ex = {"E_mu": E}
+        cands.append(_Cand(g.kl_ref, R / beta, tol, f"{label}: KL <= R/beta", ex))
+        cands.append(_Cand(g.G_J, bound_gap, beta * tol,
+                           f"{label}: G_J <= 2 e^(R/2beta) sqrt(eps)", ex))
+    return _worst(cands, "upper_bound", eps=eps)
+
+
+# =========================================================================== C6
+def _c6(b: pref.PreferenceBandit, rng: np.random.Generator, *, control: bool) -> Measurement:
+    R, beta = b.R, b.beta
+    rewards = [("unbounded implicit reward of pi^delta", _dpo_member_reward(b, EPS_ERR))] \
+        if control else _box_rewards(b, rng, 3) + _box_rewards(b, rng, 2, eps=EPS_ERR)
+    C2_star = pref.second_moment_coverage(b, b.log_pi_star)
+    C_loc = pref.local_coverage(b, R / beta)
+    same_mu = np.array_equal(b.mu, b.piref)
+    cands = []
+    for label, r in rewards:
+        E = pref.reward_error(b, r)
+        lp = pref.gibbs(b, r)
+        lhs = b.J_star - pref.objective(b, lp)
+        C2_hat = pref.second_moment_coverage(b, lp)
+        s = np.abs(r).max() + beta * (np.abs(b.log_piref[b.support]).max() + 1)
+        tol = 64 * b.nX * b.K * U * s
+        ex = {"E_mu": E}
+        cands.append(_Cand(lhs, math.sqrt(C2_star * E) + math.sqrt(C2_hat * E), tol,
+                           f"{label}: sqrt(C2* E) + sqrt(C2^ E)", ex))
+        cands.append(_Cand(lhs, 2.0 * math.sqrt(C_loc * E), tol,
+                           f"{label}: 2 sqrt(C_loc(R/beta) E)", ex))
+        if same_mu:
+            cands.append(_Cand(lhs, 2.0 * math.exp(R / (2 * beta)) * math.sqrt(E), tol,
+                               f"{label}: 2 e^(R/2beta) sqrt(E)", ex))
+    return _worst(cands, "upper_bound", C_loc=_finite(C_loc))
+
+
+# =========================================================================== C7
+def _approximate_policies(b: pref.PreferenceBandit, rng: np.random.Generator
+                          ) -> list[tuple[str, np.ndarray]]:
+    """Random policies, near-optimal ones (pi_{r* + s noise}) and the DPO member pi^delta."""
+    out = [(f"random pi#{j}", lp) for j, lp in enumerate(_random_policies(b, rng, 3))]
+    for s in (0.01, 0.1, 1.0):
+        out.append((f"pi_(r* + {s} N(0,1))", pref.gibbs(b, b.r + s * rng.normal(size=b.r.shape))))
+    out.append(("DPO member pi^delta", pref.gibbs(b, _dpo_member_reward(b, EPS_ERR))))
+    return out
+
+
+def _c7(b: pref.PreferenceBandit, rng: np.random.Generator, *, single: bool) -> Measurement:
+    C2_star = pref.second_moment_coverage(b, b.log_pi_star)
+    C_glo = pref.global_coverage(b)
+    cands = []
+    for label, lp in _approximate_policies(b, rng):
+        E = pref.dpo_error(b, lp)
+        lhs = b.J_star - pref.objective(b, lp)
+        fin = np.abs(lp[np.isfinite(lp)]).max()
+        s = np.abs(b.r).max() + b.beta * (fin + np.abs(b.log_piref[b.support]).max() + 1)
+        tol = 64 * b.nX * b.K * U * s
+        ex = {"E_dpo": E}
+        if single:
+            cands.append(_Cand(lhs, math.sqrt(C2_star * E), tol, f"{label}: sqrt(C2* E)", ex))
+            continue
+        C2_pi = pref.second_moment_coverage(b, lp)
+        cands.append(_Cand(lhs, math.sqrt(C2_star * E) + math.sqrt(C2_pi * E), tol,
+                           f"{label}: sqrt(C2* E) + sqrt(C2(pi) E)", ex))
+        cands.append(_Cand(lhs, 2.0 * math.sqrt(C_glo * E), tol,
+                           f"{label}: 2 sqrt(C_glo E)", ex))
+    return _worst(cands, "upper_bound", C_glo=_finite(C_glo))
+
+
+# =========================================================================== C8
+def _boost_family(b: pref.PreferenceBandit, n: int = 100) -> list[tuple[str, np.ndarray]]:
+    """pi_{r* + s e_y}, y = argmin mu per prompt, s on a grid in (0, 40]: DPO-approximate
+    solutions with error E_mu^dpo = s^2 mu(y)(1 - mu(y)) whose KL grows with s (C5, C8)."""
+    e = np.zeros(b.r.shape)
+    for x in range(b.nX):
+        e[x, int(np.argmin(np.where(b.mu[x] > 0, b.mu[x], np.inf)))] = 1.0
+    return [(f"pi_(r* + {s:.3g} e_min)", pref.gibbs(b, b.r + s * e))
+            for s in np.linspace(40.0 / n, 40.0, n)]
+
+
+def _c8(b: pref.PreferenceBandit, rng: np.random.Generator, *, unconstrained: bool
+        ) -> Measurement:
+    """C8(a). Candidates: near-optimal policies, the boosted family and pi^delta; the claim
+    keeps those inside the KL ball (HyPO's constraint), the control keeps all of them.
+
+    On P2 the control is caught by members of the boosted family outside the ball, whose
+    G_J / (sqrt(C2* E) + sqrt(C_loc E)) reaches 0.72, 1.05, 1.35, 1.86, 2.28 at delta = 1e-2,
+    1e-3, 1e-4, 1e-6, 1e-8 (violated for delta <= 1e-3, as the card says for delta <= 1e-4).
+    The card's pi^delta itself (E = eps = 0.01) does not violate it (ratio 0.0095, 0.127,
+    0.9994, 0.182, 0.028): C_loc(kappa) grows like 1/(delta log(1/delta))."""
+    kappa = b.R / b.beta
+    C_loc = pref.local_coverage(b, kappa)
+    C2_star = pref.second_moment_coverage(b, b.log_pi_star)
+    pool = [("DPO member pi^delta", pref.gibbs(b, _dpo_member_reward(b, EPS_ERR)))]
+    pool += _boost_family(b)
+    for s in (0.01, 0.1, 0.3, 1.0):
+        pool.append((f"pi_(r* + {s} N(0,1))", pref.gibbs(b, b.r + s * rng.normal(size=b.r.shape))))
+    cands = []
+    for label, lp in pool:
+        kl = pref.kl_to_reference(b, lp)
+        if not unconstrained and kl > kappa:
+            continue                       # outside HyPO's constraint set
+        E = pref.dpo_error(b, lp)
+        lhs = b.J_star - pref.objective(b, lp)
+        fin = np.abs(lp[np.isfinite(lp)]).max()
+        s = np.abs(b.r).max() + b.beta * (fin + np.abs(b.log_piref[b.support]).max() + 1)
+        tol = 64 * b.nX * b.K * U * s
+        ex = {"E_dpo": E, "kl": _finite(kl)}
+        cands.append(_Cand(lhs, math.sqrt(C2_star * E) + math.sqrt(C_loc * E), tol,
+                           f"{label}: sqrt(C2* eps) + sqrt(C_loc eps)", ex))
+        cands.append(_Cand(lhs, 2.0 * math.sqrt(C_loc * E), tol,
+                           f"{label}: 2 sqrt(C_loc(kappa) eps)", ex))
+    return _worst(cands, "upper_bound", kappa=kappa, C_loc=_finite(C_loc))
+
+
+# =========================================================================== C9
+def _c9(b: pref.PreferenceBandit, rng: np.random.Generator, *, no_rho: bool) -> Measurement:
+    cands = []
+    kappa = b.R / b.beta
+    for eps in (0.01, 0.1, 1.0, kappa):
+        C = pref.local_coverage(b, eps, per_prompt_budget=not no_rho)
+        # (i) the optimal construction: mass q slightly below qbar(piref, eps/rho) on one
+        # (x, y), rest of prompt x rescaled; its KL_rho is rho(x) kl2(q || p) <= eps
+        for x in range(b.nX):
+            for y in np.flatnonzero(b.support[x]):
+                p = float(b.piref[x, y])
+                q = p + (1 - 1e-9) * (pref.kl_ball_max_mass(p, eps / b.rho[x]) - p)
+                pi = b.piref.copy()
+                pi[x] = b.piref[x] * (1 - q) / (1 - p) if p < 1 else b.piref[x]
+                pi[x, y] = q
+                lp = pref.log_policy(pi / pi.sum(axis=1, keepdims=True))
+                if pref.kl_to_reference(b, lp) <= eps:
+                    cands.append(_Cand(pref.concentrability(b, lp), C, 4 * U * C,
+                                       f"construction (x={x}, y={y}), eps={eps:g}"))
+        # random policies inside the ball (mixtures of piref and random policies)
+        for j, lp in enumerate(_random_policies(b, rng, 3)):
+            for t in (0.1, 0.5, 1.0):
+                mix = pref.log_policy(((1 - t) * b.piref + t * np.exp(lp)) * b.support)
+                if pref.kl_to_reference(b, mix) <= eps:
+                    cands.append(_Cand(pref.concentrability(b, mix), C, 4 * U * C,
+                                       f"random mixture #{j}, t={t}, eps={eps:g}"))
+    # (ii) ordering C_inf(pi*) <= C_loc(KL*) <= C_loc(R/beta) <= C_glo
+    kl_star = max(pref.kl_to_reference(b, b.log_pi_star), 0.0)   # >= 0; round-off gives -1e-16
+    c_star = pref.concentrability(b, b.log_pi_star)
+    c_loc_star = pref.local_coverage(b, kl_star, per_prompt_budget=not no_rho)
+    c_loc_R = pref.local_coverage(b, kappa, per_prompt_budget=not no_rho)
+    cands.append(_Cand(c_star, c_loc_star, 1e-9 * c_loc_star, "C_inf(pi*) <= C_loc(KL*)"))
+    cands.append(_Cand(c_loc_star, c_loc_R, 0.0, "C_loc(KL*) <= C_loc(R/beta)"))
+    C_glo = pref.global_coverage(b)
+    if C_glo < np.inf:
+        cands.append(_Cand(c_loc_R, C_glo, 4 * U * C_glo, "C_loc(R/beta) <= C_glo"))
+    return _worst(cands, "upper_bound")
+
+
+# ========================================================================== C10
+def _partial_case(rng_seed: int) -> Case:
+    """A random full-support bandit whose data leave 1-2 responses of every prompt unseen."""
+    rng = np.random.default_rng(rng_seed)
+    b = inst.random_preference_bandit(rng=rng, K=int(rng.integers(4, 8)))
+    mask = np.zeros((b.nX, b.K, b.K), dtype=bool)
+    for x in range(b.nX):
+        seen = rng.permutation(b.K)[: b.K - int(rng.integers(1, 3))]
+        for i in range(len(seen) - 1):
+            mask[x, seen[i], seen[i + 1]] = True
+    return Case(b, pref.population_pairs(b, edges=mask))
+
+
+def _c10_dynamics(case: Case, rng: np.random.Generator, *, drop_sigma: bool) -> Measurement:
+    b, q = case.bandit, case.data
+    graph = pref.comparison_graph(q)
+    Umask = graph.unseen
+    cands = []
+    loss = pref.dpo(b.beta)
+    for j in range(3):
+        theta = b.log_piref + rng.normal(scale=1.0, size=b.r.shape)
+        lp = theta - logsumexp(theta, axis=1, keepdims=True)
+        G = pref.loss_gradient_logits(b, q, lp, loss)
+        cands.append(_Cand(float(np.abs(G[Umask]).max()), 0.0, 0.0,
+                           f"#{j}: gradient on unseen logits"))
+        # dM_U/dt along theta' = -eta G (eta = 1), central difference, h = 1e-6: truncation
+        # <= h^2 max|M'''| |G|^3 / 6 and round-off <= 2 U / h ~ 2e-10: tolerance 1e-8
+        h = 1e-6
+
+        def M_U(th):
+            l2 = th - logsumexp(th, axis=1, keepdims=True)
+            return np.exp(l2)[Umask].sum() if Umask.any() else 0.0
+
+        num = (M_U(theta - h * G) - M_U(theta + h * G)) / (2 * h)
+        p = np.exp(lp)
+        hm = pref.margins(b, lp)
+        c = q.W * b.beta * (1.0 if drop_sigma else expit(-b.beta * hm))
+        formula = 0.0
+        for x in range(b.nX):
+            Mx = p[x][Umask[x]].sum()
+            formula += -Mx * float(np.sum(c[x] * (p[x][:, None] - p[x][None, :])))
+        cands.append(_Cand(num, formula, 1e-8 * (1 + abs(formula)), f"#{j}: dM_U/dt formula"))
+    return _worst(cands, "equality")
+
+
+def _extrapolation_case(rng_seed: int) -> Case:
+    """Random L2-like instance: one pair y0 > y1, an unseen y2 with phi(y2) = phi(y0) +
+    alpha (phi(y0) - phi(y1)) (the largest projection on the update direction), and y3 with
+    phi(y3) = phi(y1) + w, w orthogonal to phi(y0) - phi(y1); piref uniform."""
+    rng = np.random.default_rng(rng_seed)
+    f0, f1 = rng.normal(size=2), rng.normal(size=2)
+    d = f0 - f1
+    w = np.array([-d[1], d[0]]) * rng.normal()
+    alpha = rng.uniform(0.5, 2.0)
+    phi = np.array([[f0, f1, f0 + alpha * d, f1 + w]])
+    beta = float(rng.uniform(0.1, 2.0))
+    theta_star = rng.normal(size=2)
+    b = pref.PreferenceBandit(piref=[[0.25] * 4], r=beta * phi @ theta_star, beta=beta, phi=phi)
+    return Case(b, pref.pairs_from_list(1, 4, [(0, 0, 1)]))
+
+
+def _l2_case() -> Case:
+    return Case(inst.extrapolation(), inst.extrapolation_pairs())
+
+
+def _c10_extrapolation(case: Case, rng: np.random.Generator, *, tabular: bool) -> Measurement:
+    b, data = case.bandit, case.data
+    out = pref.train(b, data, pref.dpo(b.beta), steps=40, lr=0.5,
+                     param="tabular" if tabular else "loglinear")
+    seq = np.exp(out.logpi_path[:, 0, 2])
+    # strictly increasing in exact arithmetic; each value carries ~ 8 U relative round-off
+    return Measurement(seq, None, tol=8 * _EPS * float(seq.max()),
+                       extra={"first": float(seq[0]), "last": float(seq[-1])})
+
+
+# ========================================================================== C11
+def _c11(b: pref.PreferenceBandit, rng: np.random.Generator, *, double_target: bool
+         ) -> Measurement:
+    q = pref.population_pairs(b)
+    cands = []
+    for tau in (0.1, 0.5, 1.0):
+        closed = pref.ipo_closed_form(b, tau) - b.log_piref
+        lap = pref.ipo_minimizer_set(b, q, tau if not double_target else tau / 2).log_ratio
+        for x in range(b.nX):
+            d = closed[x] - lap[x]
+            w = q.edge_weight[x]
+            L = np.diag(w.sum(axis=1)) - w
+            ev = np.sort(np.linalg.eigvalsh(L))
+            cond = ev[-1] / ev[1]
+            # least squares on the Laplacian: relative error <= cond * K U per entry of g
+            # (|g| <= 1/(2 tau)), the closed form adds K U / tau; headroom 64
+            tol = 64 * b.K * U * (cond + 1) / tau
+            cands.append(_Cand(float(np.ptp(d)), 0.0, tol, f"tau={tau}, x={x}"))
+    return _worst(cands, "equality")
+
+
+# ========================================================================== C12
+@dataclass(frozen=True)
+class _Noise:
+    eps: float
+
+
+def _noise(eps: float) -> _Noise:
+    return _Noise(eps)
+
+
+def _noise_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [Instance(f"eps={e}", {"eps": e}, functools.partial(_noise, e))
+           for e in (0.0, 0.3, 0.45)]
+    for i in range(n_random):
+        e = round(float(rng.uniform(0.0, 0.49)), 6)
+        out.append(Instance(f"eps#{i}", {"eps": e}, functools.partial(_noise, e)))
+    return out
+
+
+def _c12a(problem: _Noise, rng: np.random.Generator, *, smoothing: bool) -> Measurement:
+    eps = problem.eps
+    loss = pref.cdpo(1.0, eps) if smoothing else pref.rdpo(1.0, eps)
+    z = np.concatenate([np.linspace(-20, 20, 41), rng.normal(scale=5, size=20)])
+    expect = (1 - eps) * loss.value(z) + eps * loss.value(-z)
+    err = np.abs(expect - pref.logistic_loss(z))
+    # l_eps(z) = f(z) - c z, c = eps/(1-2eps): terms of size |z| (1 + c); 16 U each
+    tol = 16 * U * (np.abs(z) + 1) * (1 + eps / (1 - 2 * eps))
+    i = int(np.argmax(err - tol))
+    return Measurement(float(expect[i]), float(pref.logistic_loss(z[i])), tol=float(tol[i]),
+                       extra={"z": float(z[i])})
+
+
+def _c12_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_named("song_zero_mass_covered", inst.song_zero_mass_covered, delta=0.1)]
+    return out + [_renamed(x, i) for i, x in enumerate(_random_bandits(n_random, rng))]
+
+
+def _c12c(b: pref.PreferenceBandit, rng: np.random.Generator, *, vanilla: bool) -> Measurement:
+    eps = 0.3
+    q = pref.population_pairs(b)
+    noisy = pref.noisy_population(q, eps)
+    loss = pref.dpo(b.beta) if vanilla else pref.rdpo(b.beta, eps)
+    lp = pref.hypo_penalized(b, noisy, 0.0, loss)
+    dist = float(np.abs(np.exp(lp) - b.pi_star).max())
+    # tolerance of the minimised problem itself (its own gradient and curvature at lp)
+    return Measurement(dist, 0.0, tol=_lbfgs_tolerance(b, noisy, lp, loss), extra={"eps": eps})
+
+
+# ========================================================================== C13
+@dataclass(frozen=True)
+class _SimPOCase:
+    p: float
+    simpo_beta: float
+    simpo_gamma: float
+
+
+def _simpo_case(p: float, simpo_beta: float, simpo_gamma: float) -> _SimPOCase:
+    return _SimPOCase(p, simpo_beta, simpo_gamma)
+
+
+def _simpo_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [Instance("card C13 (p=0.8, beta=2, gamma=1)", {"p": 0.8, "simpo_beta": 2.0,
+                                                         "simpo_gamma": 1.0},
+                    functools.partial(_simpo_case, 0.8, 2.0, 1.0))]
+    for i in range(n_random):
+        params = {"p": round(float(rng.uniform(0.55, 0.95)), 6),
+                  "simpo_beta": round(float(rng.uniform(1.0, 3.0)), 6),
+                  "simpo_gamma": round(float(rng.uniform(0.2, 2.0)), 6)}
+        out.append(Instance(f"simpo#{i}", params, functools.partial(_simpo_case, **params)))
+    return out
+
+
+def _c13(case: _SimPOCase, rng: np.random.Generator, *, drop_gamma: bool) -> Measurement:
+    p, a, g = case.p, case.simpo_beta, case.simpo_gamma
+    loss = pref.simpo(a, g)
+    predicted = pref.simpo_stationary_margin(p, a, 0.0 if drop_gamma else g)
+    cands = []
+    for j in range(2):                     # two different reference policies: same optimum
+        w = rng.dirichlet([1.0, 1.0])
+        b = pref.PreferenceBandit(piref=[w], r=[[math.log(p / (1 - p)), 0.0]], beta=1.0)
+        q = pref.population_pairs(b)       # one edge with P(y0 > y1) = p
+        lp = pref.hypo_penalized(b, q, 0.0, loss)
+        u = float(lp[0, 0] - lp[0, 1])
+        # first-order bound: |u - u*| <= |dL/du| / L''(u*) (x 10 for second order) + round-off
+        z1, z2 = a * predicted - g, -a * predicted - g
+        curv = a ** 2 * (p * expit(z1) * expit(-z1) + (1 - p) * expit(z2) * expit(-z2))
+        grad = pref.loss_gradient_logits(b, q, lp, loss)[0, 0]
+        tol = 10 * abs(grad) / curv + 64 * U * (abs(predicted) + 1)
+        cands.append(_Cand(u, predicted, tol, f"piref #{j} = {np.round(w, 3).tolist()}"))
+    return _worst(cands, "equality")
+
+
+# ========================================================================== C14
+def _tree_instances(*named: Instance, V: int = 3, T: int = 3
+                    ) -> Callable[[int, np.random.Generator], list[Instance]]:
+    def instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+        out = list(named)
+        for i in range(n_random):
+            seed = int(rng.integers(0, 2**32))
+            beta = round(float(rng.uniform(0.2, 2.0)), 6)
+            params = {"V": V, "T": T, "nX": 2, "beta": beta}
+            out.append(Instance(f"random_tree#{i}",
+                                {"builder": "rlsandbox.mdps.preference.random_token_tree",
+                                 "seed": seed, **params},
+                                functools.partial(inst.random_token_tree, rng=seed, **params)))
+        return out
+    return instances
+
+
+def _tree_scale(tree: tk.TokenTree, sol: tk.SoftSolution) -> float:
+    vals = [np.abs(r).max() for r in tree.r] + [np.abs(v).max() for v in sol.V]
+    vals += [tree.beta * np.abs(lp[np.isfinite(lp)]).max() for lp in tree.log_piref]
+    return float(max(vals)) + 1.0
+
+
+def _c14(tree: tk.TokenTree, rng: np.random.Generator, *, no_ref_in_value: bool
+         ) -> Measurement:
+    beta, T = tree.beta, tree.T
+    sol = tk.soft_solve(tree, reference_in_value=not no_ref_in_value)
+    s = _tree_scale(tree, sol)
+    # every identity compares sums of at most 2T + 2 terms of size <= s: 64 (2T + 2) U s
+    tol = 64 * (2 * T + 2) * U * s
+    cands = []
+    norm_err = max(float(np.abs(np.exp(lp).sum(axis=-1) - 1).max()) for lp in sol.log_pi)
+    cands.append(_Cand(norm_err, 0.0, 64 * tree.V * U, "normalisation of pi* at every state"))
+    err_a = max(float(np.abs(beta * (lp - lr) - (r + Vn - Vt[..., None])).max())
+                for lp, lr, r, Vn, Vt in zip(sol.log_pi, tree.log_piref, tree.r, sol.V[1:],
+                                             sol.V[:-1]))
+    cands.append(_Cand(err_a, 0.0, tol, "(a) beta log(pi*/piref) = r + V*(s') - V*(s)"))
+    seq_pi = tk.sequence_sum(sol.log_pi, T)
+    seq_ref = tk.sequence_sum(tree.log_piref, T)
+    R = tk.sequence_return(tree)
+    V0 = sol.V[0].reshape((tree.nX,) + (1,) * T)
+    cands.append(_Cand(float(np.abs(beta * (seq_pi - seq_ref) - (R - V0)).max()), 0.0, tol,
+                       "(b) telescoping sum = R(x, y) - V*(x)"))
+    lw = seq_ref.reshape(tree.nX, -1) + R.reshape(tree.nX, -1) / beta
+    bandit_lp = lw - logsumexp(lw, axis=1, keepdims=True)
+    cands.append(_Cand(float(np.abs(seq_pi.reshape(tree.nX, -1) - bandit_lp).max()), 0.0,
+                       tol / beta, "(c) pi*(y|x) proportional to piref(y|x) e^{R/beta}"))
+    Phi = [rng.normal(size=(tree.nX,) + (tree.V,) * t) for t in range(T)] + \
+        [np.zeros((tree.nX,) + (tree.V,) * T)]
+    shaped = tk.shape_reward(tree, Phi)
+    sol_s = tk.soft_solve(tree, shaped)
+    err_d = max(float(np.abs(a - c).max()) for a, c in zip(sol_s.log_pi, sol.log_pi))
+    cands.append(_Cand(err_d, 0.0, tol / beta, "(d) shaping with Phi(terminal) = 0: same pi*"))
+    logits = [np.where(np.isfinite(lr), rng.normal(size=lr.shape), -np.inf)
+              for lr in tree.log_piref]
+    pi_levels = tk.policy_levels_from_logits(logits)
+    r_pi = tk.implicit_reward(tree, pi_levels)
+    sol_e = tk.soft_solve(tree, r_pi, reference_in_value=not no_ref_in_value)
+    err_e = max(max(float(np.abs(a - c).max()) for a, c in zip(sol_e.log_pi, pi_levels)),
+                max(float(np.abs(v).max()) for v in sol_e.V))
+    cands.append(_Cand(err_e, 0.0, tol, "(e) pi is soft-optimal for its own implicit reward, V=0"))
+    return _worst(cands, "equality")
+
+
+# ========================================================================== C15
+def argmax_trap_tree() -> tk.TokenTree:
+    """A one-token tree on which the most likely response of pi* is not the highest-return
+    one: piref = (0.99, 0.01), r = (0, 1), beta = 0.7. R + beta log piref = (-0.007, -2.22):
+    likelihood search on pi* returns token 0, ranking by return alone returns token 1 (C15's
+    control fails deterministically)."""
+    return tk.TokenTree([np.log([[0.99, 0.01]])], [np.array([[0.0, 1.0]])], beta=0.7)
+
+
+def _c15(tree: tk.TokenTree, rng: np.random.Generator, *, by_return: bool) -> Measurement:
+    beta, T = tree.beta, tree.T
+    sol = tk.soft_solve(tree)
+    s = _tree_scale(tree, sol)
+    tol = 64 * (2 * T + 2) * U * s / beta
+    R = tk.sequence_return(tree).reshape(tree.nX, -1)
+    seq_ref = tk.sequence_sum(tree.log_piref, T).reshape(tree.nX, -1)
+    seq_pi = tk.sequence_sum(sol.log_pi, T).reshape(tree.nX, -1)
+    cands = []
+    target = R if by_return else R + beta * seq_ref
+    # (a) the argmax sets agree (ties compared as sets, up to the round-off tolerance)
+    mismatch = 0
+    for x in range(tree.nX):
+        best_lik = set(np.flatnonzero(seq_pi[x] >= seq_pi[x].max() - tol))
+        best_t = set(np.flatnonzero(target[x] >= target[x].max() - beta * tol))
+        mismatch += int(not (best_lik & best_t))
+    cands.append(_Cand(float(mismatch), 0.0, 0.0, "(a) argmax log pi* = argmax target"))
+    # (b) prefix identity at every depth
+    for t in range(T):
+        lhs = tk.prefix_logprob(tree, sol.log_pi, t)
+        part = 0.0
+        for k in range(t + 1):
+            term = tree.r[k] + beta * tree.log_piref[k]
+            part = part + term.reshape(term.shape + (1,) * (t - k))
+        rhs = (part + sol.V[t + 1] - sol.V[0].reshape((tree.nX,) + (1,) * (t + 1))) / beta
+        fin = np.isfinite(lhs)
+        cands.append(_Cand(float(np.abs(lhs[fin] - rhs[fin]).max()), 0.0, tol,
+                           f"(b) prefix identity, depth {t}"))
+    # exact beam search (width V^(T-1)) returns a likelihood maximiser
+    beam = tk.beam_search(tree, sol.log_pi, tree.V ** max(T - 1, 0))
+    flat = [int(np.ravel_multi_index(tuple(e), (tree.V,) * T)) for e in beam]
+    gap = max(float(seq_pi[x].max() - seq_pi[x, f]) for x, f in enumerate(flat))
+    cands.append(_Cand(gap, 0.0, tol, "exact beam search is a likelihood maximiser"))
+    return _worst(cands, "equality")
+
+
+# ========================================================================== C16
+def _c16(tree: tk.TokenTree, rng: np.random.Generator, *, chosen_from_star: bool
+         ) -> Measurement:
+    beta, T = tree.beta, tree.T
+    sol = tk.soft_solve(tree)
+    seq_ref = tk.sequence_sum(tree.log_piref, T).reshape(tree.nX, -1)
+    b = tk.to_bandit(tree)
+    policies = [("pi*", b.log_pi_star)]
+    for j in range(3):
+        logits = [np.where(np.isfinite(lr), lr + rng.normal(size=lr.shape), -np.inf)
+                  for lr in tree.log_piref]
+        lev = tk.policy_levels_from_logits(logits)
+        policies.append((f"random token policy #{j}",
+                         tk.sequence_sum(lev, T).reshape(tree.nX, -1)))
+    # a DPO run on the sequence bandit, chosen and rejected drawn from piref, BT labels
+    data = pref.sample_pairs(b, 200, rng=rng)
+    run = pref.train(b, data, pref.dpo(beta), steps=60, lr=0.5, record=[10, 30, 60])
+    policies += [(f"DPO step {t}", lp) for t, lp in zip(run.steps, run.logpi_path)]
+    chosen = np.exp(b.log_pi_star if chosen_from_star else seq_ref)
+    cands = []
+    for label, lp in policies:
+        lp_flat = lp - logsumexp(lp, axis=1, keepdims=True)
+        implicit = beta * (lp_flat - seq_ref)
+        avg = float(b.rho @ (chosen * implicit).sum(axis=1))
+        # sums of V^T terms of size <= beta max|log|: 64 n U s
+        s = beta * (np.abs(lp_flat).max() + np.abs(seq_ref).max() + 1)
+        tol = 64 * b.K * U * s
+        if not chosen_from_star:
+            # the identity: E_piref[beta log pi/piref] = -beta KL(piref || pi)
+            ident = -beta * float(b.rho @ pref.kl_divergence(seq_ref, lp_flat))
+            cands.append(_Cand(abs(avg - ident), 0.0, tol,
+                               f"{label}: identity E_ref[r_pi] = -beta KL(piref || pi)"))
+        cands.append(_Cand(avg, 0.0, tol, f"{label}: E_chosen[beta log pi/piref] <= 0"))
+    return _worst(cands, "upper_bound")
+
+
+# ========================================================================== C17
+def _c17(b: pref.PreferenceBandit, rng: np.random.Generator, *, mean_baseline: bool
+         ) -> Measurement:
+    k, n = 4, 20_000
+    # a random policy mixed half-half with the uniform policy on S_ref: every response has
+    # probability >= 1/(2K), so each is sampled thousands of times and the CLT applies (with
+    # near-zero probabilities the sample standard error misses the rare draws entirely)
+    w = rng.dirichlet(np.ones(b.K), size=b.nX) * b.support
+    unif = b.support / b.support.sum(axis=1, keepdims=True)
+    lp = pref.log_policy(0.5 * w / w.sum(axis=1, keepdims=True) + 0.5 * unif)
+    G = pref.kl_gradient_logits(b, lp)
+    est = pref.rloo_kl_gradient(b, lp, k, rng=rng, baseline="mean" if mean_baseline else "loo",
+                                replicates=n)
+    se = est.std(axis=0, ddof=1) / math.sqrt(n)
+    live = se > 0
+    z = np.abs(est.mean(axis=0)[live] - G[live]) / se[live]
+    m = int(live.sum())
+    # Bonferroni over the m coordinates at family level 1e-6: the CLT z-quantile
+    z_crit = float(norm.isf(1e-6 / (2 * max(m, 1))))
+    return Measurement(float(z.max()) if m else 0.0, z_crit, tol=0.0,
+                       extra={"k": k, "replicates": n, "coordinates": m})
+
+
+def _rloo_trap() -> pref.PreferenceBandit:
+    """A bandit for C17 whose random policies are far from piref (large KL gradient), so the
+    (k-1)/k bias of the control is many standard errors."""
+    return pref.PreferenceBandit(piref=[[0.7, 0.2, 0.05, 0.05], [0.25, 0.25, 0.25, 0.25]],
+                                 r=[[0.0, 0.5, 1.0, 0.2], [1.0, 0.0, 0.3, 0.6]], beta=0.5)
+
+
+# ====================================================================== registration
+def _m(fn, **kw):
+    f = functools.partial(fn, **kw)
+    f.__module__ = __name__  # for registry messages
+    return f
+
+
+_C = "[card preference_coverage, {}]"
+_COVERAGE_FAIL = ({"min_zeros": 1, "zero_prob": 0.2},)
+
+CLAIMS: list[Claim] = [
+    Claim(id="preference.pref.gibbs_gap_identity", paper="preference",
+          cite=_C.format("§2.2 (F1, F2), C1"),
+          statement="J(pi*) - J(pi) = beta KL_rho(pi || pi*) for supp pi within S_ref, and "
+          "J(pi*) = beta sum_x rho(x) log Z(x)",
+          assumptions="tabular bandit; beta > 0; pi supported on S_ref (6 random pi per "
+          "instance)", provenance="derived", kind="equality",
+          instances=_bandit_instances(_named("song_zero_mass", inst.song_zero_mass),
+                                      _named("song_small_mass", inst.song_small_mass,
+                                             delta=1e-4),
+                                      alternate=({}, {"zero_prob": 0.3})),
+          measure=_m(_c1, wrong=False), negative_control=_m(_c1, wrong=True),
+          control_note="pi* computed at the wrong temperature, piref exp(beta r*)"),
+    Claim(id="preference.pref.bounded_reward_kl_ball", paper="preference",
+          cite=_C.format("C2") + "; cf. SONG24 (RLHF's output in a KL ball)",
+          statement="if r spans at most R on S_ref(x): KL_x(pi_r || piref) <= (E_{pi_r} r - "
+          "E_piref r)/beta <= R/beta, pi_r/piref <= e^{R/beta}, pi_r = 0 off S_ref",
+          assumptions="rewards in [0, R]^K (r*, uniform draws, one-response boosts/cuts)",
+          provenance="derived", kind="upper_bound",
+          instances=_bandit_instances(_named("collapse_trap", collapse_trap, delta=1e-4),
+                                      _named("song_zero_mass", inst.song_zero_mass),
+                                      alternate=({}, {"zero_prob": 0.3})),
+          measure=_m(_c2, control=False), negative_control=_m(_c2, control=True),
+          control_note="unbounded reward: the implicit reward of a collapsed policy"),
+    Claim(id="preference.pref.dpo_population_minimizers", paper="preference",
+          cite=_C.format("C3, C3(a)"),
+          statement="with population BT pairs nu = mu x mu on a full-support mu, the population "
+          "DPO loss has the unique minimiser pi*, with value sum q f(r*(y) - r*(y'))",
+          assumptions="mu = piref with full support (all responses compared, one component)",
+          provenance="derived", kind="equality",
+          instances=_bandit_instances(_named("song_zero_mass_covered",
+                                             inst.song_zero_mass_covered, delta=0.1)),
+          measure=_m(_c3, noref=False), negative_control=_m(_c3, noref=True),
+          control_note="DPO without the reference (log pi instead of log pi/piref): "
+          "converges to softmax(r*/beta)"),
+    Claim(id="preference.song24.dpo_needs_global_coverage", paper="preference",
+          cite=_C.format("C4") + "; SONG24 headline (i, iii) and Assumption 4.1 [paper]; "
+          "formalisation and instance derived",
+          statement="if piref(u|x) = 0 for an unseen response, some minimiser of the DPO loss "
+          "has KL(pi || piref) = +inf (exp(-sup KL) = 0) while RLHF stays in KL <= R/beta",
+          assumptions="mu = piref with at least one zero (global coverage fails); population "
+          "BT pairs; RLHF over [0, R]^K with pessimistic / optimistic / worst tie-breaks",
+          provenance="derived", kind="upper_bound",
+          instances=_bandit_instances(_named("song_zero_mass", inst.song_zero_mass),
+                                      alternate=_COVERAGE_FAIL),
+          measure=_m(_c4, control=False), negative_control=_m(_c4, control=True),
+          control_note="the same instance with piref(u) > 0 everywhere (mu = piref, every "
+          "response compared): M = {pi*}"),
+    Claim(id="preference.song24.quantitative_separation", paper="preference",
+          cite=_C.format("C5 (instance P2)"),
+          statement="every pi in Pi_RLHF(eps) (r_hat in [0,R]^K, E_mu <= eps) has KL <= R/beta "
+          "and G_J <= 2 e^{R/(2 beta)} sqrt(eps), independently of delta",
+          assumptions="mu = piref; eps = 0.01; P2 at delta in {1e-2, 1e-3, 1e-4, 1e-6, 1e-8} "
+          "and random bandits with one small reference mass",
+          provenance="derived", kind="upper_bound",
+          instances=_bandit_instances(*[_named("song_small_mass", inst.song_small_mass,
+                                               delta=d) for d in (1e-2, 1e-3, 1e-4, 1e-6, 1e-8)],
+                                      alternate=({"small_mass": 1e-4},)),
+          measure=_m(_c5, control=False), negative_control=_m(_c5, control=True),
+          control_note="the RLHF bounds applied to the DPO members pi^delta (E_mu <= eps, "
+          "KL -> log C_glo)"),
+    Claim(id="preference.song24.rlhf_partial_coverage", paper="preference",
+          cite=_C.format("C6") + "; SONG24 headline (ii) [paper]; constants derived",
+          statement="for pi_hat = pi_{r_hat}: J(pi*) - J(pi_hat) <= sqrt(C2(pi*) E) + "
+          "sqrt(C2(pi_hat) E) <= 2 sqrt(C_loc(R/beta) E), E = E_mu(r_hat)",
+          assumptions="r_hat in [0, R]^K (bounded class); any data policy mu inside S_ref; "
+          "with mu = piref also <= 2 e^{R/(2 beta)} sqrt(E)",
+          provenance="derived", kind="upper_bound",
+          instances=_bandit_instances(_named("collapse_trap", collapse_trap, delta=1e-4),
+                                      _named("song_zero_mass", inst.song_zero_mass),
+                                      alternate=({}, {"zero_prob": 0.3},
+                                                 {"separate_mu": True})),
+          measure=_m(_c6, control=False), negative_control=_m(_c6, control=True),
+          control_note="boundedness dropped: the unbounded implicit reward of pi^delta"),
+    Claim(id="preference.song24.dpo_global_coverage_sufficient", paper="preference",
+          cite=_C.format("C7") + "; SONG24 headline (i) [paper]; constants derived",
+          statement="for pi with supp in S_ref: J(pi*) - J(pi) <= sqrt(C2(pi*) E) + "
+          "sqrt(C2(pi) E) <= 2 sqrt(C_glo E), E = E_mu^dpo(pi)",
+          assumptions="mu = piref with full support (C_glo < inf); random, near-optimal and "
+          "DPO-member policies",
+          provenance="derived", kind="upper_bound",
+          instances=_bandit_instances(_named("collapse_trap", collapse_trap, delta=1e-3),
+                                      _named("collapse_trap", collapse_trap, delta=1e-4)),
+          measure=_m(_c7, single=False), negative_control=_m(_c7, single=True),
+          control_note="only pi*'s coverage kept: sqrt(C2(pi*) E) (fails on ~15% of random "
+          "instances and on P2)"),
+    Claim(id="preference.song24.hypo", paper="preference",
+          cite=_C.format("C8(a)") + "; SONG24 HyPO and Assumption 4.2 [paper]; constants "
+          "derived",
+          statement="every pi with E_mu^dpo(pi) <= eps and KL_rho(pi || piref) <= kappa = "
+          "R/beta has J(pi*) - J(pi) <= sqrt(C2* eps) + sqrt(C_loc(kappa) eps) <= "
+          "2 sqrt(C_loc(kappa) eps)",
+          assumptions="mu = piref (zeros allowed: only local coverage); eps = E^dpo of each "
+          "candidate; candidates outside the KL ball are excluded (HyPO's constraint)",
+          provenance="derived", kind="upper_bound",
+          instances=_bandit_instances(*[_named("song_small_mass", inst.song_small_mass,
+                                               delta=d) for d in (1e-2, 1e-4, 1e-8)],
+                                      alternate=({}, {"zero_prob": 0.3})),
+          measure=_m(_c8, unconstrained=False), negative_control=_m(_c8, unconstrained=True),
+          control_note="KL constraint dropped: DPO-approximate members pi_(r* + s e_min) of "
+          "any KL (violate it on P2 for delta <= 1e-3)"),
+    Claim(id="preference.pref.coverage_coefficients", paper="preference",
+          cite=_C.format("§2.5, C9") + "; SONG24 Assumptions 4.1, 4.2 [paper]",
+          statement="C_loc(eps) = max qbar(piref, eps/rho)/mu bounds C_inf of every pi in the "
+          "KL ball; C_inf(pi*) <= C_loc(KL*) <= C_loc(R/beta) <= C_glo",
+          assumptions="eps in {0.01, 0.1, 1, R/beta}; the optimal one-response construction "
+          "and random mixtures inside the ball",
+          provenance="derived", kind="upper_bound",
+          instances=_bandit_instances(_named("coverage_example", inst.coverage_example),
+                                      alternate=({}, {"zero_prob": 0.3},
+                                                 {"separate_mu": True})),
+          measure=_m(_c9, no_rho=False), negative_control=_m(_c9, no_rho=True),
+          control_note="budget eps not divided by rho(x): under-estimates C_loc when nX > 1"),
+    Claim(id="preference.pref.dpo_tabular_dynamics", paper="preference",
+          cite=_C.format("C10(i, ii)"),
+          statement="tabular DPO gradient flow: unseen logits never move and dM_U/dt = "
+          "-eta M_U sum_p c_p (pi(y+) - pi(y-)), c_p = beta sigma(-beta h_p) W_p",
+          assumptions="population pairs on a random path of compared responses, 1-2 unseen "
+          "responses per prompt; random logits",
+          provenance="derived", kind="equality",
+          instances=lambda n, rng: [Instance(f"partial#{i}", {"seed": s},
+                                             functools.partial(_partial_case, s))
+                                    for i, s in enumerate(int(v) for v in
+                                                          rng.integers(0, 2**32, size=n + 1))],
+          measure=_m(_c10_dynamics, drop_sigma=False),
+          negative_control=_m(_c10_dynamics, drop_sigma=True),
+          control_note="c_p without the factor sigma(-beta h_p)"),
+    Claim(id="preference.pref.extrapolation_fa", paper="preference",
+          cite=_C.format("C10(iii), fixture L2") + "; SONG24 extrapolation section",
+          statement="log-linear DPO raises the probability of an unseen response whose "
+          "feature has the largest projection on phi(y+) - phi(y-), at every step",
+          assumptions="one pair y0 > y1, piref uniform, GD step 0.5 from theta = 0, 40 steps",
+          provenance="derived", kind="monotone", options={"direction": "nondecreasing"},
+          instances=lambda n, rng: [Instance("extrapolation (L2)", {"builder": "L2"}, _l2_case)]
+          + [Instance(f"l2_like#{i}", {"seed": s}, functools.partial(_extrapolation_case, s))
+             for i, s in enumerate(int(v) for v in rng.integers(0, 2**32, size=n))],
+          measure=_m(_c10_extrapolation, tabular=False),
+          negative_control=_m(_c10_extrapolation, tabular=True),
+          control_note="tabular parameterisation (no function approximation): the unseen "
+          "response's logit is frozen and its probability falls"),
+    Claim(id="preference.ipo.closed_form", paper="preference",
+          cite=_C.format("§3.4, C11(a, b)") + "; IPO23",
+          statement="for i.i.d. full-support pairs the IPO minimiser is piref exp(P(y > mu)/tau) "
+          "(normalised), and equals the graph-Laplacian least-squares solution",
+          assumptions="population BT pairs from a separate full-support mu; tau in "
+          "{0.1, 0.5, 1}", provenance="paper", kind="equality",
+          instances=_bandit_instances(alternate=({"separate_mu": True},)),
+          measure=_m(_c11, double_target=False), negative_control=_m(_c11, double_target=True),
+          control_note="target margin 1/tau instead of 1/(2 tau) (a factor-2 slip)"),
+    Claim(id="preference.rdpo.unbiased_loss", paper="preference",
+          cite=_C.format("§3.6, C12(a)") + "; RDPO24",
+          statement="E over label flips of l_eps(beta h on the observed pair) = f(beta h): "
+          "(1 - eps) l_eps(z) + eps l_eps(-z) = f(z)",
+          assumptions="flip rate eps in [0, 1/2) known; z on a grid and random",
+          provenance="paper", kind="equality", instances=_noise_instances,
+          measure=_m(_c12a, smoothing=False), negative_control=_m(_c12a, smoothing=True),
+          control_note="cDPO / label smoothing (1 - eps) f(z) + eps f(-z) in place of rDPO"),
+    Claim(id="preference.rdpo.debiasing", paper="preference",
+          cite=_C.format("C12(c)") + "; RDPO24",
+          statement="on population labels flipped with rate eps = 0.3, the rDPO minimiser is "
+          "pi* (sigma(beta h) = p)",
+          assumptions="mu = piref full support, population BT pairs, noisy expectation "
+          "(1 - eps) W + eps W^T",
+          provenance="derived", kind="equality", instances=_c12_instances,
+          measure=_m(_c12c, vanilla=False), negative_control=_m(_c12c, vanilla=True),
+          control_note="vanilla DPO on the noisy labels (biased towards 1/2)"),
+    Claim(id="preference.simpo.stationarity", paper="preference",
+          cite=_C.format("§3.5, C13") + "; SIMPO24",
+          statement="the population SimPO minimiser on one edge solves p sigma(gamma - beta u) = "
+          "(1 - p) sigma(beta u + gamma), whatever piref",
+          assumptions="single-token responses, P(y0 > y1) = p in (0.55, 0.95), beta in [1, 3], "
+          "gamma in [0.2, 2]; two random reference policies",
+          provenance="derived", kind="equality", instances=_simpo_instances,
+          measure=_m(_c13, drop_gamma=False), negative_control=_m(_c13, drop_gamma=True),
+          control_note="margin gamma dropped from the predicted root (logit(p)/beta)"),
+    Claim(id="preference.rq24.token_identities", paper="preference",
+          cite=_C.format("§2.7, C14") + "; RQ24 (paper in substance; exact forms derived)",
+          statement="soft Bellman with reference: (a) beta log pi*/piref = r + V*(s') - V*(s), "
+          "(b) telescoping, (c) bandit equivalence, (d) shaping invariance, (e) pi is optimal "
+          "for its implicit reward",
+          assumptions="random trees V = 3, T = 3, nX = 2, dense N(0,1) rewards; shaping with "
+          "Phi(terminal) = 0", provenance="derived", kind="equality",
+          instances=_tree_instances(Instance("card C14 tree (beta=0.7)",
+                                             {"builder": "random_token_tree", "seed": 14},
+                                             functools.partial(inst.random_token_tree, rng=14))),
+          measure=_m(_c14, no_ref_in_value=False),
+          negative_control=_m(_c14, no_ref_in_value=True),
+          control_note="V = beta logsumexp(Q/beta) without piref inside, pi* = piref e^{(Q-V)/beta}"),
+    Claim(id="preference.rq24.likelihood_search", paper="preference",
+          cite=_C.format("C15") + "; RQ24 search claim (derived formalisation)",
+          statement="argmax_y log pi*(y|x) = argmax_y R + beta log piref; log pi*(a_0:t) = "
+          "[sum (r + beta log piref) + V*(s_t+1) - V*(x)]/beta; exact beam finds the argmax",
+          assumptions="random trees V = 3, T = 3; beam width V^(T-1)",
+          provenance="derived", kind="equality",
+          instances=_tree_instances(Instance("argmax_trap_tree", {"builder": "argmax_trap_tree"},
+                                             argmax_trap_tree)),
+          measure=_m(_c15, by_return=False), negative_control=_m(_c15, by_return=True),
+          control_note="responses ranked by return R alone (beta log piref dropped)"),
+    Claim(id="preference.rq24.implicit_reward_decline", paper="preference",
+          cite=_C.format("C16") + "; RQ24 explanation (3)",
+          statement="E_{y ~ piref}[beta log pi(y|x)/piref(y|x)] = -beta KL(piref || pi) <= 0 "
+          "for every pi (random, pi*, DPO iterates)",
+          assumptions="random trees; chosen responses distributed like piref; DPO on the "
+          "sequence bandit with 200 sampled pairs",
+          provenance="derived", kind="upper_bound", instances=_tree_instances(),
+          measure=_m(_c16, chosen_from_star=False),
+          negative_control=_m(_c16, chosen_from_star=True),
+          control_note="chosen responses drawn from pi* instead: the average is beta "
+          "KL(pi* || piref) > 0"),
+    Claim(id="preference.hypo.rloo_unbiased", paper="preference",
+          cite=_C.format("§3.7, C17") + "; RLOO [Ahmadian et al. 2024]",
+          statement="the RLOO estimate (1/k) sum_i (l_i - mean_{j != i} l_j) grad log pi(y_i) "
+          "is unbiased for grad KL(pi || piref): max standardised deviation below the "
+          "Bonferroni 1e-6 normal quantile",
+          assumptions="k = 4 samples per prompt, 20000 independent estimates, random pi on "
+          "S_ref", provenance="derived", kind="upper_bound",
+          instances=_bandit_instances(Instance("rloo_trap", {"builder": "rloo_trap"},
+                                               _rloo_trap)),
+          measure=_m(_c17, mean_baseline=False), negative_control=_m(_c17, mean_baseline=True),
+          control_note="baseline includes the sample itself (mean over all j): biased by "
+          "(k-1)/k"),
+]
+
+for _claim in CLAIMS:
+    register(_claim)

@@ -1,0 +1,819 @@
+"""The R2PVI claims (``paper="r2pvi"``): robust offline RL in d-rectangular regularized MDPs.
+
+Card: shared/papers/r2pvi.md (Tang, Liu, Xu, ICML 2025), cited [r2pvi, §...]. Every claim is
+measured exactly (closed forms, exact DP on the known model, cvxpy primal programs); only the
+offline data sets are random. Notation: ``w[V] = inf_mu E_mu V + lam D_f(mu || mu0)`` (inner
+problem), ``B`` the robust regularized Bellman operator, ``V_hat`` / ``pi_hat`` what R2PVI
+learned, ``Phi_inst`` the instance-dependent term (card §4 E4).
+
+==========================================  ==================================================
+id                                          statement (card id; provenance as the card marks it)
+==========================================  ==================================================
+r2pvi.c6.suboptimality_bound                SubOpt <= 2 beta Phi_inst w.p. >= 1 - delta with the
+                                            theory betas (C6; unverified constants)
+r2pvi.c5.pessimism                          on E: V_hat_h <= V^{pi_hat,lam}_h (C5 (i); derived)
+r2pvi.c5.suboptimality                      on E: V*_1 - V_hat_1 <= 2 beta Phi_inst (C5 (ii);
+                                            derived)
+r2pvi.c1.tv_closed_form                     TV inner problem = E[V]_{min_S V + lam} (C1; math)
+r2pvi.c1.tv_whole_state_space               ... with the minimum over all of S (C1; math)
+r2pvi.c1.kl_closed_form                     KL inner = -lam log E exp(-V/lam) (C1; math)
+r2pvi.c1.chi2_dual                          chi2 inner = sup_a E[V]_a - Var([V]_a)/(4 lam) (C1)
+r2pvi.c1.chi2_sup                           ... a sup over alpha, not an inf (C1; math)
+r2pvi.c2.worst_case_attains                 the inner minimizers for V^{pi,lam} reproduce
+                                            V^{pi,lam} as a regularized return (C2 (c); paper)
+r2pvi.c3.tv_ball_dual                       inf_{TV <= rho} E V = max_a E[V]_a - rho a with a
+                                            zero-value fail state (C3; math)
+r2pvi.c4.lagrangian_link                    w^lam[V] = min_rho C(rho) + lam rho (C4; math)
+r2pvi.c7.instance_term_rate                 Phi_inst with K Sigma_b + I decays as K^{-1/2} under
+                                            robust partial coverage (C7 (a); paper)
+r2pvi.c10.tv_large_lam_is_pevi              R2PVI-TV, lam >= span V_hat, = PEVI with known
+                                            reward and d-rect bonus (C10 (a); math)
+r2pvi.c10.tv_lam_zero_collapse              R2PVI-TV at lam = 0: w_hat = (c @ 1) min_S V_hat
+                                            (C10 (c); math)
+r2pvi.c11.robust_policy_is_nominal          on the simulated MDP the exact d-RRMDP optimal
+                                            policy is the nominal one (C11; derived)
+==========================================  ==================================================
+
+Not registered (reported to the lead): C8 (the lower-bound construction is not on the card),
+C9 (timing, not a unit check), C10 (b) (tested in tests/test_r2pvi_offline.py: its chi2 part
+needs nonnegative regression weights), C12 (its card control, beta = 0, keeps the sequence
+monotone -- 0.679, 0.654, 0.654 -- so a monotone check cannot catch it; it is a reference-value
+test and the figure ``r2pvi_lambda_sweep``).
+
+Adversarial named instances (each makes its control fail by construction; derivations in the
+builders): :func:`lucky_data` (a data set in which every risky transition was lucky: C5 (i),
+C6), :func:`hidden_state` (an unvisited state that the TV adversary can reach: C5 (ii),
+C10 (c)), and tiny inner-problem cases (:data:`INNER_TRAPS`) for C1.
+
+Tolerances. cvxpy comparisons: 1e-6 (the card's C1/C3 tolerance; CLARABEL at 1e-9 gaps agrees
+to ~1e-7). Exact-DP identities: ``64 eps (1 + H) (1 + max |V|)`` (a few dozen flops per value,
+each rounding by eps/2, accumulated over H steps). Event E and the bounds of C5: the same
+allowance (both sides are exact computations).
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rlsandbox.algorithms.r2pvi import divergences as dv
+from rlsandbox.algorithms.r2pvi.bounds import beta_empirical, estimation_error, \
+    event_holds, instance_dependent_term, population_instance_term
+from rlsandbox.algorithms.r2pvi.offline import OfflineData, collect, pevi, r2pvi
+from rlsandbox.algorithms.r2pvi.robust_dp import constrained_dp, regularized_return, \
+    robust_dp, robust_evaluate, worst_case_factors
+from rlsandbox.linear import LinearMDP
+from rlsandbox.mdps.linear import random_linear_mdp
+from rlsandbox.mdps.r2pvi import FAIL_STATE, X1, simulated_linear_mdp
+from rlsandbox.proofs_check import Claim, Instance, Measurement, register
+
+__all__ = ["OfflineProblem", "InnerCases", "lucky_data", "hidden_state", "INNER_TRAPS",
+           "theory_beta", "CLAIMS"]
+
+_EPS = float(np.finfo(np.float64).eps)
+#: cvxpy cross-check tolerance (card C1, C3).
+CVX_TOL = 1e-6
+#: The betas at which the core lemma (C5) is checked on each data set.
+C5_BETAS = (0.0, 0.1, 0.3, 1.0, 3.0, 10.0)
+#: delta of the high-probability statement (C6) and of its log factor.
+C6_DELTA = 0.01
+
+
+def _round(H: int, scale: float) -> float:
+    """Round-off allowance for exact-DP identities (module docstring)."""
+    return 64.0 * _EPS * (1.0 + H) * (1.0 + scale)
+
+
+# ====================================================================== problem objects
+@dataclass(frozen=True, eq=False)
+class OfflineProblem:
+    """A model, an R2PVI configuration, and either a fixed data set or a recipe for one.
+
+    ``data`` given: the claims use it (adversarial data sets: the lemma holds for *any* data
+    set, card C5). Otherwise ``K`` trajectories of ``behavior`` (uniform if None) are drawn
+    with the claim's ``rng``.
+    """
+
+    lin: LinearMDP
+    divergence: str
+    lam: float
+    K: int = 100
+    ridge: float = 1.0
+    behavior: Any = None
+    data: OfflineData | None = None
+    fail_states: tuple = ()
+    label: str = ""
+
+    def dataset(self, rng: np.random.Generator) -> OfflineData:
+        if self.data is not None:
+            return self.data
+        behavior = self.behavior
+        if behavior is None:
+            behavior = np.full((self.lin.H, self.lin.S, self.lin.A), 1.0 / self.lin.A)
+        return collect(self.lin, behavior, K=self.K, rng=rng)
+
+    def run(self, data: OfflineData, beta: float, **kw: Any):
+        return r2pvi(self.lin, data, divergence=self.divergence, lam=self.lam, beta=beta,
+                     ridge=self.ridge, fail_states=self.fail_states, **kw)
+
+
+@dataclass(frozen=True, eq=False)
+class InnerCases:
+    """Inner-problem inputs ``(V, mu0, lam)`` checked together (C1, C3, C4)."""
+
+    cases: tuple = field(default_factory=tuple)
+
+
+def _instance(name: str, params: dict, build) -> Instance:
+    return Instance(name, params, build)
+
+
+# ====================================================================== adversarial instances
+def lucky_data(K: int = 200, divergence: str = "tv", lam: float = 1.0) -> OfflineProblem:
+    """A data set in which every risky transition was lucky (C5 (i), C6 controls).
+
+    States s0 (start), s1 (reward 1 at the last step), s2 (reward 0), s3 (reward 0.9); H = 2;
+    at s0 action 0 has factor ``mu0 = (s1 + s2)/2`` (value 0.5) and action 1 factor
+    ``mu0 = s3`` (value 0.9), so pi* = action 1 for every divergence once lam >= 1 makes the
+    inner problem nominal for these values (TV: lam >= max V - min V = 1; for KL / chi2 the
+    safe factor is a point mass, so w = 0.9 exactly, and the risky one is below 0.5).
+    One-hot features (d = 5). The fixed data set: K/2 trajectories take action 0 and *all*
+    land in s1 (probability 2^{-K/2} under the nominal model), K/2 take action 1.
+
+    With beta = 0 R2PVI estimates the risky value as (K/2)/(K/2 + 1) * 1 ~ 0.99 > 0.5: it picks
+    action 0 (SubOpt 0.4) and V_hat_0(s0) ~ 0.99 > V^{pi_hat}_0(s0) = 0.5 -- pessimism fails
+    without E. The error on coordinate 0 is about 0.49, so beta_emp ~ 0.49 sqrt(K/2 + 1) and
+    the bound with beta_emp/10 is 2 (beta_emp/10) Phi_inst ~ 0.2 (Phi_inst ~ 2/sqrt(K/2 + 1) along
+    pi*, whose factors are point masses) < SubOpt = 0.4: the C6 control fails. (For TV take
+    lam = 10: the ball radius (H - 1)/lam = 0.1 keeps the adversary's escape to the states the
+    data never show -- bonus factor 1 there -- small; with lam = 1 the radius is 1 and
+    Phi_inst ~ 1.1 makes the broken bound hold. KL balls cannot leave the support at all.)
+
+    Examples
+    --------
+    >>> p = lucky_data()
+    >>> p.lin, p.data
+    (LinearMDP(S=4, A=2, d=5, H=2), OfflineData(K=200, H=2))
+    """
+    S, A, d = 4, 2, 5
+    phi = np.zeros((S, A, d))
+    phi[0, 0, 0] = phi[0, 1, 1] = 1.0
+    phi[1, :, 2] = phi[2, :, 3] = phi[3, :, 4] = 1.0
+    e = np.eye(S)
+    mu = np.empty((2, d, S))
+    for h in range(2):
+        mu[h] = [0.5 * (e[1] + e[2]), e[3], e[1], e[2], e[3]]
+    theta = np.array([np.zeros(d), [0.0, 0.0, 1.0, 0.0, 0.9]])
+    lin = LinearMDP(phi, mu, theta, rho=e[0])
+    half = K // 2
+    s = np.zeros((2 * half, 3), dtype=np.int64)
+    a = np.zeros((2 * half, 2), dtype=np.int64)
+    a[half:, 0] = 1
+    s[:half, 1] = 1
+    s[half:, 1] = 3
+    s[:, 2] = s[:, 1]
+    r = lin.R[np.arange(2)[None, :], s[:, :2], a]
+    return OfflineProblem(lin, divergence, lam, K=2 * half, data=OfflineData(s, a, r),
+                          label=f"lucky_data(K={2 * half},{divergence},lam={lam})")
+
+
+def hidden_state(K: int = 100, lam: float = 0.1) -> OfflineProblem:
+    """A state the data never visit and the TV adversary can reach (C5 (ii), C10 (c) controls).
+
+    States s0 (start), s1, s2; one action; one-hot features; H = 2; s0 -> s1 at step 0
+    (``mu0[0, 0] = s1``); reward 1 at every state at the last step, 0 before. So V*_1 = (1, 1, 1)
+    and V*_0(s0) = 1 for every lam (every inner value is 1). The data (K trajectories s0 -> s1)
+    never show s0 or s2 at the last step: there ``b_1 = 1/sqrt(ridge) = 1`` and with beta >= 1,
+    V_hat_1(s0) = V_hat_1(s2) = 0, so the TV threshold is ``alpha = 0 + lam`` and
+    ``V_hat_0(s0) ~ lam``: the gap V* - V_hat ~ 1 - lam. The true bound's sup over the TV ball
+    (radius 1) reaches the unvisited states, Phi_inst ~ 1 + 1/sqrt(K + 1); the nominal kernel only
+    sees s1, Phi_nominal = 2/sqrt(K + 1) ~ 0.2, and 2 beta Phi_nominal < 1 - lam for beta <= 2:
+    the C5 (ii) control fails. At lam = 0 the code's threshold (min over the observed targets
+    V_hat_1(s1) > 0) differs from the paper's (min over S = 0): the C10 (c) control fails.
+
+    Examples
+    --------
+    >>> hidden_state().data
+    OfflineData(K=100, H=2)
+    """
+    S = 3
+    phi = np.eye(S)[:, None, :]
+    e = np.eye(S)
+    mu = np.array([[e[1], e[1], e[2]], [e[1], e[1], e[2]]])
+    theta = np.array([np.zeros(S), np.ones(S)])
+    lin = LinearMDP(phi, mu, theta, rho=e[0])
+    s = np.zeros((K, 3), dtype=np.int64)
+    s[:, 1:] = 1
+    a = np.zeros((K, 2), dtype=np.int64)
+    r = lin.R[np.arange(2)[None, :], s[:, :2], a]
+    return OfflineProblem(lin, "tv", lam, K=K, data=OfflineData(s, a, r),
+                          label=f"hidden_state(K={K},lam={lam})")
+
+
+def _simulated(divergence: str, lam: float, K: int = 100) -> OfflineProblem:
+    return OfflineProblem(simulated_linear_mdp(), divergence, lam, K=K, ridge=1.0,
+                          fail_states=(FAIL_STATE,),
+                          label=f"simulated({divergence},lam={lam},K={K})")
+
+
+def _random_problem(seed: int, S: int, A: int, d: int, H: int, divergence: str, lam: float,
+                    K: int) -> OfflineProblem:
+    lin = random_linear_mdp(S, A, d, rng=np.random.default_rng(seed), H=H, concentration=0.5)
+    return OfflineProblem(lin, divergence, lam, K=K,
+                          label=f"random_linear(S={S},A={A},d={d},H={H},{divergence},"
+                                f"lam={lam},K={K})#{seed}")
+
+
+def _offline_instances(*named: tuple) -> Any:
+    """Claim.instances: the named problems, then random d-rectangular linear MDPs."""
+    def instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+        out = [_instance(p().label, {"builder": p.func.__name__, **p.keywords}, p)
+               for p in (functools.partial(f, **kw) for f, kw in named)]
+        for _ in range(n_random):
+            params = {"seed": int(rng.integers(0, 2**32)), "S": int(rng.integers(3, 7)),
+                      "A": int(rng.integers(2, 4)), "d": int(rng.integers(2, 5)),
+                      "H": int(rng.integers(2, 4)),
+                      "divergence": str(rng.choice(dv.DIVERGENCES)),
+                      "lam": round(float(np.exp(rng.uniform(np.log(0.1), np.log(2.0)))), 4),
+                      "K": int(rng.choice([20, 100]))}
+            build = functools.partial(_random_problem, **params)
+            out.append(_instance(build().label, params, build))
+        return out
+    return instances
+
+
+# ====================================================================== C5: the core lemma
+def _c5_cells(p: OfflineProblem, rng: np.random.Generator, betas=C5_BETAS) -> list[dict]:
+    """For each beta: the run, E, pessimism gap, V* - V_hat, 2 beta Phi_inst (true and nominal)."""
+    data = p.dataset(rng)
+    best = robust_dp(p.lin, lam=p.lam, divergence=p.divergence)
+    cells = []
+    for beta in betas:
+        sol = p.run(data, beta)
+        ev = robust_evaluate(p.lin, sol.policy, lam=p.lam, divergence=p.divergence)
+        scale = float(max(np.abs(ev.V).max(), np.abs(sol.V).max(), 1.0))
+        tol = _round(p.lin.H, scale)
+        holds, worst = event_holds(p.lin, sol, slack=tol)
+        phi_true = instance_dependent_term(p.lin, sol, policy=best.policy)
+        phi_nom = instance_dependent_term(p.lin, sol, policy=best.policy,
+                                          radii=np.zeros(p.lin.H))
+        cells.append({"beta": beta, "E": holds, "E_worst": worst, "tol": tol,
+                      "pess": float((sol.V[:-1] - ev.V[:-1]).max()),
+                      "gap": float(p.lin.rho @ (best.V[0] - sol.V[0])),
+                      "subopt": float(p.lin.rho @ (best.V[0] - ev.V[0])),
+                      "bound": 2.0 * beta * phi_true, "bound_nominal": 2.0 * beta * phi_nom})
+    return cells
+
+
+def _c5_pessimism(p: OfflineProblem, rng: np.random.Generator, *, control: bool) -> Measurement:
+    cells = _c5_cells(p, rng, betas=(0.0,) if control else C5_BETAS)
+    # the control drops the bonus and the conditioning on E
+    use = cells if control else [c for c in cells if c["E"]]
+    if not use:
+        raise RuntimeError(f"{p.label}: E held for no beta in {C5_BETAS}; extend the grid")
+    w = max(use, key=lambda c: c["pess"] - c["tol"])
+    return Measurement(w["pess"], 0.0, tol=w["tol"],
+                       extra={"beta": w["beta"], "betas_with_E": [c["beta"] for c in use],
+                              "E_worst": w["E_worst"]})
+
+
+def _c5_pessimism_claim(p, rng):
+    """max_{h,s} V_hat - V^{pi_hat,lam} over the betas where E holds (<= 0 by the lemma)."""
+    return _c5_pessimism(p, rng, control=False)
+
+
+def _c5_pessimism_control(p, rng):
+    """The same at beta = 0, without conditioning on E."""
+    return _c5_pessimism(p, rng, control=True)
+
+
+def _c5_subopt(p: OfflineProblem, rng: np.random.Generator, *, nominal: bool) -> Measurement:
+    cells = [c for c in _c5_cells(p, rng) if c["E"]]
+    if not cells:
+        raise RuntimeError(f"{p.label}: E held for no beta in {C5_BETAS}; extend the grid")
+    key = "bound_nominal" if nominal else "bound"
+    w = min(cells, key=lambda c: c[key] + c["tol"] - c["gap"])
+    return Measurement(w["gap"], w[key], tol=w["tol"],
+                       extra={"beta": w["beta"], "subopt": w["subopt"],
+                              "betas_with_E": [c["beta"] for c in cells],
+                              "subopt_le_gap": w["subopt"] <= w["gap"] + w["tol"]})
+
+
+def _c5_subopt_claim(p, rng):
+    """V*_1 - V_hat_1 against 2 beta Phi_inst (sup over the admissible balls), on E."""
+    return _c5_subopt(p, rng, nominal=False)
+
+
+def _c5_subopt_control(p, rng):
+    """The same with Phi_inst computed under the nominal kernel only (card P13)."""
+    return _c5_subopt(p, rng, nominal=True)
+
+
+# ====================================================================== C6: the theorem
+def theory_beta(divergence: str, *, d: int, H: int, K: int, lam: float,
+                delta: float = C6_DELTA, xi: float | None = None) -> float:
+    """The theory betas of card §3.7 **[unverified]**, with ``xi = log(d H K / delta)`` by default.
+
+    TV ``16 H d sqrt(xi)``; KL ``16 d lam e^{H/lam} sqrt(H/lam + xi)``;
+    chi2 ``8 d H^2 (1 + 1/lam) sqrt(xi)``. The exact log factors are unverified (card P16):
+    ``xi`` is a parameter.
+
+    Examples
+    --------
+    >>> round(theory_beta("tv", d=4, H=3, K=100, lam=0.3, xi=1.0), 6)
+    192.0
+    """
+    xi = math.log(d * H * K / delta) if xi is None else xi
+    if divergence == "tv":
+        return 16.0 * H * d * math.sqrt(xi)
+    if divergence == "kl":
+        return 16.0 * d * lam * math.exp(H / lam) * math.sqrt(H / lam + xi)
+    return 8.0 * d * H ** 2 * (1.0 + 1.0 / lam) * math.sqrt(xi)
+
+
+def _c6(p: OfflineProblem, rng: np.random.Generator, *, control: bool) -> Measurement:
+    data = p.dataset(rng)
+    if control:       # beta_emp / 10, beta_emp from the bonus-free run
+        beta = beta_empirical(p.lin, p.run(data, 0.0)) / 10.0
+    else:
+        beta = theory_beta(p.divergence, d=p.lin.d, H=p.lin.H, K=data.K, lam=p.lam)
+    sol = p.run(data, beta)
+    best = robust_dp(p.lin, lam=p.lam, divergence=p.divergence)
+    ev = robust_evaluate(p.lin, sol.policy, lam=p.lam, divergence=p.divergence)
+    subopt = float(p.lin.rho @ (best.V[0] - ev.V[0]))
+    bound = 2.0 * beta * instance_dependent_term(p.lin, sol, policy=best.policy)
+    tol = _round(p.lin.H, float(np.abs(best.V).max()))
+    return Measurement(1.0 if subopt > bound + tol else 0.0, None,
+                       extra={"subopt": subopt, "bound": bound, "beta": beta,
+                              "tightness": subopt / bound if bound > 0 else None})
+
+
+def _c6_claim(p, rng):
+    """Bad event: SubOpt > 2 beta Phi_inst with the theory beta."""
+    return _c6(p, rng, control=False)
+
+
+def _c6_control(p, rng):
+    """The same with beta = beta_emp / 10."""
+    return _c6(p, rng, control=True)
+
+
+# ====================================================================== C1: inner problems
+#: Named inner-problem cases on which the C1 controls fail by hand computation.
+INNER_TRAPS = {
+    # V = (0, 1), mu0 uniform, lam = 1/4: TV 1/8; with threshold min V + 2 lam: 1/4
+    "two_state": ((0.0, 1.0), (0.5, 0.5), 0.25),
+    # the lowest value sits off the support: TV 0.5; min over supp(mu0) gives 1.25
+    "off_support_min": ((5.0, 1.0, 0.0), (0.5, 0.5, 0.0), 0.5),
+    # chi2 with lam = 1: 7/16; with 1/(2 lam): 3/8; inf over alpha: min V = 0
+    "chi2_two_state": ((0.0, 1.0), (0.5, 0.5), 1.0),
+}
+
+
+def _inner_named(*names: str) -> list[Instance]:
+    out = []
+    for name in names:
+        V, mu0, lam = INNER_TRAPS[name]
+        build = functools.partial(lambda c: InnerCases((c,)), (V, mu0, lam))
+        out.append(Instance(f"inner:{name}", {"V": list(V), "mu0": list(mu0), "lam": lam},
+                            build))
+    return out
+
+
+def _inner_random(n: int, rng: np.random.Generator, *, off_support: bool = False,
+                  fail_state: bool = False, per: int = 3) -> list[Instance]:
+    out = []
+    for k in range(n):
+        seed = int(rng.integers(0, 2**32))
+
+        def build(seed=seed):
+            r = np.random.default_rng(seed)
+            cases = []
+            for _ in range(per):
+                S = int(r.integers(2, 8))
+                V = r.random(S) * 3.0
+                mu0 = r.dirichlet(np.full(S, 0.7))
+                if off_support:           # the global minimum sits outside supp(mu0)
+                    j = int(np.argmin(V))
+                    mu0[j] = 0.0
+                    mu0 /= mu0.sum()
+                elif r.random() < 0.3:
+                    mu0[int(r.integers(S))] = 0.0
+                    mu0 /= mu0.sum()
+                if fail_state:
+                    V[int(r.integers(S))] = 0.0
+                lam = float(np.exp(r.uniform(np.log(0.03), np.log(10.0))))
+                cases.append((tuple(V), tuple(mu0), lam))
+            return InnerCases(tuple(cases))
+        out.append(Instance(f"inner:random#{seed}", {"seed": seed, "per": per,
+                                                     "off_support": off_support,
+                                                     "fail_state": fail_state}, build))
+    return out
+
+
+def _worst_equality(rows: list[tuple[float, float, float, dict]]) -> Measurement:
+    """rows of (measured, bound, tol, extra): the one with the smallest margin."""
+    w = min(rows, key=lambda r: r[2] - abs(r[0] - r[1]))
+    return Measurement(w[0], w[1], tol=w[2], extra={**w[3], "cases": len(rows)})
+
+
+def _closed_form(div: str, V, mu0, lam: float, broken: str | None) -> float:
+    V, mu0 = np.asarray(V, float), np.asarray(mu0, float)
+    if broken == "tv_2lam":
+        return float(mu0 @ np.minimum(V, V.min() + 2.0 * lam))
+    if broken == "tv_support":
+        return float(mu0 @ np.minimum(V, V[mu0 > 0].min() + lam))
+    if broken == "kl_sign":
+        m = float(V[mu0 > 0].min())
+        return m + lam * math.log(float(mu0[mu0 > 0] @ np.exp(-(V[mu0 > 0] - m) / lam)))
+    if broken in ("chi2_half", "chi2_inf"):
+        k = 1.0 / (2.0 * lam) if broken == "chi2_half" else 1.0 / (4.0 * lam)
+        grid = np.unique(np.concatenate([np.linspace(V.min(), V.max(), 2001), V]))
+        x = np.minimum(V[:, None], grid[None, :])                    # (S, n_grid)
+        m = mu0 @ x
+        vals = m - k * (mu0 @ (x - m) ** 2)
+        return float(vals.max() if broken == "chi2_half" else vals.min())
+    return dv.inner_value(div, V, mu0, lam)
+
+
+def _c1(div: str, broken: str | None):
+    def measure(cases: InnerCases, rng: np.random.Generator) -> Measurement:
+        from rlsandbox.algorithms.r2pvi.primal import inner_primal
+
+        rows = []
+        for V, mu0, lam in cases.cases:
+            primal, _ = inner_primal(div, V, mu0, lam)
+            closed = _closed_form(div, V, mu0, lam, broken)
+            rows.append((closed, primal, CVX_TOL, {"S": len(V), "lam": lam}))
+        return _worst_equality(rows)
+    return measure
+
+
+# ====================================================================== C2: worst case attains
+def _c2_problem(div: str, seed: int | None) -> tuple[LinearMDP, str, float]:
+    if seed is None:
+        return simulated_linear_mdp(), div, 0.3
+    r = np.random.default_rng(seed)
+    lin = random_linear_mdp(int(r.integers(3, 6)), int(r.integers(2, 4)), int(r.integers(2, 4)),
+                            rng=r, H=int(r.integers(2, 4)), concentration=0.5)
+    return lin, div, round(float(np.exp(r.uniform(np.log(0.1), np.log(3.0)))), 4)
+
+
+def _c2_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [Instance(f"simulated({div},lam=0.3)", {"divergence": div, "seed": None},
+                    functools.partial(_c2_problem, div, None)) for div in ("kl", "chi2", "tv")]
+    for _ in range(n_random):
+        seed, div = int(rng.integers(0, 2**32)), str(rng.choice(dv.DIVERGENCES))
+        out.append(Instance(f"random_linear({div})#{seed}", {"divergence": div, "seed": seed},
+                            functools.partial(_c2_problem, div, seed)))
+    return out
+
+
+def _c2(problem, rng: np.random.Generator, *, control: bool) -> Measurement:
+    lin, div, lam = problem
+    best = robust_dp(lin, lam=lam, divergence=div)
+    rows = []
+    for k in range(3):
+        pi = np.zeros((lin.H, lin.S), dtype=np.int64) if k == 0 else \
+            rng.integers(0, lin.A, size=(lin.H, lin.S))
+        if np.array_equal(pi, best.policy):
+            pi = (pi + 1) % lin.A                    # the control needs pi != pi*
+        ev = robust_evaluate(lin, pi, lam=lam, divergence=div)
+        V_for = best.V if control else ev.V          # control: minimizers for V*, not V^pi
+        mu = worst_case_factors(lin, V_for, lam=lam, divergence=div)
+        ret = regularized_return(lin, pi, mu, lam=lam, divergence=div)
+        tol = _round(lin.H, float(np.abs(ev.V).max()))
+        rows.append((float(lin.rho @ ret[0]), float(lin.rho @ ev.V[0]), tol, {"policy": k}))
+    return _worst_equality(rows)
+
+
+# ====================================================================== C3, C4: constrained link
+def _c3(cases: InnerCases, rng: np.random.Generator, *, control: bool) -> Measurement:
+    from rlsandbox.algorithms.r2pvi.primal import ball_primal
+
+    rows = []
+    for V, mu0, lam in cases.cases:
+        V = np.asarray(V, float)
+        rho = min(1.0, lam / 10.0)                   # radii in (0, 1]
+        if control:                                  # drop the fail state: min_S V = 0.5 > 0
+            V = V - V.min() + 0.5
+        primal, _ = ball_primal("tv", V, mu0, rho, sense="inf")
+        grid = np.unique(np.concatenate([[0.0], V, [V.max()]]))
+        dual = max(float(np.asarray(mu0) @ np.minimum(V, a)) - rho * a for a in grid)
+        rows.append((dual, primal, CVX_TOL, {"rho": rho, "min_V": float(V.min())}))
+    return _worst_equality(rows)
+
+
+def _lagrangian_min(div: str, V: np.ndarray, mu0: np.ndarray, lam: float) -> float:
+    """min_{rho >= 0} C(rho) + lam rho, C(rho) = inf_{D <= rho} E_mu V (card §2.7)."""
+    from scipy.optimize import minimize_scalar
+
+    def f(r: float) -> float:
+        return dv.ball_inf(div, V, mu0, r) + lam * r
+
+    if div == "tv":          # C is convex piecewise linear with kinks at cumulative masses
+        order = np.argsort(-V, kind="stable")
+        kinks = np.concatenate([[0.0], np.cumsum(mu0[order]), [1.0]])
+        return min(f(float(min(k, 1.0))) for k in kinks)
+    top = (V.max() - V.min()) / lam                  # the optimal radius is at most this
+    if top == 0.0:
+        return f(0.0)
+    res = minimize_scalar(f, bounds=(0.0, top), method="bounded",
+                          options={"xatol": 1e-12 * max(top, 1.0)})
+    return min(float(res.fun), f(0.0), f(top))
+
+
+def _c4(div: str, *, control: bool):
+    def measure(cases: InnerCases, rng: np.random.Generator) -> Measurement:
+        rows = []
+        for V, mu0, lam in cases.cases:
+            V, mu0 = np.asarray(V, float), np.asarray(mu0, float)
+            lam_used = 1.0 / lam if control else lam  # control: lam and 1/lam swapped
+            link = _lagrangian_min(div, V, mu0, lam_used)
+            rows.append((link, dv.inner_value(div, V, mu0, lam), CVX_TOL, {"lam": lam}))
+        return _worst_equality(rows)
+    return measure
+
+
+def _c4_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    """lam away from 1 (the control swaps lam and 1/lam)."""
+    out = []
+    for _ in range(1 + n_random):
+        seed = int(rng.integers(0, 2**32))
+
+        def build(seed=seed):
+            r = np.random.default_rng(seed)
+            cases = []
+            for _ in range(3):
+                S = int(r.integers(2, 7))
+                V = r.random(S) * 3.0
+                mu0 = r.dirichlet(np.ones(S))
+                cases.append((tuple(V), tuple(mu0), float(r.uniform(0.05, 0.4))))
+            return InnerCases(tuple(cases))
+        out.append(Instance(f"inner:random#{seed}", {"seed": seed}, build))
+    return out
+
+
+# ====================================================================== C7: the rate
+def _one_hot(seed: int, S: int, A: int, H: int) -> LinearMDP:
+    r = np.random.default_rng(seed)
+    P = r.dirichlet(np.ones(S), size=(H, S, A))
+    phi = np.eye(S * A).reshape(S, A, S * A)
+    mu = np.transpose(P.reshape(H, S * A, S), (0, 1, 2))
+    theta = r.random((H, S * A))
+    return LinearMDP(phi, mu, theta, rho=np.full(S, 1.0 / S))
+
+
+_C7_K = np.geomspace(1e3, 1e6, 7)
+
+
+def _c7_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = []
+    for k in range(1 + n_random):
+        params = {"seed": int(rng.integers(0, 2**32)), "S": int(rng.integers(2, 5)),
+                  "A": int(rng.integers(2, 4)), "H": int(rng.integers(2, 4)),
+                  "divergence": ("kl", "chi2", "tv")[k % 3],
+                  "lam": round(float(rng.uniform(0.3, 2.0)), 4)}
+        build = functools.partial(lambda p: (_one_hot(p["seed"], p["S"], p["A"], p["H"]),
+                                             p["divergence"], p["lam"]), params)
+        out.append(Instance("one_hot(S={S},A={A},H={H},{divergence},lam={lam})#{seed}"
+                            .format(**params), params, build))
+    return out
+
+
+def _c7(problem, rng: np.random.Generator, *, control: bool) -> Measurement:
+    lin, div, lam = problem
+    best = robust_dp(lin, lam=lam, divergence=div)
+    behavior = np.full((lin.H, lin.S, lin.A), 1.0 / lin.A)
+    if control:            # never take pi*'s action at step 0: its factor has no data (c_dag = 0)
+        for s in range(lin.S):
+            behavior[0, s] = 1.0 / (lin.A - 1)
+            behavior[0, s, best.policy[0, s]] = 0.0
+    y = [population_instance_term(lin, K=float(K), lam=lam, divergence=div, behavior=behavior,
+                                  policy=best.policy) for K in _C7_K]
+    return Measurement(np.array(y), None, extra={"x": _C7_K.tolist()})
+
+
+# ====================================================================== C10: limits
+def _c10a(p: OfflineProblem, rng: np.random.Generator, *, control: bool) -> Measurement:
+    data = p.dataset(rng)
+    pe = pevi(p.lin, data, beta=0.3, ridge=p.ridge, reward="known", bonus="d_rect",
+              fail_states=p.fail_states)
+    span = float((pe.V.max(axis=1) - pe.V.min(axis=1)).max())
+    lam = 0.5 * span if control else max(span, 1e-12) * 1.01 + float(p.lin.H)
+    tv = r2pvi(p.lin, data, divergence="tv", lam=lam, beta=0.3, ridge=p.ridge,
+               fail_states=p.fail_states)
+    return Measurement(float(np.abs(tv.Q - pe.Q).max()), 0.0,
+                       tol=_round(p.lin.H, float(np.abs(pe.Q).max())),
+                       extra={"lam": lam, "span_V_hat": span})
+
+
+def _c10c(p: OfflineProblem, rng: np.random.Generator, *, control: bool) -> Measurement:
+    data = p.dataset(rng)
+    mode = "reference_code" if control else "paper"
+    sol = r2pvi(p.lin, data, divergence="tv", lam=0.0, beta=1.0, ridge=p.ridge, mode=mode,
+                fail_states=p.fail_states)
+    worst = 0.0
+    for h in range(p.lin.H - 1):
+        Phi = p.lin.phi[data.s[:, h], data.a[:, h]]
+        C = sol.Lambda_inv[h] @ Phi.T
+        target = C.sum(axis=1) * float(sol.V[h + 1].min())      # (c @ 1) min_S V_hat_{h+1}
+        worst = max(worst, float(np.abs(sol.w[h] - target).max()))
+    return Measurement(worst, 0.0, tol=_round(p.lin.H, float(np.abs(sol.V).max())))
+
+
+def _c10_instances(*named) -> Any:
+    return _offline_instances(*named)
+
+
+# ====================================================================== C11
+_C11_LAMS = (0.05, 0.1, 0.3, 0.6, 1.0)
+
+
+def _c11(div: str, rng: np.random.Generator, *, control: bool) -> Measurement:
+    lin = simulated_linear_mdp()
+    nominal = robust_dp(lin, lam=1e6, divergence="tv").policy      # TV, lam >= span: nominal
+    mismatches, margins = 0, []
+    for lam in _C11_LAMS:
+        if control:     # the constrained TV adversary on factor 4 at step 0 (DRPVI's model)
+            table = np.zeros((lin.H, lin.d))
+            table[0, 3] = 0.5
+            sol = constrained_dp(lin, rho=table, divergence="tv")
+        else:
+            sol = robust_dp(lin, lam=lam, divergence=div)
+        mismatches += int(sol.policy[0, X1] != nominal[0, X1]) + int(sol.policy[1, 1]
+                                                                      != nominal[1, 1])
+        margins.append(float(sol.margin[0, X1]))
+    return Measurement(float(mismatches), 0.0, extra={"margins_x1": margins})
+
+
+def _c11_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    return [Instance(f"simulated({div})", {"divergence": div}, functools.partial(str, div))
+            for div in dv.DIVERGENCES]
+
+
+# ====================================================================== the claims
+_OFFLINE = ("finite-horizon d-rectangular linear MDP (simplex features, factor distributions), "
+            "rewards in [0, 1]; K trajectories of a behavior policy (or a fixed data set); "
+            "R2PVI in paper mode with the d-rectangular bonus; known reward")
+_INNER = "V finite on S <= 8 states, mu0 a distribution (zeros allowed), lam in [0.03, 10]"
+_CITE = "shared/papers/r2pvi.md"
+
+CLAIMS: list[Claim] = [
+    Claim(id="r2pvi.c6.suboptimality_bound", paper="r2pvi",
+          cite=f"[r2pvi, §4 C6 (Theorem)]; {_CITE}",
+          statement="w.p. >= 1 - delta, SubOpt(pi_hat) <= 2 beta sup_{P in U^lam} sum_h "
+                    "E^{pi*,P}[sum_i ||phi_i e_i||_{Lambda_h^-1}] with the theory beta",
+          assumptions=_OFFLINE + "; ridge 1; beta = beta_TV/KL/chi2 of card §3.7 with "
+                      "xi = log(d H K / delta), delta = 0.01 (constants [unverified])",
+          provenance="unverified", kind="high_probability",
+          options={"delta": C6_DELTA},
+          instances=_offline_instances((lucky_data, {"divergence": "tv", "lam": 10.0}),
+                                       (lucky_data, {"divergence": "kl", "lam": 1.0}),
+                                       (_simulated, {"divergence": "tv", "lam": 0.3})),
+          measure=_c6_claim, negative_control=_c6_control,
+          control_note="beta = beta_emp / 10 (lucky_data: SubOpt 0.4 > 2 beta Phi_inst ~ 0.2)",
+          runs=2, quick=2, default=20),
+    Claim(id="r2pvi.c5.pessimism", paper="r2pvi", cite=f"[r2pvi, §4 C5 (i)]; {_CITE}",
+          statement="on the event E (one-step errors within beta b_h), V_hat_h <= "
+                    "V^{pi_hat,lam}_h for all h, s",
+          assumptions=_OFFLINE + f"; E checked exactly on all (s, a) except known states; "
+                      f"beta in {C5_BETAS}, the cells where E holds",
+          provenance="derived", kind="upper_bound",
+          instances=_offline_instances((lucky_data, {"divergence": "tv"}),
+                                       (_simulated, {"divergence": "tv", "lam": 0.3}),
+                                       (_simulated, {"divergence": "kl", "lam": 0.3})),
+          measure=_c5_pessimism_claim, negative_control=_c5_pessimism_control,
+          control_note="beta = 0 and E not required (lucky_data: V_hat_0 ~ 0.99 > 0.5)",
+          quick=2, default=20),
+    Claim(id="r2pvi.c5.suboptimality", paper="r2pvi", cite=f"[r2pvi, §4 C5 (ii)]; {_CITE}",
+          statement="on E, SubOpt <= V*_1 - V_hat_1 <= 2 beta sup_{P in U^lam} sum_h "
+                    "E^{pi*,P}[b_h], U^lam = balls of radius (H-h)/lam",
+          assumptions=_OFFLINE + f"; beta in {C5_BETAS}, the cells where E holds",
+          provenance="derived", kind="upper_bound",
+          instances=_offline_instances((hidden_state, {}),
+                                       (_simulated, {"divergence": "tv", "lam": 0.3}),
+                                       (_simulated, {"divergence": "chi2", "lam": 0.3})),
+          measure=_c5_subopt_claim, negative_control=_c5_subopt_control,
+          control_note="Phi_inst under the nominal kernel only (hidden_state: 0.2 vs ~1.1)",
+          quick=2, default=20),
+    Claim(id="r2pvi.c1.tv_closed_form", paper="r2pvi", cite=f"[r2pvi, §2.5, §4 C1]; {_CITE}",
+          statement="inf_mu E_mu V + lam TV(mu, mu0) = E_mu0 min(V, min_S V + lam)",
+          assumptions=_INNER + "; TV = (1/2) L1; primal by cvxpy (CLARABEL)",
+          provenance="derived", kind="equality",
+          instances=lambda n, rng: _inner_named("two_state") + _inner_random(n, rng),
+          measure=_c1("tv", None), negative_control=_c1("tv", "tv_2lam"),
+          control_note="threshold min V + 2 lam (f(t) = |t - 1| without the 1/2)", quick=2),
+    Claim(id="r2pvi.c1.tv_whole_state_space", paper="r2pvi",
+          cite=f"[r2pvi, §2.5, §4 C1]; {_CITE}",
+          statement="the TV threshold uses min over all of S (mass can leave supp(mu0))",
+          assumptions=_INNER + "; the lowest value sits outside supp(mu0)",
+          provenance="derived", kind="equality",
+          instances=lambda n, rng: (_inner_named("off_support_min")
+                                    + _inner_random(n, rng, off_support=True)),
+          measure=_c1("tv", None), negative_control=_c1("tv", "tv_support"),
+          control_note="threshold from the minimum over supp(mu0)", quick=2),
+    Claim(id="r2pvi.c1.kl_closed_form", paper="r2pvi", cite=f"[r2pvi, §2.5, §4 C1]; {_CITE}",
+          statement="inf_mu E_mu V + lam KL(mu || mu0) = -lam log E_mu0 exp(-V / lam)",
+          assumptions=_INNER, provenance="derived", kind="equality",
+          instances=lambda n, rng: _inner_named("two_state") + _inner_random(n, rng),
+          measure=_c1("kl", None), negative_control=_c1("kl", "kl_sign"),
+          control_note="leading minus sign dropped (+lam log E exp(-V/lam))", quick=2),
+    Claim(id="r2pvi.c1.chi2_dual", paper="r2pvi", cite=f"[r2pvi, §2.5, §4 C1]; {_CITE}",
+          statement="inf_mu E_mu V + lam chi2(mu || mu0) = sup_alpha E[V]_alpha - "
+                    "Var([V]_alpha) / (4 lam)",
+          assumptions=_INNER + "; chi2 = sum (mu - mu0)^2 / mu0 (no 1/2)",
+          provenance="derived", kind="equality",
+          instances=lambda n, rng: _inner_named("chi2_two_state") + _inner_random(n, rng),
+          measure=_c1("chi2", None), negative_control=_c1("chi2", "chi2_half"),
+          control_note="variance divided by 2 lam instead of 4 lam", quick=2),
+    Claim(id="r2pvi.c1.chi2_sup", paper="r2pvi", cite=f"[r2pvi, §2.5, §4 C1, P3]; {_CITE}",
+          statement="the chi2 dual is a sup over alpha (the simulated-MDP code's inf is wrong)",
+          assumptions=_INNER, provenance="derived", kind="equality",
+          instances=lambda n, rng: _inner_named("chi2_two_state") + _inner_random(n, rng),
+          measure=_c1("chi2", None), negative_control=_c1("chi2", "chi2_inf"),
+          control_note="inf over alpha instead of sup (the official code's sign slip, P3)",
+          quick=2),
+    Claim(id="r2pvi.c2.worst_case_attains", paper="r2pvi",
+          cite=f"[r2pvi, §2.4, §4 C2 (c)]; {_CITE}",
+          statement="plugging the inner minimizers for V^{pi,lam} into the model gives a "
+                    "regularized return equal to V^{pi,lam}",
+          assumptions="finite-horizon d-rectangular linear MDP; 3 deterministic policies "
+                      "(one fixed, two random); lam > 0",
+          provenance="paper", kind="equality", instances=_c2_instances,
+          measure=functools.partial(_c2, control=False),
+          negative_control=functools.partial(_c2, control=True),
+          control_note="minimizers computed for V^{*,lam} while pi != pi* (KL/chi2: unique)",
+          quick=2),
+    Claim(id="r2pvi.c3.tv_ball_dual", paper="r2pvi", cite=f"[r2pvi, §2.7, §4 C3]; {_CITE}",
+          statement="with a zero-value fail state, inf_{TV(mu, mu0) <= rho} E_mu V = "
+                    "max_alpha E_mu0 [V]_alpha - rho alpha",
+          assumptions=_INNER + "; min_S V = 0; rho = min(1, lam / 10); primal by cvxpy",
+          provenance="derived", kind="equality",
+          instances=lambda n, rng: _inner_random(1 + n, rng, fail_state=True),
+          measure=functools.partial(_c3, control=False),
+          negative_control=functools.partial(_c3, control=True),
+          control_note="fail state dropped (min_S V = 0.5) with the simplified dual kept",
+          quick=2),
+    Claim(id="r2pvi.c4.lagrangian_link", paper="r2pvi", cite=f"[r2pvi, §2.7, §4 C4]; {_CITE}",
+          statement="w^lam[V] = min_{rho >= 0} C(rho) + lam rho, C(rho) = inf_{D <= rho} E_mu V "
+                    "(TV and KL)",
+          assumptions="V in [0, 3]^S, S <= 6, mu0 with full support, lam in [0.05, 0.4]; TV: "
+                      "exact over C's kinks; KL: bounded scalar search (xatol 1e-12)",
+          provenance="derived", kind="equality", instances=_c4_instances,
+          measure=_c4("kl", control=False), negative_control=_c4("kl", control=True),
+          control_note="lam and 1/lam swapped (the 'lam ~ 1/rho' reading taken literally)",
+          quick=1),
+    Claim(id="r2pvi.c4.lagrangian_link_tv", paper="r2pvi",
+          cite=f"[r2pvi, §2.7, §4 C4]; {_CITE}",
+          statement="w^lam[V] = min_{rho >= 0} C_TV(rho) + lam rho (exact over the kinks)",
+          assumptions="V in [0, 3]^S, S <= 6, mu0 with full support, lam in [0.05, 0.4]",
+          provenance="derived", kind="equality", instances=_c4_instances,
+          measure=_c4("tv", control=False), negative_control=_c4("tv", control=True),
+          control_note="lam and 1/lam swapped", quick=1),
+    Claim(id="r2pvi.c7.instance_term_rate", paper="r2pvi",
+          cite=f"[r2pvi, §4 C7 (Corollary), (a)]; {_CITE}",
+          statement="under robust partial coverage Phi_inst(K Sigma_b + I) = O(K^{-1/2})",
+          assumptions="one-hot (tabular) d-rectangular instances, rho uniform, uniform "
+                      "behavior (every (s, a) covered at every step); K in [1e3, 1e6]",
+          provenance="paper", kind="rate", options={"slope": (-0.6, -0.4)},
+          instances=_c7_instances, measure=functools.partial(_c7, control=False),
+          negative_control=functools.partial(_c7, control=True),
+          control_note="behavior never takes pi*'s step-0 action (c_dag = 0): slope ~ 0",
+          quick=2),
+    Claim(id="r2pvi.c10.tv_large_lam_is_pevi", paper="r2pvi",
+          cite=f"[r2pvi, §4 C10 (a)]; {_CITE}",
+          statement="R2PVI-TV with lam >= max V_hat - min V_hat equals PEVI with known reward "
+                    "and the d-rectangular bonus",
+          assumptions=_OFFLINE + "; beta = 0.3", provenance="derived", kind="equality",
+          instances=_c10_instances((_simulated, {"divergence": "tv", "lam": 1.0})),
+          measure=functools.partial(_c10a, control=False),
+          negative_control=functools.partial(_c10a, control=True),
+          control_note="lam = half the span of V_hat (the truncation binds)", quick=2),
+    Claim(id="r2pvi.c10.tv_lam_zero_collapse", paper="r2pvi",
+          cite=f"[r2pvi, §4 C10 (c)]; {_CITE}",
+          statement="R2PVI-TV at lam = 0 replaces every target by min_S V_hat: "
+                    "w_hat = (Lambda^-1 Phi^T 1) min_S V_hat_{h+1}",
+          assumptions=_OFFLINE + "; beta = 1", provenance="derived", kind="equality",
+          instances=_c10_instances((hidden_state, {})),
+          measure=functools.partial(_c10c, control=False),
+          negative_control=functools.partial(_c10c, control=True),
+          control_note="the code's minimum over observed targets (hidden_state: s0, s2 unseen)",
+          quick=2),
+    Claim(id="r2pvi.c11.robust_policy_is_nominal", paper="r2pvi",
+          cite=f"[r2pvi, §4 C11, §5.1]; {_CITE}",
+          statement="on the simulated MDP the exact d-RRMDP optimal policy (TV, KL, chi2; "
+                    "lam in 0.05..1) is the nominal optimal one at x1 and x2",
+          assumptions="simulated MDP of card §5.1 (delta 0.3, xi_norm 0.2); exact DP (E1)",
+          provenance="derived", kind="equality", instances=_c11_instances,
+          measure=lambda div, rng: _c11(div, rng, control=False),
+          negative_control=lambda div, rng: _c11(div, rng, control=True),
+          control_note="constrained TV ball (rho 0.5) on factor 4 at step 0 (DRPVI's model)",
+          quick=0),
+]
+
+for _claim in CLAIMS:
+    register(_claim)

@@ -1,0 +1,53 @@
+"""LOOP card claims (paper "loop"): each holds on its quick instances and its negative control
+is caught, through the claims framework; the adversarial named instances behave as their
+docstrings derive."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rlsandbox as rls
+from rlsandbox.algorithms.loop import true_hypothesis
+from rlsandbox.dp.average import diameter
+from rlsandbox.proofs_check import REGISTRY, run_claim
+from rlsandbox.proofs_check import loop as loop_claims
+
+LOOP = [cid for cid in REGISTRY if cid.startswith("loop.")]
+EPS = np.finfo(np.float64).eps
+
+
+def test_every_card_claim_is_registered():
+    assert set(LOOP) == {c.id for c in loop_claims.CLAIMS}
+    assert {"loop.he2024.boe", "loop.he2024.thm.regret", "loop.he2024.lem.switching",
+            "loop.he2024.lem.optimism", "loop.he2024.decomp", "loop.jaksch2010.episodes",
+            "loop.jaksch2010.evi", "loop.he2024.span_diameter"} == set(LOOP)
+    marks = {c.id: c.provenance for c in loop_claims.CLAIMS}
+    # card marks: C1/C2 [R] -> unverified; C3 radius and C4 derived; C0, C8 standard [V]
+    assert marks["loop.he2024.thm.regret"] == marks["loop.he2024.lem.switching"] == "unverified"
+    assert marks["loop.he2024.decomp"] == marks["loop.he2024.lem.optimism"] == "derived"
+
+
+@pytest.mark.parametrize("claim_id", LOOP)
+def test_claim_holds_and_control_is_caught(claim_id):
+    r = run_claim(claim_id, quick=True, seed=0)
+    assert r.holds, (claim_id, r.verdict)
+    assert r.caught, (claim_id, r.control)
+
+
+def test_coin_flip_closed_form():
+    # uniform transitions: V*(s) = max_a R[s, a] - J*, sp(V*) = spread (S - 1)
+    m = loop_claims.coin_flip(S=3, A=2, spread=0.04)
+    f = true_hypothesis(m)
+    assert f.J == pytest.approx(np.mean(m.R.max(axis=1)), abs=1e-15)
+    assert f.V.max() - f.V.min() == pytest.approx(0.08, abs=1e-14)
+
+
+@pytest.mark.parametrize("n", [3, 4, 6, 8])
+def test_span_diameter_bound_is_attained_on_riverswim(n):
+    # docstring of the span claim: V*(n-1) - V*(0) = J* E[tau_{0 -> n-1}] = J* D on RiverSwim
+    mdp = rls.mdps.riverswim(n, gamma=1.0)
+    f = true_hypothesis(mdp)
+    D = diameter(mdp)
+    # the claim's own round-off allowance (LU forward error with cond <= 2 D)
+    tol = 12.0 * n * EPS * D * 2 * (f.V.max() - f.V.min())
+    assert f.V.max() - f.V.min() == pytest.approx(f.J * D, abs=tol)

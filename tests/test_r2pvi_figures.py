@@ -1,0 +1,94 @@
+"""R2PVI figures (rlsandbox/experiments/r2pvi_*.py): the card's expected outcomes in quick mode,
+and the committed DEFAULT runs' diagnostics against the card (shared/papers/r2pvi.md §5.1).
+
+Quick mode draws its data sets from a Generator (not the official code's streams), so only the
+card's trends are asserted there; the mean over 20 data sets has a standard error of about
+0.15 / sqrt(20) = 0.034 per point (card: per-replication std up to ~0.15), and every asserted
+gap below is several times that."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlsandbox.experiments import r2pvi_lambda_sweep as sweep
+from rlsandbox.experiments import r2pvi_perturbation as pert
+from rlsandbox.experiments.r2pvi_common import summary
+
+GALLERY = Path(__file__).resolve().parents[1] / "figures"
+
+
+@pytest.fixture(scope="module")
+def fig1a():
+    return summary(pert.run(pert.QUICK, rng=np.random.default_rng(11)))
+
+
+@pytest.fixture(scope="module")
+def fig1b():
+    return summary(sweep.run(sweep.QUICK, rng=np.random.default_rng(12)))
+
+
+def test_figure_1a_trend(fig1a):
+    """Card §5.1 Figure 1(a): PEVI is best at q = 0 and drops steeply; every R2PVI variant loses
+    at q = 0 (by ~0.15-0.2 on the panel) and wins at q = 1 (by ~0.25-0.34); the PEVI curve
+    crosses the R2PVI-TV curve between q = 0.3 and 0.4 on the panel (we allow 0.2-0.5)."""
+    pevi = fig1a.loc["PEVI"]
+    robust = [m for m in fig1a.index if m != "PEVI"]
+    assert pevi[0.0] - pevi[1.0] > 0.6                       # panel: 1.545 -> 0.748
+    for m in robust:
+        assert fig1a.loc[m, 0.0] < pevi[0.0] - 0.03
+        assert fig1a.loc[m, 1.0] > pevi[1.0] + 0.05
+    diff = (fig1a.loc["R2PVI-TV"] - pevi).to_numpy()
+    q = fig1a.columns.to_numpy()
+    cross = q[np.argmax(diff > 0)]
+    assert 0.2 <= cross <= 0.5
+    # R2PVI-TV's curve is flatter than PEVI's (panel slopes -0.39 vs -0.80)
+    assert fig1a.loc["R2PVI-TV", 0.0] - fig1a.loc["R2PVI-TV", 1.0] < 0.6 * (pevi[0.0] - pevi[1.0])
+
+
+def test_figure_1b_fan(fig1b):
+    """Card §5.1 Figure 1(b): the q = 0 ordering 0.6 > 0.3 > 0.2 > 0.1 reverses at q = 1, and
+    smaller lam gives a flatter curve."""
+    lams = ["lam = 0.1", "lam = 0.2", "lam = 0.3", "lam = 0.6"]
+    at0 = fig1b.loc[lams, 0.0].to_numpy()
+    at1 = fig1b.loc[lams, 1.0].to_numpy()
+    assert np.all(np.diff(at0) > 0) and np.all(np.diff(at1) < 0)
+    drop = at0 - at1
+    assert np.all(np.diff(drop) > 0)
+
+
+def test_committed_figure_1a_matches_the_card():
+    """The committed DEFAULT run (replayed official-code streams): the code's Monte-Carlo
+    endpoints equal the card's '[reproduced]' numbers (3 decimals), and PEVI / R2PVI-TV stay
+    within 0.03 of the published panel (the card's Monte-Carlo noise, P14)."""
+    meta = json.loads((GALLERY / "r2pvi_perturbation.json").read_text())
+    diag = meta["diagnostics"]
+    for m, (q0, q1) in pert.CARD_CODE.items():
+        got = diag["legacy_mc_q0_q1"][m]
+        assert abs(got[0] - q0) <= 5e-4 + 1e-9 and abs(got[1] - q1) <= 5e-4 + 1e-9, m
+    dev = diag["max_abs_dev_from_panel_exact"]
+    assert dev["PEVI"] <= 0.03 and dev["R2PVI-TV"] <= 0.03
+    # not reproduced (card: the panel's KL curve came from another code state): recorded
+    assert dev["R2PVI-KL"] > 0.1
+
+
+def test_committed_figure_1b_close_to_the_panel():
+    """Card §5.1 Figure 1(b), xi_norm = 0.3 'reproduces it within ~0.03': measured 0.035 at
+    worst (exact evaluation); asserted at 0.05 so that the finding is recorded, not hidden."""
+    diag = json.loads((GALLERY / "r2pvi_lambda_sweep.json").read_text())["diagnostics"]
+    dev = diag["max_abs_dev_from_panel_exact"]
+    assert max(dev.values()) <= 0.05
+    assert sorted(dev) == ["lam = 0.1", "lam = 0.2", "lam = 0.3", "lam = 0.6"]
+
+
+@pytest.mark.parametrize("mod, kwargs, match", [
+    (pert, {"lam": 0.0}, r"lam == 0.0, must be in \(0, inf\)"),
+    (pert, {"data": "numpy"}, r"data == 'numpy'; expected one of 'legacy', 'generator'"),
+    (sweep, {"qs": (0.0, 1.5)}, r"qs\[1\] == 1.5, must be in \[0, 1\]"),
+    (sweep, {"replications": 1}, r"replications == 1, must be in \[2, inf\]"),
+])
+def test_config_errors(mod, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mod.Config(**kwargs)
