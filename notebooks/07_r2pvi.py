@@ -69,7 +69,7 @@ print(f"quick mode: {'on' if QUICK else 'off'} ({N_SEEDS} seeds, K in {KS})")
 # %%
 lin = simulated_linear_mdp()
 t = SIM_ACTIONS @ np.full(4, 0.05)
-print(lin, "  <xi, a> ranges over", sorted(set(np.round(t, 2))))
+print(lin, "  <xi, a> ranges over", sorted({float(x) for x in np.round(t, 2)}))
 pd.DataFrame(lin.phi[X1, [0, 5, 15]], index=[f"a={tuple(SIM_ACTIONS[k])}" for k in (0, 5, 15)],
              columns=[f"phi_{i + 1}" for i in range(4)]).rename_axis("phi(x1, a)")
 

@@ -18,7 +18,7 @@ from rlsandbox.algorithms.distributional import (
     FiniteDist, OutcomeMDP, StockDP, best_markov, best_over_history_policies, cramer_sq,
     cvar, cvar_outer, cvar_utility, exponential_utility, history_optimum_eu,
     history_return_laws, markov_greedy_dp, mean_utility, mean_variance, mean_variance_outer,
-    median, mixture, point, randomized_markov_curve, reachable_returns, return_distribution,
+    median, point, randomized_markov_curve, reachable_returns, return_distribution,
     stock_dp, stock_dp_scalar, stock_path, target_probability, threshold, total_variation,
     value_at_risk, var_outer, w_inf, wasserstein)
 from rlsandbox.algorithms.distributional.objectives import (COMPATIBLE_EU, INCOMPATIBLE_EU,
@@ -415,3 +415,16 @@ def test_target_probability_t1():
 def test_piecewise_linear_keeps_rationals():
     F = piecewise_linear(2, 1)
     assert F.f(Fr(-1, 3)) == Fr(-2, 3) and F.lipschitz == 2.0
+
+
+def test_winf_float_breakpoints_regression():
+    """Regression (found by `verify distributional` at the default budget, B1 on random MRPs):
+    float cumulative sums 0.1 + 0.2 = 0.30000000000000004 and 0.3 left a spurious u-interval
+    of length 5.6e-17 where the quantiles 0 and 5 were compared, so w_inf reported 5. The exact
+    value (rationals) is 4."""
+    a = FiniteDist.from_pairs([(-1.0, 0.1), (0.0, 0.2), (1.0, 0.7)], exact=False)
+    b = FiniteDist.from_pairs([(-1.0, 0.3), (5.0, 0.7)], exact=False)
+    qa = FiniteDist.from_pairs([(-1, Fr(1, 10)), (0, Fr(2, 10)), (1, Fr(7, 10))], exact=True)
+    qb = FiniteDist.from_pairs([(-1, Fr(3, 10)), (5, Fr(7, 10))], exact=True)
+    assert w_inf(qa, qb) == 4
+    assert w_inf(a, b) == 4.0

@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 
 from rlsandbox.experiments import FIGURES
-from rlsandbox.experiments import distributional_casino as e2
 from rlsandbox.experiments import distributional_cliff as e3
 from rlsandbox.experiments import distributional_exact as e1
 
 
 def test_registered():
-    assert {"distributional_exact", "distributional_casino", "distributional_cliff"} <= set(FIGURES)
+    assert {"distributional_exact", "distributional_cliff"} <= set(FIGURES)
 
 
 def _value(df, **where):
@@ -27,10 +26,15 @@ def _value(df, **where):
     return float(sub["value"].iloc[0])
 
 
-def test_e1_card_values():
+@pytest.fixture(scope="module")
+def exact():
+    return e1.run(e1.QUICK, rng=np.random.default_rng(0))
+
+
+def test_e1_card_values(exact):
     """Card E1: 3/4, 1/2, <= 1/2, 0, 0 (A); 3/4, 1/2, 1/2 (T1); exact (floats of rationals
     with denominators <= 8: exact in binary)."""
-    df = e1.run(e1.QUICK, rng=np.random.default_rng(0))
+    df = exact
     assert _value(df, instance="A", quantity="optimum") == 0.75
     assert _value(df, instance="A", quantity="best_markov") == 0.5
     rnd = df[(df["instance"] == "A") & (df["quantity"] == "randomized_markov")]
@@ -46,23 +50,32 @@ def test_e1_card_values():
     assert h["value"].max() == 0.75 and float(h.loc[h["value"].idxmax(), "x"]) == -2.0
 
 
-def test_e2_card_values():
+def test_e2_card_values(exact):
     """Card C6 table (Instance C) and C12 P* row; the risk-neutral row within the truncation
     2^(1 - depth) plus the card's 4-digit rounding."""
-    df = e2.run(e2.QUICK, rng=np.random.default_rng(0))
+    df = exact[exact["instance"] == "C"]
     card = {0.1: (0.0, 0.0, -1.5764), 0.25: (0.0, 0.0, -1.1527), 0.5: (0.0, 0.0, -0.5782),
             0.75: (0.04, -1.0, -0.0518), 0.9: (0.238, -1.75, 0.2300), 1.0: (0.4, -4.0, 0.4)}
-    slack = 2.0 ** (1 - e2.QUICK.depth) + 5e-5
+    slack = 2.0 ** (1 - e1.QUICK.depth) + 5e-5
     for tau, (opt, c_star, rn) in card.items():
         assert _value(df, quantity="opt_cvar", x=tau) == pytest.approx(opt, abs=1e-12)
         assert _value(df, quantity="c0_star", x=tau) == c_star
         assert abs(_value(df, quantity="risk_neutral_cvar", x=tau) - rn) <= slack
     opt = df[df["quantity"] == "opt_cvar"]["value"].to_numpy()
     rn = df[df["quantity"] == "risk_neutral_cvar"]["value"].to_numpy()
-    assert (opt >= rn - 2.0 ** (1 - e2.QUICK.depth)).all()
+    assert (opt >= rn - 2.0 ** (1 - e1.QUICK.depth)).all()
     for c, p in zip([-1.75, -1.5, -1.25, -1.0, -0.75, -0.5, -0.25, 0.0],
                     [0.216, 0.36, 0.36, 0.6, 0.6, 0.6, 0.68, 1.0]):
         assert _value(df, quantity="p_star", x=c) == pytest.approx(p, abs=1e-12)
+
+
+def test_c3_gaps_on_rg_are_nonnegative(exact):
+    """Card C3 on RG: the stock-augmented optimum is never below the best Markov policy (the
+    card reports strict gaps on 7/200; the count is seed dependent, see the module docstring)."""
+    rg = exact[exact["instance"] == "RG"]
+    stock = rg[rg["quantity"] == "stock_optimum"]["value"].to_numpy()
+    markov = rg[rg["quantity"] == "best_markov"]["value"].to_numpy()
+    assert stock.size == e1.QUICK.n_random and (stock >= markov).all()
 
 
 @pytest.fixture(scope="module")

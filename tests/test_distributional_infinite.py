@@ -18,7 +18,7 @@ from rlsandbox.algorithms.distributional import (
     categorical_support, control_operator, cramer, cramer_sq, cvar_utility,
     evaluation_operator, grid_error_bound, markov_rollouts, point, quantile_evaluation,
     quantile_projection, return_distribution, solve_risk_neutral, stock_value_iteration,
-    target_abs, threshold, total_variation, w_inf, wasserstein)
+    threshold, total_variation, w_inf, wasserstein)
 from rlsandbox.algorithms.distributional import _kernels
 from rlsandbox.algorithms.distributional.representations import categorical_law
 from rlsandbox.mdps.distributional import (casino, control_pair, instance_c, instance_c9,

@@ -53,7 +53,8 @@ def test_riverswim6_reference_values_card_C0():
     assert np.allclose(left.gain, 0.005, atol=1e-15)
 
 
-@pytest.mark.parametrize("n, J, span, D", [(3, 0.446809, 2.1277, 4.762), (4, 0.431085, 3.4751, 8.061),
+@pytest.mark.parametrize("n, J, span, D", [(3, 0.446809, 2.1277, 4.762),
+                                           (4, 0.431085, 3.4751, 8.061),
                                            (5, 0.428929, 4.8854, 11.390),
                                            (6, 0.428622, 6.3103, 14.722),
                                            (8, 0.428572, 9.1667, 21.389)])
@@ -305,7 +306,8 @@ def test_linear_planner_with_one_hot_features_is_tabular_planner():
 
 def test_complexity_guard_message():
     assert check_enumeration(12, 2) == 4096
-    with pytest.raises(ValueError, match=r"A\*\*S = 3\*\*8 = 6561 greedy policies.*smaller instance"):
+    with pytest.raises(ValueError,
+                       match=r"A\*\*S = 3\*\*8 = 6561 greedy policies.*smaller instance"):
         check_enumeration(8, 3)
     with pytest.raises(ValueError, match="greedy policies"):
         loop_value(rls.mdps.random_communicating(13, 2, rng=0), 10, rng=0)
@@ -319,6 +321,12 @@ def test_plan_finite_and_certainty_equivalent():
     st_ = TabularStats.from_data(6, 2, s=[0] * 5, a=[0] * 5, r=[0.005] * 5, s_next=[0] * 5)
     f = plan_certainty_equivalent(st_, 0)
     assert f.pi[0] == 0 and f.J == pytest.approx(0.005, abs=1e-15)
+
+
+def test_finite_class_refuses_rewards_outside_unit_interval():
+    m = riverswim(3)
+    with pytest.raises(ValueError, match=r"model 1 of the finite class has rewards in \[0, 2\]"):
+        FiniteClass(np.stack([m.P, m.P]), np.stack([m.R, 2.0 * m.R]))
 
 
 def test_finite_class_refuses_multichain_model():
@@ -437,6 +445,25 @@ def test_simulator_matches_exact_expected_regret_of_a_fixed_policy():
     exact = expected_regret_fixed_policy(mdp, hc.pi[0], T)[-1]
     se = 3.4751 * np.sqrt(T) / np.sqrt(400)
     assert abs(reg.mean() - exact) <= 5 * se
+
+
+@settings(max_examples=25, deadline=None)
+@given(tabular_mdps(S=(2, 4), A=(1, 3), zeros=False, reward=(0.0, 1.0)), st.integers(0, 2**32 - 1))
+def test_property_identities_on_random_ergodic_mdps(mdp, seed):
+    # every P entry > 0: every policy's chain is irreducible and aperiodic, so the BOE holds and
+    # EVI (= relative VI here) converges. (i) with radius 0 EVI's gain is J* within eps / 2;
+    # (ii) finite-class LOOP with the true model and a reward-perturbed one satisfies both
+    # regret identities path-wise (card §2.2, §3.4) within the summation round-off bound.
+    f = true_hypothesis(mdp)
+    out = extended_value_iteration(mdp.R, mdp.P, np.zeros((mdp.S, mdp.A)), eps=1e-9)
+    assert out["converged"] and abs(out["gain"] - f.J) <= 0.5e-9 + 1e-12
+    other = np.clip(mdp.R + 0.3 * np.random.default_rng(seed).random(mdp.R.shape), 0.0, 1.0)
+    hc = FiniteClass(np.stack([mdp.dense_P(), mdp.dense_P()]), np.stack([other, mdp.R]))
+    tr = loop_finite(mdp, hc, 300, rng=seed, true_index=1)
+    dec = decompose(tr, mdp)
+    assert abs(dec.regret - dec.loop_rhs) <= dec.tol_loop
+    assert abs(dec.regret - dec.gap_rhs) <= dec.tol_gap
+    assert np.all(tr.J >= f.J - 1e-12) or np.any(tr.exc_star > tr.beta)   # optimism if covered
 
 
 # ------------------------------------------------------------------ UCRL2

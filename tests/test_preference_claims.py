@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from rlsandbox.algorithms import preference as pref
 from rlsandbox.mdps import preference as inst

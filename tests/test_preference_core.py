@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 from scipy.optimize import linprog, minimize_scalar
-from scipy.special import expit
 
 from rlsandbox.algorithms import preference as pref
 from rlsandbox.algorithms.preference import token as tk

@@ -49,7 +49,7 @@ def _random_case(rng, zeros=True):
 # ====================================================================== inner problems (C1)
 @pytest.mark.parametrize("div", dv.DIVERGENCES)
 def test_closed_form_equals_cvxpy_primal(div):
-    """[r2pvi, §2.5, §4 C1]: closed form == primal optimum, and the stated minimizer attains it."""
+    """[r2pvi, §2.5, §4 C1]: closed form == primal optimum; the stated minimizer attains it."""
     rng = np.random.default_rng(11)
     for _ in range(12):
         V, mu0, lam = _random_case(rng)
@@ -198,7 +198,8 @@ def test_simulated_mdp_reference_values():
     assert SIM_ACTIONS[sol.policy[0, X1]] @ np.full(4, 0.05) == pytest.approx(-0.2)
 
 
-# card §4 C11: V^{*,lam}_1(x1) for lam = 0.05, 0.1, 0.3, 0.6, 1.0 (TV), 0.05, 0.1, 0.3, 1.0 (KL, chi2)
+# card §4 C11: V^{*,lam}_1(x1) for lam = 0.05, 0.1, 0.3, 0.6, 1.0 (TV) and 0.05, 0.1, 0.3, 1.0
+# (KL, chi2)
 C11 = {"tv": {0.05: 0.0500, 0.1: 0.0999, 0.3: 0.2998, 0.6: 0.5997, 1.0: 0.9995},
        "kl": {0.05: 1.1727, 0.1: 1.3452, 0.3: 1.6155, 1.0: 1.6236},
        "chi2": {0.05: 1.6200, 0.1: 1.6221, 0.3: 1.6235, 1.0: 1.6240}}

@@ -100,7 +100,8 @@ def _random_regression(rng, K=40, d=3, H=3.0):
 def test_chi2_piecewise_search_is_exact(sign):
     """[r2pvi, §3.2]: the exact maximization (minimization, the code's sign slip P3) over
     alpha in [0, H] equals a 30001-point grid search up to the grid's resolution: on [0, 3] the
-    objective's slope is at most |z'| + |z2' - 2 z z'|/(4 lam) <= sum|c| (1 + 4 H sum|c| /(4 lam))."""
+    objective's slope is at most |z'| + |z2' - 2 z z'|/(4 lam) with |z'| <= s = sum|c|,
+    |z2'| <= 2 H s and |2 z z'| <= 2 H s^2, i.e. <= s + H s (1 + s) / (2 lam)."""
     rng = np.random.default_rng(0)
     for _ in range(5):
         v, C, H = _random_regression(rng)
@@ -112,7 +113,7 @@ def test_chi2_piecewise_search_is_exact(sign):
         g = z - (z2 - z ** 2) / (4 * lam)
         best = g.max(axis=1) if sign > 0 else g.min(axis=1)
         s = np.abs(C).sum(axis=1)
-        lip = s * (1.0 + H * s / lam)
+        lip = s + H * s * (1.0 + s) / (2.0 * lam)
         assert np.all(sign * (exact - best) >= -1e-12)                 # exact is at least as good
         assert np.all(np.abs(exact - best) <= lip * (grid[1] - grid[0]) / 2 + 1e-12)
 

@@ -96,12 +96,7 @@ register_figure(FigureSpec(
 register_figure(FigureSpec(
     name="distributional_exact",
     module="rlsandbox.experiments.distributional_exact",
-    description="Distributional card E1: exact CVaR/target optima vs Markov and greedy on A, T1",
-))
-register_figure(FigureSpec(
-    name="distributional_casino",
-    module="rlsandbox.experiments.distributional_casino",
-    description="Distributional card E2: exact CVaR frontier and target curve, Instance C",
+    description="Distributional card E1+E2: exact CVaR/target optima on A, T1, C; Markov gaps on RG",
 ))
 register_figure(FigureSpec(
     name="distributional_cliff",
@@ -139,6 +134,11 @@ register_figure(FigureSpec(
     description="MDPO card T4: PMD gaps (KL, Euclid; constant vs geometric steps) vs Xiao's C2/C4 bounds",
 ))
 
+register_figure(FigureSpec(
+    name="preference_e1_coverage",
+    module="rlsandbox.experiments.preference_e1_coverage",
+    description="Preference card E1: coverage sweep in delta, DPO KL ~ log C_glo vs RLHF/HyPO in the KL ball",
+))
 register_figure(FigureSpec(
     name="preference_e3_reverse_kl",
     module="rlsandbox.experiments.preference_e3_reverse_kl",

@@ -22,12 +22,23 @@ card's illustrative single run (M1 seed 7, K = 100; instance-dependent, trends o
 k = 99 for m = 1/10/100/exact: constant 0.42/0.033/0.0047/0.0016; anneal
 0.92/0.077/0.015/0.0093; Shani 2.7/2.2/1.85/1.85; geometric 7e-5/8e-6/8e-7/0. The figure's
 test asserts the two orderings on the mean final gaps (monotone in m for every schedule; the
-schedule order at m = inf) and that the inner error decreases in m. Measured numbers: the
-JSON's diagnostics (``final_gap`` table), and the closing note of the issue.
+schedule order at m = inf) and that the inner error decreases in m.
+
+Measured outcome (DEFAULT config, root seed 0; mean final gap delta_100 over the 5 MDPs,
+on-policy weights, m = 1/10/50/200/exact; the JSON's ``final_gap`` has every cell):
+constant 0.40/0.032/0.0075/0.0032/0.0017; anneal 0.87/0.074/0.020/0.011/0.0079;
+Shani 3.0/2.4/2.0/1.99/1.99; geometric 6.8e-5/7.1e-6/1.4e-6/3.5e-7/0. Both trends and the
+schedule order match the card, and the numbers are close to the card's single run (which used
+another MDP). Not on the card: at finite m, uniform state weights beat on-policy weights in
+every schedule (e.g. constant, m = 10: 0.020 vs 0.032), because alpha = 0.5 t_k / max_s w(s)
+gives rarely visited states a proportionally smaller step under on-policy weights (the
+card's C16(c) tendency).
 
 Data (tidy): seed, schedule, weights, m, exact, k, quantity ("gap", "kl", "inner_error"),
 value; the exact update is recorded as m = 0 with exact = True (the CSV holds finite numbers
-only); "kl" and "inner_error" are per iteration k = 0..K-1.
+only). "gap" is recorded at k = 0..10, every 5th k and K; "kl" (sum_s w(s) KL(pi_{k+1} ||
+pi_k)) and "inner_error" at the first and the last update (k = 0 and K-1), which keeps the
+CSV small.
 Deviations: exact advantages (no GAE, no standardisation); plain gradient ascent, not Adam
 (the card's T1 protocol); annealing 1 - k/(K+1) (card Pitfall 14).
 """
@@ -108,8 +119,13 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
     cols: dict[str, list] = {c: [] for c in ("seed", "schedule", "weights", "m", "exact", "k",
                                               "quantity", "value")}
 
-    def add(seed, sch, w, m, q, values):
-        for k, v in enumerate(values):
+    grid = sorted(set(range(min(config.K, 10) + 1)) | set(range(0, config.K + 1, 5))
+                  | {config.K})
+    ends = sorted({0, config.K - 1})
+
+    def add(seed, sch, w, m, q, values, ks):
+        for k in ks:
+            v = values[k]
             cols["seed"].append(seed)
             cols["schedule"].append(sch)
             cols["weights"].append(w)
@@ -130,9 +146,10 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
                         continue        # the exact update does not depend on the weights
                     out = mdpo_on_policy(mdp, K=config.K, m=m, step=step, weights=w)
                     label = config.weights[0] if m == math.inf else w
-                    add(seed, sch, label, m, "gap", np.maximum(T.gaps(ref, out.run.V), 0.0))
-                    add(seed, sch, label, m, "kl", out.kl)
-                    add(seed, sch, label, m, "inner_error", out.inner_error)
+                    add(seed, sch, label, m, "gap", np.maximum(T.gaps(ref, out.run.V), 0.0),
+                        grid)
+                    add(seed, sch, label, m, "kl", out.kl, ends)
+                    add(seed, sch, label, m, "inner_error", out.inner_error, ends)
     df = pd.DataFrame(cols)
     fin = df[(df["quantity"] == "gap") & (df["k"] == config.K)]
     table = fin.groupby(["schedule", "weights", "m"])["value"].mean()

@@ -132,7 +132,8 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
                  f"{config.beta:g}, K = {config.K}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"{n} data sets ({'official-code streams' if config.data == 'legacy' else 'seeded'}"
+    source = "official-code streams" if config.data == "legacy" else "seeded"
+    fig.suptitle(f"{n} data sets ({source}"
                  f"), {config.mode} mode\nlines: mean exact return, bands: 95% bootstrap CI "
                  f"(B={n_boot})", fontsize=8)
     return fig

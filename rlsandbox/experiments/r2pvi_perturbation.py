@@ -14,13 +14,13 @@ expected return (``exact``). ``QUICK`` (the test suite's run) draws data from th
 Generator and evaluates exactly.
 
 What matches (card §5.1, numbers in ``diagnostics``): with the replayed streams the code's
-Monte-Carlo averages are reproduced exactly (PEVI 1.542 ... 0.734, R2PVI-TV 1.400 ... 0.994,
-KL 1.480 ... 0.845, chi2 1.326 ... 1.120 at q = 0 ... 1; tests/test_r2pvi_offline.py). Largest
+Monte-Carlo averages are reproduced exactly (PEVI 1.542 ... 0.734, R2PVI-TV 1.400 ... 0.994, KL
+1.480 ... 0.845, chi2 1.326 ... 1.120 at q = 0 ... 1; tests/test_r2pvi_offline.py). Largest
 deviation from the published panel over the 11 q (DEFAULT, exact evaluation / the code's Monte
-Carlo): PEVI 0.022 / 0.027, R2PVI-TV 0.015 / 0.018, R2PVI-KL 0.144 / 0.155, R2PVI-chi2
-0.041 / 0.036. Deviation kept as found: the panel's KL and chi2 curves came from a different
-code state (card: "[unverified which]"). The trend holds: PEVI is best at q = 0 and drops steeply; every R2PVI variant loses at q = 0 and wins at
-q = 1, the curves crossing near q = 0.3-0.4.
+Carlo): PEVI 0.022 / 0.027, R2PVI-TV 0.015 / 0.018, R2PVI-KL 0.144 / 0.155, R2PVI-chi2 0.041 /
+0.036. Deviation kept as found: the panel's KL and chi2 curves came from a different code state
+(card: "[unverified which]"). The trend holds: PEVI is best at q = 0 and drops steeply; every
+R2PVI variant loses at q = 0 and wins at q = 1, the curves crossing near q = 0.3-0.4.
 
 Deviations: exact evaluation replaces Monte Carlo in the plotted curves (card §5.3); bands are
 95% percentile-bootstrap intervals of the mean over replications (STYLE §9), where the paper
@@ -161,7 +161,8 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
                  f"beta = {config.beta:g}, K = {config.K}", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"{n} data sets ({'official-code streams' if config.data == 'legacy' else 'seeded'}"
+    source = "official-code streams" if config.data == "legacy" else "seeded"
+    fig.suptitle(f"{n} data sets ({source}"
                  f"), {config.mode} mode\nlines: mean of the exact expected return, bands: 95% "
                  f"bootstrap CI of the mean (B={n_boot})", fontsize=8)
     return fig

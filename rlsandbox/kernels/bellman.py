@@ -48,7 +48,9 @@ ROW_STREAM = 64
 # ----------------------------------------------------------------------- row kernels
 # The row helpers are inlined into their callers at Numba-IR level (inline="always"): a call
 # between compiled functions passes its arrays with reference counting, which costs more than
-# the work of a short row.
+# the work of a short row. Indices read from memory (CSR columns, permutations) are used as
+# np.uintp: Numba wraps negative signed indices around, a check per access that halves the
+# speed of a CSR row loop; unsigned indices skip it (every index here is >= 0).
 @kernel(inline="always")
 def _q_row_dense(P, R, V, gamma, s, out_row):
     """out_row[a] = R[s, a] + gamma sum_s' P[s, a, s'] V[s'] for all a (reference order)."""
@@ -113,8 +115,11 @@ def _qmax_csr_state(data, indices, indptr, R, V, gamma, s):
     for a in range(A):
         row = s * A + a
         q = 0.0
-        for k in range(indptr[row], indptr[row + 1]):
-            q += data[k] * V[indices[k]]
+        k = np.uintp(indptr[row])
+        end = np.uintp(indptr[row + 1])
+        while k < end:
+            q += data[k] * V[np.uintp(indices[k])]
+            k += np.uintp(1)
         q = R[s, a] + gamma * q
         if q > best:
             best = q
@@ -129,8 +134,11 @@ def _q_row_csr(data, indices, indptr, R, V, gamma, s, out_row):
     for a in range(A):
         row = s * A + a
         q = 0.0
-        for k in range(indptr[row], indptr[row + 1]):
-            q += data[k] * V[indices[k]]
+        k = np.uintp(indptr[row])
+        end = np.uintp(indptr[row + 1])
+        while k < end:
+            q += data[k] * V[np.uintp(indices[k])]
+            k += np.uintp(1)
         out_row[a] = R[s, a] + gamma * q
 
 

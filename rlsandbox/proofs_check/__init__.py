@@ -31,6 +31,7 @@ __all__ = ["Claim", "Instance", "Measurement", "register", "REGISTRY", "zoo_inst
 
 # The built-in claim modules register their claims at import.
 from rlsandbox.proofs_check import classic  # noqa: E402,F401
+from rlsandbox.proofs_check import harpg  # noqa: E402,F401
 from rlsandbox.proofs_check import r2pvi  # noqa: E402,F401
 from rlsandbox.proofs_check import distributional  # noqa: E402,F401
 from rlsandbox.proofs_check import mdpo  # noqa: E402,F401

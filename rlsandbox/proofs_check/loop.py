@@ -35,6 +35,14 @@ transitions, Bernoulli rewards near 1/2: maximal noise for a given span, so a sh
 misses ``f*`` on essentially every run) and the RiverSwim finite hypothesis class of
 :func:`rlsandbox.mdps.loop.riverswim_class`.
 
+Known weaknesses (see the method README). ``loop.he2024.lem.switching`` runs on the finite
+RiverSwim class, where the derived radius is so conservative that LOOP switches only once or
+twice up to T = 2^13 (slope ~0.18 from the single 1 -> 2 step): the claim shows the check can
+tell O(log T) from T re-plans, not the log T growth itself, which figure ``loop_switches_vs_T``
+shows for value-based LOOP (its ``c_sw = 0`` control would need T planning steps of A^S SOCPs,
+too slow for this budget). ``loop.he2024.thm.regret`` uses the practical ``c_beta = 0.02``, not
+a theory radius, and checks the sqrt(T) *shape* only (the paper's constants are unknown).
+
 Budget. Every measure runs one learning run (a few thousand steps, compiled); the planners of
 value-based LOOP solve ``A^S`` SOCPs per re-plan, so its instances have ``S <= 4``.
 """
@@ -468,7 +476,7 @@ CLAIMS: list[Claim] = [
           control_note="episode ends once the current pair was played (no count doubling)",
           quick=2),
     Claim(id="loop.jaksch2010.evi", paper="loop",
-          cite="[jaksch2010, §3.1.2, Fig. 2]; [loop card §3.6, §4 C8]",
+          cite="[jaksch2010, §3.1, extended value iteration]; [loop card §3.6, §4 C8]",
           statement="EVI's inner step attains max{p.u : p in simplex, ||p - p_hat||_1 <= d} "
           "(equals the LP)",
           assumptions="p_hat from 20-200 sampled transitions per pair; d in {0.02, 0.2, 0.7, "

@@ -31,7 +31,7 @@ mdpo.c16.closed_form_argmax            grad Psi = 0 at log pi_k + t A_k         
 mdpo.c17.soft_objective                Psi_soft = -(1/t) KL(pi || T_k) + (1/t) log Z_k       C17a paper
 mdpo.c17.sac_loss                      uniform anchor: MDPO loss = t * SAC loss + const     C17b paper
 mdpo.c17.soft_pi_contraction           soft PI: ||Q_k - Q*_lam|| <= gamma^k ||Q_0 - Q*||    C17c paper
-mdpo.c18.npg_direction                 F x = g solved by x = A + c(s); x^T F x = E_d Var A  C18 derived
+mdpo.c18.npg_direction                 F A = g (so x = A + c(s)); A^T F A = E_d Var A      C18 derived
 mdpo.c19.lan_equals_ne_trpo            Lan(eta, mu) step = NE-TRPO(t = eta/(1+eta mu))     C19 derived
 mdpo.c20.soft_value_identity           V_lam = sum_a pi (Q_lam - lam log pi) - lam log A    C20 derived
 mdpo.c7.generative_estimate            M >= ln(2SA/delta)/(2 g^2H): P(max|Qhat - Q| >       C7 unverif.
@@ -156,7 +156,8 @@ def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
     """One Measurement for many candidates (iterations, runs), such that the cell violates
     iff some candidate violates: the candidate with the smallest margin under the check's own
     rule when that margin is negative; otherwise, for bounds, the candidate with the largest
-    ratio measured / bound (it holds too, and its ratio is the cell's tightness). The
+    ratio measured / bound among those whose bound exceeds 100 times its round-off allowance
+    (it holds too, and its ratio is the cell's tightness). The
     smallest margin is kept in ``extra["min_margin"]``."""
     def margin(c: _Cand) -> float:
         if kind == "upper_bound":
@@ -167,7 +168,9 @@ def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
     w = min(cands, key=margin)
     min_margin = margin(w)
     if min_margin >= 0.0 and kind == "upper_bound":
-        ratios = [c for c in cands if c.bound > 0 and np.isfinite(c.measured / c.bound)]
+        # ratios only where the bound is far above round-off (1e-13 / 1e-13 says nothing)
+        ratios = [c for c in cands if c.bound > 100.0 * c.tol and c.bound > 0
+                  and np.isfinite(c.measured / c.bound)]
         if ratios:
             w = max(ratios, key=lambda c: c.measured / c.bound)
     return Measurement(w.measured, w.bound, tol=w.tol,
@@ -915,40 +918,33 @@ def _c17_soft_pi(case: Case, rng: np.random.Generator, *, unregularized_q: bool)
 
 # ============================================================ C18: NPG direction
 def _c18(case: Case, rng: np.random.Generator, *, unweighted: bool) -> Measurement:
-    """Solve F x = g per state by least squares (F_s = d(s)(diag pi_k - pi_k pi_k^T),
-    g(s,a) = d(s) pi_k(a|s) A_k(s,a)); measure the per-state spread of x - A_k (0 iff
-    x = A_k + c(s)) and |x^T F x - sum_s d(s) Var_{pi_k}(A_k(s,.))|. The control drops d(s)
-    from F."""
+    """For a random interior pi_k (min probability 0.1/A): max_{s,a} |(F A_k - g)(s, a)| with
+    F_s = d(s)(diag pi_k - pi_k pi_k^T) (block s of the Fisher matrix), g(s,a) =
+    d(s) pi_k(a|s) A_k(s,a); and |A_k^T F A_k - sum_s d(s) Var_{pi_k}(A_k(s,.))|.
+
+    F_s A_k(s) - g(s) = -d(s) pi_k(.|s) <pi_k, A_k>(s) = 0 because E_{pi_k} A_k = 0, and F_s
+    has the null space span(1) (pi_k > 0), so the solutions of F x = g are exactly
+    x = A_k + c(s) [card C18]. The control drops d(s) from F."""
     mdp = case.mdp
     pi_k = rng.dirichlet(np.ones(mdp.A), size=mdp.S) * 0.9 + 0.1 / mdp.A
-    logpi_k = np.log(pi_k)
-    V, Q = _eval_lam(mdp, pi_k, logpi_k, 0.0)
+    V, Q = _eval_lam(mdp, pi_k, np.log(pi_k), 0.0)
     A = Q - V[:, None]
     d = T.occupancies(mdp, pi_k[None], mdp.rho)[0]
-    spread, quad, cond = 0.0, 0.0, 1.0
-    xFx, var = 0.0, 0.0
-    for s in range(mdp.S):
-        Fs = np.diag(pi_k[s]) - np.outer(pi_k[s], pi_k[s])
-        if not unweighted:
-            Fs = d[s] * Fs
-        gs = d[s] * pi_k[s] * A[s]
-        x = np.linalg.lstsq(Fs, gs, rcond=None)[0]
-        diff = x - A[s]
-        spread = max(spread, float(diff.max() - diff.min()))
-        xFx += float(x @ Fs @ x)
-        var += float(d[s] * (pi_k[s] @ (A[s] - pi_k[s] @ A[s]) ** 2))
-        ev_ = np.linalg.eigvalsh(Fs)
-        nz = ev_[ev_ > 1e-14 * ev_.max()]
-        cond = max(cond, float(nz.max() / nz.min()))
-    quad = abs(xFx - var)
+    w = np.ones(mdp.S) if unweighted else d
+    FA = w[:, None] * (pi_k * A - pi_k * (pi_k * A).sum(axis=1, keepdims=True))
+    g = d[:, None] * pi_k * A
+    quad = float((A * FA).sum())
+    var = float(d @ (pi_k * (A - (pi_k * A).sum(axis=1, keepdims=True)) ** 2).sum(axis=1))
     amax = float(np.abs(A).max())
-    # least squares on a rank-(A-1) block: forward error <= ~ A eps cond |x| [higham2002,
-    # §20.1], times 16 headroom; the quadratic forms inherit 2 cond eps relative
-    tol_spread = 16.0 * mdp.A * EPS * cond * amax
-    tol_quad = 16.0 * mdp.A * EPS * cond * amax * amax
-    return _worst([_Cand(spread, 0.0, tol_spread, "spread of x - A"),
-                   _Cand(quad, 0.0, tol_quad, "|x^T F x - E_d Var A|")], "equality",
-                  condition=cond)
+    # <pi_k, A_k>(s) = R_pi + gamma P_pi V - V is the residual of the exact solve: within the
+    # evaluation allowance ev (Q carries gamma ev, V ev); the products and sums of A terms add
+    # relative eps each
+    ev = _ev(mdp)
+    tol_res = float(w.max()) * (2.0 * ev + 8.0 * mdp.A * EPS * amax)
+    tol_quad = 2.0 * amax * tol_res * mdp.S + 8.0 * mdp.S * mdp.A * EPS * amax * amax
+    return _worst([_Cand(float(np.abs(FA - g).max()), 0.0, tol_res, "max |F A - g|"),
+                   _Cand(abs(quad - var), 0.0, tol_quad, "|A^T F A - E_d Var A|")],
+                  "equality")
 
 
 # ====================================================== C19: Lan = NE-TRPO
@@ -1068,16 +1064,23 @@ def _c0_shift(case: Case, rng: np.random.Generator, *, rescale: bool) -> Measure
 C7_DELTA = 0.01
 
 
-def _c7(case: Case, rng: np.random.Generator, *, shrink: int) -> Measurement:
+def _c7(case: Case, rng: np.random.Generator, *, single: bool) -> Measurement:
     """1.0 iff max_{s,a} |Qhat(s,a) - Q^pi(s,a)| > 2 gamma^H/(1-gamma) for Xiao's estimator
-    with M = ceil(ln(2 S A/delta)/(2 gamma^(2H))) // shrink rollouts of horizon
+    with M = ceil(ln(2 S A/delta)/(2 gamma^(2H))) rollouts of horizon
     H = ceil(log 0.1 / log gamma) per pair (delta = C7_DELTA), pi a random interior policy;
-    the control uses 100 times fewer rollouts."""
+    the control uses a single rollout per pair.
+
+    (The card's expected control, 100 times fewer rollouts, is too weak to be caught on
+    random M1-like instances: the Hoeffding radius is a worst case and their returns have a
+    much smaller variance. Measured at seed 0 over 21 instances x 10 runs: 7 events of 210
+    with M/100 (3% against delta = 1%), 48 of 210 with M = 1; on ``coin_flip``, whose returns
+    have the largest possible variance, M/100 already gives ~40%.)"""
     from rlsandbox.algorithms.mdpo.sampled import generative_q
     mdp, g = case.mdp, case.mdp.gamma
     T.check_unit_rewards(mdp, "C7")
     H = max(1, math.ceil(math.log(0.1) / math.log(g)))
-    M = max(1, math.ceil(math.log(2 * mdp.S * mdp.A / C7_DELTA) / (2.0 * g ** (2 * H))) // shrink)
+    M = 1 if single else math.ceil(math.log(2 * mdp.S * mdp.A / C7_DELTA) /
+                                   (2.0 * g ** (2 * H)))
     pi = rng.dirichlet(np.ones(mdp.A), size=mdp.S)
     _, Q = _eval_lam(mdp, pi, np.log(pi), 0.0)
     err = float(np.abs(generative_q(mdp, pi, M=M, H=H, rng=rng) - Q).max())
@@ -1242,8 +1245,9 @@ CLAIMS: list[Claim] = [
            *_pair(_c17_soft_pi, switch=("unregularized_q", False, True)),
            "the update fed the unregularised Q (a wrong fixed point)"),
     _claim("mdpo.c18.npg_direction", "card C18 (ours)",
-           "F x = g (F = sum_s d(s)(diag pi_k - pi_k pi_k^T)) is solved by x = A_k + c(s), and "
-           "x^T F x = sum_s d(s) Var_{pi_k}(A_k(s,.))", _DISC + "; random interior pi_k",
+           "F x = g (F = sum_s d(s)(diag pi_k - pi_k pi_k^T)) is solved by x = A_k + c(s): "
+           "F A_k = g, and A_k^T F A_k = sum_s d(s) Var_{pi_k}(A_k(s,.))",
+           _DISC + "; random interior pi_k",
            "derived", "equality", _instances(_CHAIN, K=1),
            *_pair(_c18, switch=("unweighted", False, True)),
            "Fisher matrix without the state weights d(s)"),
@@ -1264,9 +1268,9 @@ CLAIMS: list[Claim] = [
            "high_probability",
            _instances(_named(coin_flip, 1, gamma=0.9), K=1, S=(3, 6), A=(2, 3),
                       gammas=(0.5, 0.9)),
-           *_pair(_c7, switch=("shrink", 1, 100)),
-           "100 times fewer rollouts (coin_flip: returns of maximal variance)",
-           options={"delta": C7_DELTA}, runs=20),
+           *_pair(_c7, switch=("single", False, True)),
+           "a single rollout per pair (100x fewer is too weak on random instances, see _c7)",
+           options={"delta": C7_DELTA}, runs=10),
     _claim("mdpo.c0.occupancy", "[agarwal2021, §2]; card C0",
            "d_rho^pi = (1-gamma) rho (I - gamma P_pi)^{-1} sums to 1 and d >= (1-gamma) rho",
            _DISC + "; random policies", "paper", "equality", _instances(_CHAIN, K=1),

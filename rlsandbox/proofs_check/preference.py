@@ -90,11 +90,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, log_expit, logsumexp
+from scipy.special import expit, logsumexp
 from scipy.stats import norm
 
 from rlsandbox.algorithms import preference as pref
-from rlsandbox.algorithms.preference import token as tk
+from rlsandbox.algorithms.preference import members, token as tk
 from rlsandbox.mdps import preference as inst
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register
 
@@ -117,8 +117,11 @@ class _Cand:
 
 
 def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
-    """The candidate with the smallest margin under ``kind``, so a violation by any
-    candidate is a violation of the cell."""
+    """The cell's representative candidate: the one with the smallest margin under ``kind`` if
+    any candidate violates (so a violation by any candidate is a violation of the cell);
+    otherwise, for upper bounds, the one with the largest tightness measured / bound among
+    those with a positive bound (the report's tightness is then informative rather than that
+    of a trivial candidate such as r_hat = r*, where both sides are 0)."""
     def margin(c: _Cand) -> float:
         if kind == "upper_bound":
             return c.bound + c.tol - c.measured
@@ -126,6 +129,10 @@ def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
             return c.tol - abs(c.measured - c.bound)
         raise ValueError(f"_worst handles upper_bound and equality, not {kind!r}")
     w = min(cands, key=margin)
+    if margin(w) >= 0 and kind == "upper_bound":
+        positive = [c for c in cands if c.bound > 0]
+        if positive:
+            w = max(positive, key=lambda c: c.measured / c.bound)
     return Measurement(w.measured, w.bound, tol=w.tol,
                        extra={"worst": w.label, "candidates": len(cands), **w.extra, **extra})
 
@@ -190,54 +197,15 @@ def collapse_trap(delta: float = 1e-4) -> pref.PreferenceBandit:
 # ============================================================ random policies / rewards
 def _random_policies(b: pref.PreferenceBandit, rng: np.random.Generator, n: int
                      ) -> list[np.ndarray]:
-    """n random policies on the reference support (Dirichlet, concentrations 0.3 / 1 / 3)."""
-    out = []
-    for j in range(n):
-        c = (0.3, 1.0, 3.0)[j % 3]
-        w = np.maximum(rng.dirichlet(np.full(b.K, c), size=b.nX), 1e-300) * b.support
-        out.append(pref.log_policy(w / w.sum(axis=1, keepdims=True)))
-    return out
+    return members.random_policies(b, rng=rng, n=n)
 
 
 def _box_rewards(b: pref.PreferenceBandit, rng: np.random.Generator, n: int,
                  eps: float | None = None) -> list[tuple[str, np.ndarray]]:
-    """Rewards in the bounded class [0, R]^K: r*, uniform draws, one-response boosts, and (with
-    ``eps``) draws scaled towards r* so that E_mu(r_hat) <= eps (card C5's Pi_RLHF(eps)).
-
-    r* itself is in [0, R] only up to a per-prompt shift; rewards are built from r* - min r*
-    (same policy, same errors, F3)."""
-    R = b.R
-    base = b.r - np.where(b.support, b.r, np.inf).min(axis=1, keepdims=True)
-    base = np.clip(np.where(b.support, base, 0.0), 0.0, R)
-    out = [("r*", base)]
-    for j in range(n):
-        out.append((f"uniform#{j}", rng.uniform(0.0, R, size=b.r.shape)))
-    for y in range(b.K):
-        boost = base.copy()
-        boost[:, y] = R
-        out.append((f"boost y{y}", boost))
-        cut = base.copy()
-        cut[:, y] = 0.0
-        out.append((f"cut y{y}", cut))
-    if eps is None:
-        return out
-    scaled = []
-    for label, full in out:
-        E = pref.reward_error(b, full)
-        s = 1.0 if E <= eps else math.sqrt(eps / E)
-        scaled.append((label + " (E <= eps)", base + s * (full - base)))
-    return scaled
+    return members.bounded_rewards(b, rng=rng, n=n, eps=eps)
 
 
-def _dpo_member_reward(b: pref.PreferenceBandit, eps: float) -> np.ndarray:
-    """The card's C5 DPO member pi^delta, generalised: per prompt, r* + sqrt(eps / mu_min)
-    e_{argmin mu}: an implicit reward with E_mu <= eps, unbounded as mu_min -> 0."""
-    r = np.array(b.r, dtype=np.float64)
-    for x in range(b.nX):
-        mu = np.where(b.mu[x] > 0, b.mu[x], np.inf)
-        y = int(np.argmin(mu))
-        r[x, y] += math.sqrt(eps / b.mu[x, y])
-    return r
+_dpo_member_reward = members.dpo_member_reward
 
 
 # =========================================================================== C1
@@ -482,13 +450,7 @@ def _c7(b: pref.PreferenceBandit, rng: np.random.Generator, *, single: bool) -> 
 
 # =========================================================================== C8
 def _boost_family(b: pref.PreferenceBandit, n: int = 100) -> list[tuple[str, np.ndarray]]:
-    """pi_{r* + s e_y}, y = argmin mu per prompt, s on a grid in (0, 40]: DPO-approximate
-    solutions with error E_mu^dpo = s^2 mu(y)(1 - mu(y)) whose KL grows with s (C5, C8)."""
-    e = np.zeros(b.r.shape)
-    for x in range(b.nX):
-        e[x, int(np.argmin(np.where(b.mu[x] > 0, b.mu[x], np.inf)))] = 1.0
-    return [(f"pi_(r* + {s:.3g} e_min)", pref.gibbs(b, b.r + s * e))
-            for s in np.linspace(40.0 / n, 40.0, n)]
+    return [(f"pi_(r* + {sv:.3g} e_min)", lp) for sv, lp in members.boosted_family(b, n)]
 
 
 def _c8(b: pref.PreferenceBandit, rng: np.random.Generator, *, unconstrained: bool
@@ -506,6 +468,8 @@ def _c8(b: pref.PreferenceBandit, rng: np.random.Generator, *, unconstrained: bo
     C2_star = pref.second_moment_coverage(b, b.log_pi_star)
     pool = [("DPO member pi^delta", pref.gibbs(b, _dpo_member_reward(b, EPS_ERR)))]
     pool += _boost_family(b)
+    # the family's member on the edge of the KL ball (exact bisection): the worst one inside
+    pool.append(("pi_s on KL = kappa", members.boundary_member(b, 1e6, kappa)[1]))
     for s in (0.01, 0.1, 0.3, 1.0):
         pool.append((f"pi_(r* + {s} N(0,1))", pref.gibbs(b, b.r + s * rng.normal(size=b.r.shape))))
     cands = []
@@ -1125,7 +1089,8 @@ CLAIMS: list[Claim] = [
                                              functools.partial(inst.random_token_tree, rng=14))),
           measure=_m(_c14, no_ref_in_value=False),
           negative_control=_m(_c14, no_ref_in_value=True),
-          control_note="V = beta logsumexp(Q/beta) without piref inside, pi* = piref e^{(Q-V)/beta}"),
+          control_note="V = beta logsumexp(Q/beta) without piref inside, "
+          "pi* = piref e^{(Q-V)/beta}"),
     Claim(id="preference.rq24.likelihood_search", paper="preference",
           cite=_C.format("C15") + "; RQ24 search claim (derived formalisation)",
           statement="argmax_y log pi*(y|x) = argmax_y R + beta log piref; log pi*(a_0:t) = "

@@ -132,7 +132,8 @@ def _instance(name: str, params: dict, build) -> Instance:
 
 
 # ====================================================================== adversarial instances
-def lucky_data(K: int = 200, divergence: str = "tv", lam: float = 1.0) -> OfflineProblem:
+def lucky_data(K: int = 200, divergence: str = "tv", lam: float = 1.0, p: float = 0.5,
+               safe: float = 0.9) -> OfflineProblem:
     """A data set in which every risky transition was lucky (C5 (i), C6 controls).
 
     States s0 (start), s1 (reward 1 at the last step), s2 (reward 0), s3 (reward 0.9); H = 2;
@@ -165,8 +166,8 @@ def lucky_data(K: int = 200, divergence: str = "tv", lam: float = 1.0) -> Offlin
     e = np.eye(S)
     mu = np.empty((2, d, S))
     for h in range(2):
-        mu[h] = [0.5 * (e[1] + e[2]), e[3], e[1], e[2], e[3]]
-    theta = np.array([np.zeros(d), [0.0, 0.0, 1.0, 0.0, 0.9]])
+        mu[h] = [p * e[1] + (1.0 - p) * e[2], e[3], e[1], e[2], e[3]]
+    theta = np.array([np.zeros(d), [0.0, 0.0, 1.0, 0.0, safe]])
     lin = LinearMDP(phi, mu, theta, rho=e[0])
     half = K // 2
     s = np.zeros((2 * half, 3), dtype=np.int64)
@@ -177,7 +178,8 @@ def lucky_data(K: int = 200, divergence: str = "tv", lam: float = 1.0) -> Offlin
     s[:, 2] = s[:, 1]
     r = lin.R[np.arange(2)[None, :], s[:, :2], a]
     return OfflineProblem(lin, divergence, lam, K=2 * half, data=OfflineData(s, a, r),
-                          label=f"lucky_data(K={2 * half},{divergence},lam={lam})")
+                          label=f"lucky_data(K={2 * half},{divergence},lam={lam},p={p},"
+                                f"safe={safe})")
 
 
 def hidden_state(K: int = 100, lam: float = 0.1) -> OfflineProblem:
@@ -243,6 +245,33 @@ def _offline_instances(*named: tuple) -> Any:
             out.append(_instance(build().label, params, build))
         return out
     return instances
+
+
+def _c6_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    """C6: lucky_data (TV, KL), the simulated MDP, then alternately a random lucky_data variant
+    (K in {100, 200, 400}; p in [0.3, 0.6]; safe = 0.65 + 0.35 p, the middle of the range
+    (0.4 + 0.6 p, 0.9 + 0.1 p) in which the lucky action wins at beta_emp/10 and SubOpt exceeds
+    0.4 (1 - p) ~ 2 (beta_emp/10) Phi_inst; TV with lam in [20, 40] so that the ball's escape to
+    unseen states, radius 1/lam, stays small) and a random linear MDP with sampled data. The
+    variants make the control fail in about half of the cells at every budget; the claim itself
+    must hold on all of them (a fixed data set is one possible draw)."""
+    out = _offline_instances((lucky_data, {"divergence": "tv", "lam": 10.0}),
+                             (lucky_data, {"divergence": "kl", "lam": 1.0}),
+                             (_simulated, {"divergence": "tv", "lam": 0.3}))(0, rng)
+    n_linear = n_random // 2
+    linear = iter(_offline_instances()(n_linear, rng))
+    for k in range(n_random):
+        if k % 2 == 1:
+            out.append(next(linear))
+            continue
+        div = str(rng.choice(dv.DIVERGENCES))
+        lam = float(rng.uniform(20.0, 40.0) if div == "tv" else rng.uniform(1.0, 3.0))
+        pp = float(rng.uniform(0.3, 0.6))
+        params = {"K": int(rng.choice([100, 200, 400])), "divergence": div,
+                  "lam": round(lam, 4), "p": round(pp, 4), "safe": round(0.65 + 0.35 * pp, 4)}
+        build = functools.partial(lucky_data, **params)
+        out.append(_instance(build().label, {"builder": "lucky_data", **params}, build))
+    return out
 
 
 # ====================================================================== C5: the core lemma
@@ -668,14 +697,12 @@ CLAIMS: list[Claim] = [
           statement="w.p. >= 1 - delta, SubOpt(pi_hat) <= 2 beta sup_{P in U^lam} sum_h "
                     "E^{pi*,P}[sum_i ||phi_i e_i||_{Lambda_h^-1}] with the theory beta",
           assumptions=_OFFLINE + "; ridge 1; beta = beta_TV/KL/chi2 of card §3.7 with "
-                      "xi = log(d H K / delta), delta = 0.01 (constants [unverified])",
+                      "xi = log(d H K / delta), delta = 0.01 (constants [unverified]); half "
+                      "the random instances are lucky-data variants (fixed poorly covered data)",
           provenance="unverified", kind="high_probability",
           options={"delta": C6_DELTA},
-          instances=_offline_instances((lucky_data, {"divergence": "tv", "lam": 10.0}),
-                                       (lucky_data, {"divergence": "kl", "lam": 1.0}),
-                                       (_simulated, {"divergence": "tv", "lam": 0.3})),
-          measure=_c6_claim, negative_control=_c6_control,
-          control_note="beta = beta_emp / 10 (lucky_data: SubOpt 0.4 > 2 beta Phi_inst ~ 0.2)",
+          instances=_c6_instances, measure=_c6_claim, negative_control=_c6_control,
+          control_note="beta = beta_emp / 10 (lucky_data variants: SubOpt > 2 beta Phi_inst)",
           runs=2, quick=2, default=20),
     Claim(id="r2pvi.c5.pessimism", paper="r2pvi", cite=f"[r2pvi, §4 C5 (i)]; {_CITE}",
           statement="on the event E (one-step errors within beta b_h), V_hat_h <= "

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from rlsandbox._validate import check_float_array, check_in_range, check_int
-from rlsandbox.algorithms.distributional.dists import FiniteDist, mixture, point, w_inf
+from rlsandbox.algorithms.distributional.dists import FiniteDist, point, w_inf
 from rlsandbox.algorithms.distributional.evaluation import as_policy, evaluation_operator
 from rlsandbox.algorithms.distributional.model import OutcomeMDP
 

@@ -305,9 +305,10 @@ def run(problem: Any, method: str, *, theta0: Any, T: int, H: int, schedule: Sch
     if method not in ("harpg", "n_harpg") and hvp != "interpolated":
         raise ValueError(f"hvp={hvp!r} is a control of harpg/n_harpg; method {method!r} has no "
                          f"Hessian correction")
-    if oracle and (hvp != "interpolated" or estimator != "gpomdp"):
-        raise ValueError("oracle=True replaces the estimators by exact quantities; leave hvp "
-                         "and estimator at their defaults")
+    if oracle and (hvp not in ("interpolated", "none") or estimator != "gpomdp"):
+        raise ValueError("oracle=True replaces the estimators by exact quantities; leave "
+                         "estimator at its default and hvp at 'interpolated' (or 'none', the "
+                         "control of claim N4)")
     d = int(problem.d)
     th0 = check_float_array("theta0", theta0, ndim=(1, 2))
     if th0.shape[-1] != d:
@@ -352,10 +353,10 @@ def run(problem: Any, method: str, *, theta0: Any, T: int, H: int, schedule: Sch
                 delta = theta - theta_prev
                 q = rng.random(R) if (hvp == "interpolated" and not oracle) else None
                 g_t, ro_t = grad(theta)
-                if oracle:
-                    v = g_t - _grad_exact(problem, theta_prev, H)
-                elif hvp == "none":
+                if hvp == "none":
                     v = np.zeros((R, d))
+                elif oracle:
+                    v = g_t - _grad_exact(problem, theta_prev, H)
                 elif hvp == "reuse":
                     v = est.hvp(ro_t, delta).reshape(R, M, d).mean(axis=1)
                 else:

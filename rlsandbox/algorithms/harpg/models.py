@@ -32,6 +32,8 @@ Randomness only through the keyword ``rng``; draws are listed, in order, in each
 """
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -227,6 +229,7 @@ class LogLinearMDP:
     P: np.ndarray = field(init=False, repr=False)          # (S, A, S) dense
     P_cdf: np.ndarray = field(init=False, repr=False)      # (S*A, S)
     rho_cdf: np.ndarray = field(init=False, repr=False)    # (S,)
+    _cache: dict = field(init=False, repr=False, default_factory=dict)   # V*, pi* (computed once)
 
     def __post_init__(self) -> None:
         if not isinstance(self.mdp, TabularMDP):
@@ -379,16 +382,54 @@ class LogLinearMDP:
         """F(theta) = sum_s d(s) Cov_{pi_s}(phi) (d, d) (card §4.0 I1, "Fisher")."""
         return np.einsum("s,sde->de", self.occupancy(theta), -self.log_policy_hessian(theta))
 
+    #: Eigenvalues of F below FISHER_RCOND * lambda_max(F) count as zero in the pseudo-inverse
+    #: (the softmax class has exact null directions, computed as ~1e-17 lambda_max).
+    FISHER_RCOND = 1e-12
+
+    def compatible_weight(self, theta: Any) -> np.ndarray:
+        """w*(theta) = F(theta)^+ grad J(theta) (d,) (card §2, "Compatible weight")."""
+        return np.linalg.pinv(self.fisher(theta), rcond=self.FISHER_RCOND, hermitian=True) \
+            @ self.grad_J(theta)
+
+    def _star(self) -> tuple[np.ndarray, np.ndarray]:
+        """(pi* (S, A) one-hot of an optimal deterministic policy, d_rho^{pi*} (S,))."""
+        pi_det = self.optimal_policy()
+        pi_star = np.zeros((self.S, self.A))
+        pi_star[np.arange(self.S), pi_det] = 1.0
+        P_star = np.einsum("sa,sat->st", pi_star, self.P)
+        d_star = (1.0 - self.gamma) * np.linalg.solve((np.eye(self.S) - self.gamma * P_star).T,
+                                                      self.mdp.rho)
+        return pi_star, d_star
+
+    def eps_bias(self, theta: Any) -> float:
+        """Transferred compatible-approximation error at theta (card §2 A4; §4.0 I1):
+        sum_s d*(s) sum_a pi*(a|s) (A^theta(s, a) - (1-gamma) w*(theta) . psi_theta(s, a))^2,
+        with pi* an optimal deterministic policy (policy iteration) and d* its occupancy."""
+        pi_star, d_star = self._star()
+        resid = self.advantage(theta) - (1.0 - self.gamma) * self.score(theta) @ \
+            self.compatible_weight(theta)
+        return float(np.einsum("s,sa,sa->", d_star, pi_star, resid ** 2))
+
+    def optimal_score_norm(self, theta: Any) -> float:
+        """E_{s ~ d*, a ~ pi*} ||grad log pi_theta(a|s)|| (the pointwise relaxed-WGD factor)."""
+        pi_star, d_star = self._star()
+        return float(np.einsum("s,sa,sa->", d_star, pi_star,
+                               np.linalg.norm(self.score(theta), axis=-1)))
+
+    def _solution(self) -> Any:
+        if "pi" not in self._cache:
+            from rlsandbox.dp import policy_iteration
+            self._cache["pi"] = policy_iteration(self.mdp)
+        return self._cache["pi"]
+
     @property
     def J_star(self) -> float:
-        """J* = rho^T V* over all policies (policy iteration, exact evaluation)."""
-        from rlsandbox.dp import policy_iteration
-        return float(self.mdp.rho @ policy_iteration(self.mdp).V)
+        """J* = rho^T V* over all policies (policy iteration, exact evaluation; cached)."""
+        return float(self.mdp.rho @ self._solution().V)
 
     def optimal_policy(self) -> np.ndarray:
-        """An optimal deterministic policy (S,) int (policy iteration)."""
-        from rlsandbox.dp import policy_iteration
-        return np.asarray(policy_iteration(self.mdp).policy)
+        """An optimal deterministic policy (S,) int (policy iteration; cached)."""
+        return np.array(self._solution().policy)
 
     # --------------------------------------------------------------- truncated
     def _forward(self, theta: Any, H: int, order: int) -> tuple[float, np.ndarray | None,
@@ -682,6 +723,30 @@ class LogisticBandit:
     def J_star_class(self) -> float:
         """Best value in the class: J(c) for the bump; 1 (a supremum) for the monotone reward."""
         return self.J(self.c) if self.reward == "bump" else 1.0
+
+    def compatible_weight(self, theta: Any) -> np.ndarray:
+        """w*(theta) = F^{-1} grad J = 3 b^2 grad J (gamma = 0)."""
+        return 3.0 * self.b ** 2 * self.grad_J(theta)
+
+    def _require_bump(self, what: str) -> None:
+        if self.reward != "bump":
+            raise ValueError(f"{what} needs an optimal policy; the monotone reward has none "
+                             f"(J* = 1 is a supremum, card §4.0 I2). Use reward='bump'")
+
+    def eps_bias(self, theta: Any) -> float:
+        """A4's error at theta for the bump: pi* = delta_c (r(c) = 1 = J*), so
+        eps_bias(theta) = (1 - J(theta) - w*(theta) . score_theta(c))^2 with
+        score_theta(c) = tanh((c - theta)/(2b))/b (gamma = 0)."""
+        self._require_bump("eps_bias")
+        theta = _theta("theta", theta, self.d)
+        score_c = np.tanh((self.c - theta) / (2.0 * self.b)) / self.b
+        return float((1.0 - self.J(theta) - self.compatible_weight(theta) @ score_c) ** 2)
+
+    def optimal_score_norm(self, theta: Any) -> float:
+        """E_{a ~ pi*} ||grad log pi_theta(a)|| = ||tanh((c - theta)/(2b))|| / b (bump)."""
+        self._require_bump("optimal_score_norm")
+        theta = _theta("theta", theta, self.d)
+        return float(np.linalg.norm(np.tanh((self.c - theta) / (2.0 * self.b))) / self.b)
 
     # -------------------------------------------------------------- sampling
     def sample(self, theta: Any, *, H: int = 1, n: int, rng: Any) -> Rollouts:
@@ -993,18 +1058,22 @@ class ScalarLQR:
         return self._truncated(theta, H)[2][..., None, None]
 
     # ----------------------------------------------------------------- optimum
-    @property
+    @functools.cached_property
     def Lambda_star(self) -> float:
-        """Fixed point of the discounted Riccati map, iterated from Lambda = Q_c to a fixed
-        point in float64 (stops when an iteration no longer changes Lambda, or after 10^5)."""
-        g, A, B, Q, R = self.gamma, self.A_d, self.B_d, self.Q_c, self.R_c
-        lam = Q
-        for _ in range(100_000):
-            new = Q + g * A ** 2 * lam - (g * A * B * lam) ** 2 / (R + g * B ** 2 * lam)
-            if new == lam:
-                break
-            lam = new
-        return float(lam)
+        """Positive fixed point of the discounted Riccati map
+        Lambda = Q_c + gamma A_d^2 Lambda - (gamma A_d B_d Lambda)^2 / (R_c + gamma B_d^2 Lambda).
+
+        Multiplying out by (R_c + gamma B_d^2 Lambda) gives the quadratic [derived]
+            gamma B_d^2 Lambda^2 + ((1 - gamma A_d^2) R_c - gamma Q_c B_d^2) Lambda - Q_c R_c = 0,
+        whose positive root is taken in the cancellation-free form (c = Q_c R_c >= 0):
+        2c/(beta + sqrt(beta^2 + 4 a c)) if beta > 0, else (-beta + sqrt(...))/(2a),
+        with a = gamma B_d^2, beta = (1 - gamma A_d^2) R_c - gamma Q_c B_d^2. Cached.
+        """
+        a = self.gamma * self.B_d ** 2
+        beta = (1.0 - self.gamma * self.A_d ** 2) * self.R_c - self.gamma * self.Q_c * self.B_d ** 2
+        c = self.Q_c * self.R_c
+        root = math.sqrt(beta * beta + 4.0 * a * c)
+        return float(2.0 * c / (beta + root) if beta > 0 else (-beta + root) / (2.0 * a))
 
     @property
     def K_star(self) -> float:
@@ -1044,6 +1113,19 @@ class ScalarLQR:
         lam = float(self.Lambda(K))
         return -2.0 * self.sigma ** 2 * (self.R_c * K - self.gamma * lam * self.B_d
                                          * (self.A_d - self.B_d * K)) / (1.0 - self.gamma)
+
+    def compatible_weight(self, theta: Any) -> np.ndarray:
+        """w*(K) as a (1,) array (see :meth:`w_star`)."""
+        return np.array([self.w_star(theta)])
+
+    def optimal_score_norm(self, theta: Any) -> float:
+        """E_{s ~ d*, a = -K* s} |grad_K log pi_K(a|s)| = |K - K*| E_{d*}[s^2] / sigma^2
+        (the score -(a + K s) s / sigma^2 at a = -K* s)."""
+        K = float(self._K(theta))
+        Ks = self.K_star
+        m2 = (1.0 - self.gamma) * (self.Sigma0 + self.gamma * self.W / (1.0 - self.gamma)) / \
+            (1.0 - self.gamma * (self.A_d - self.B_d * Ks) ** 2)
+        return abs(K - Ks) * m2 / self.sigma ** 2
 
     def eps_bias(self, theta: Any) -> float:
         """Transferred compatible-approximation error at K (card §4.0 I4):

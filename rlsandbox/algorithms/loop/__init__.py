@@ -27,8 +27,12 @@ Modules
                     decompositions (card §2.2, §3.4).
 :mod:`.trace`       the :class:`Trace` of a run.
 
+Claims: :mod:`rlsandbox.proofs_check.loop` (``rlsandbox verify loop``); figures
+``loop_regret_vs_T`` (F1) and ``loop_switches_vs_T`` (F2); notebook ``notebooks/08_loop.py``;
+an overview with measured tightness in this package's ``README.md``.
+
 Not implemented yet (see the issue): planner (c) for linear mixtures (closed form on the hard
-instance, ``loop_model_relaxed``), the rectangular relaxation (d-ii), FOPO / OLSVI.FH,
+instance, ``loop_model_relaxed``), the rectangular relaxation (d-ii), FOPO / OLSVI.FH runs,
 UCRL2-VTR, AGEC diagnostics.
 
 Examples

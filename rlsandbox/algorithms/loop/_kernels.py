@@ -172,7 +172,7 @@ def _excess_path(s, a, r, s_next, Q, J, V, out):
 # ---------------------------------------------------------------- extended value iteration
 @kernel
 def _inner_max(p_hat, rad, order, out_p):
-    """max_p p @ u over {p in simplex: ||p - p_hat||_1 <= rad} [jaksch2010, Fig. 2].
+    """max_p p @ u over {p in simplex: ||p - p_hat||_1 <= rad} [jaksch2010, §3.1 (EVI)].
 
     ``order`` lists the states by u descending. Put min(1, p_hat[best] + rad/2) on the best
     state, keep p_hat elsewhere, then remove the excess mass from the worst states first.
@@ -201,7 +201,7 @@ def _inner_max(p_hat, rad, order, out_p):
 
 @kernel
 def _evi(r_opt, p_hat, rad_p, eps, max_iter, u, out_pi, out_Q, work_p):
-    """Extended value iteration [jaksch2010, §3.1.2] from u (in place), until sp(T u - u) < eps.
+    """Extended value iteration [jaksch2010, §3.1] from u (in place), until sp(T u - u) < eps.
 
     T u(s) = max_a r_opt[s, a] + max_{p in P(s, a)} p @ u. After ``max_iter // 2`` plain sweeps
     without convergence it switches to the damped update u <- (u + T u) / 2 (aperiodicity
@@ -249,8 +249,9 @@ def _evi(r_opt, p_hat, rad_p, eps, max_iter, u, out_pi, out_Q, work_p):
 
 @kernel
 def _ucrl2(T, s0, cdf, R, noisy, u_s, u_r, delta, scale_r, scale_p, r_clip, evi_max_iter,
-           episode_factor, out_s, out_a, out_r, out_ep, ep_start, ep_pi, ep_gain, ep_u, ep_sweeps, ep_conv):
-    """UCRL2 [jaksch2010, Fig. 1] for T steps; returns the number of episodes.
+           episode_factor, out_s, out_a, out_r, out_ep, ep_start, ep_pi, ep_gain, ep_u,
+           ep_sweeps, ep_conv):
+    """UCRL2 [jaksch2010, the UCRL2 algorithm] for T steps; returns the number of episodes.
 
     Episode k starts at t_k (1-based time; index i = t_k - 1): counts N_k, empirical r_hat,
     p_hat frozen; radii

@@ -7,7 +7,8 @@ answer was obtained.
 (a) **Value-based, tabular** (:func:`plan_value_tabular`) [card §3.9 (a); S, exact]. The class
     is ``H = {(Q, J): -1 <= Q <= B + 1, 0 <= J <= 1, 0 <= V_f <= B}`` with ``V_f = max_a Q``,
     and ``G`` = all tabular functions. The excess loss is
-    ``sum_{s,a} N (Q + J - rhat - phat V_f)^2`` (:func:`~rlsandbox.algorithms.loop.hypotheses.tabular_excess`).
+    ``sum_{s,a} N (Q + J - rhat - phat V_f)^2``
+    (:func:`~rlsandbox.algorithms.loop.hypotheses.tabular_excess`).
     Planning is non-convex only through ``V_f = max_a Q``; for each greedy policy
     ``pi in A^S`` the constraints ``Q(s, pi(s)) >= Q(s, a)`` and ``V(s) = Q(s, pi(s))`` make it
     a second-order cone program (maximise J under one convex quadratic constraint and linear
@@ -33,13 +34,14 @@ Complexity guard [card §3.9]: the enumeration planners refuse ``A^S > 4096``
 Solver. CLARABEL, called directly in its standard conic form (default) or through cvxpy with
 one compiled (DPP) problem per run whose parameters are re-bound for every greedy policy
 (``ValuePlanner(backend="cvxpy")``; the tests check the two agree). Statuses ``optimal``
-and ``optimal_inaccurate`` (CLARABEL's Solved / AlmostSolved) are accepted and counted; ``infeasible`` means that no hypothesis with that greedy policy is in the
-confidence set (a legitimate answer); any other outcome is counted as a failure in
-:class:`PlanInfo` (never silently dropped, card §6 pitfall 11). Among policies whose optimal
-``J`` is within :data:`PLAN_TIE_TOL` of the best, the first in lexicographic order of
-``(pi(0), ..., pi(S-1))`` is returned. If every program is infeasible (possible only when
-``beta`` is below the smallest excess loss in ``H``), the planner returns a hypothesis of
-smallest excess loss instead and sets ``PlanInfo.fallback``.
+and ``optimal_inaccurate`` (CLARABEL's Solved / AlmostSolved) are accepted and counted;
+``infeasible`` means that no hypothesis with that greedy policy is in the confidence set (a
+legitimate answer); any other outcome is counted as a failure in :class:`PlanInfo` (never
+silently dropped, card §6 pitfall 11). Among policies whose optimal ``J`` is within
+:data:`PLAN_TIE_TOL` of the best, the first in lexicographic order of ``(pi(0), ..., pi(S-1))``
+is returned. If every program is infeasible (possible only when ``beta`` is below the smallest
+excess loss in ``H``), the planner returns a hypothesis of smallest excess loss instead and
+sets ``PlanInfo.fallback``.
 
 Deviations: the greedy policy of a returned hypothesis is the enumerated ``pi`` (a greedy
 policy of ``Q`` up to solver tolerance), not a lowest-index tie-break of ``Q``; ``V`` is set to
@@ -531,6 +533,11 @@ class FiniteClass:
         P = check_float_array("P", self.P, ndim=4)
         m, S, A, _ = P.shape
         R = check_float_array("R", self.R, shape=(m, S, A))
+        if R.min() < 0.0 or R.max() > 1.0:
+            g = int(np.argwhere((R < 0.0) | (R > 1.0))[0][0])
+            raise ValueError(f"model {g} of the finite class has rewards in [{R[g].min():.6g}, "
+                             f"{R[g].max():.6g}]; every model's mean rewards must lie in [0, 1] "
+                             f"(card §2.1; the radius finite_beta assumes it)")
         names = tuple(self.names) if self.names else tuple(f"model{g}" for g in range(m))
         if len(names) != m:
             raise ValueError(f"names has {len(names)} entries for {m} models; give one per model")

@@ -56,8 +56,9 @@ from rlsandbox._validate import check_bool, check_choice, check_in_range, check_
 from rlsandbox.algorithms.loop._kernels import (_excess_path, _segment_finite, _segment_tabular,
                                                 _tabular_excess)
 from rlsandbox.algorithms.loop.hypotheses import Hypothesis, TabularStats, true_hypothesis
-from rlsandbox.algorithms.loop.planners import (FiniteClass, ValuePlanner, plan_certainty_equivalent,
-                                                plan_finite, tabular_residual)
+from rlsandbox.algorithms.loop.planners import (FiniteClass, ValuePlanner,
+                                                plan_certainty_equivalent, plan_finite,
+                                                tabular_residual)
 from rlsandbox.algorithms.loop.trace import (Trace, check_average_mdp, check_rewards_unit,
                                              draw_uniforms, kernel_cdf)
 
@@ -301,6 +302,7 @@ def loop_finite(mdp: Any, hclass: FiniteClass, T: int, *, rng: Any, beta: float 
     (0, 1)
     """
     mdp = check_average_mdp(mdp, "loop_finite")
+    check_rewards_unit(mdp, "loop_finite")
     if not isinstance(hclass, FiniteClass):
         raise TypeError(f"hclass must be a FiniteClass, got {type(hclass).__name__}")
     if (hclass.S, hclass.A) != (mdp.S, mdp.A):

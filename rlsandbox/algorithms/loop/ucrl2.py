@@ -1,6 +1,6 @@
 """UCRL2 with extended value iteration [jaksch2010; card §3.6].
 
-UCRL2 (card §3.6, radii as in [jaksch2010, Fig. 1])::
+UCRL2 (card §3.6, radii as in [jaksch2010, the UCRL2 algorithm])::
 
     for episodes k = 1, 2, ...:
         t_k <- t; freeze N_k(s, a), rhat_k, phat_k (phat = 0 on unvisited pairs)
@@ -29,7 +29,7 @@ card's negative control uses 1e-3).
 References
 ----------
 [jaksch2010] T. Jaksch, R. Ortner, P. Auer. Near-optimal regret bounds for reinforcement
-             learning. JMLR 11:1563-1600, 2010 (Fig. 1 UCRL2, §3.1.2 EVI, Thm 2, Thm 18).
+             learning. JMLR 11:1563-1600, 2010 (the UCRL2 algorithm, §3.1 EVI, Thm 2 regret, Prop. 18 episodes).
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ __all__ = ["ucrl2", "evi_inner_max", "extended_value_iteration", "episode_bound"
 def evi_inner_max(p_hat: Any, rad: float, u: Any) -> np.ndarray:
     """The maximiser of ``p . u`` over ``{p in simplex : ||p - p_hat||_1 <= rad}`` (S,).
 
-    [jaksch2010, §3.1.2, Fig. 2]: ``p(s'_1) = min(1, p_hat(s'_1) + rad / 2)`` for the best
+    [jaksch2010, §3.1]: ``p(s'_1) = min(1, p_hat(s'_1) + rad / 2)`` for the best
     state ``s'_1`` (ties: lowest index), then mass is removed from the worst states first.
 
     Examples
@@ -68,7 +68,7 @@ def evi_inner_max(p_hat: Any, rad: float, u: Any) -> np.ndarray:
 
 def extended_value_iteration(r_opt: Any, p_hat: Any, rad_p: Any, *, eps: float,
                              max_iter: int = 100_000) -> dict[str, Any]:
-    """Extended value iteration [jaksch2010, §3.1.2] on the set ``{(r_opt, p): ||p - p_hat||_1
+    """Extended value iteration [jaksch2010, §3.1] on the set ``{(r_opt, p): ||p - p_hat||_1
     <= rad_p}`` until ``sp(T u - u) < eps``.
 
     Parameters
@@ -136,7 +136,7 @@ def ucrl2_regret_bound(T: Any, D: float, S: int, A: int, delta: float) -> np.nda
 def ucrl2(mdp: Any, T: int, *, rng: Any, delta: float = 0.05, radius_scale: float = 1.0,
           noisy: bool = False, r_clip: float = 1.0, evi_max_iter: int = 100_000,
           episode_factor: float = 1.0) -> Trace:
-    """Run UCRL2 for ``T`` steps [jaksch2010, Fig. 1; card §3.6]; the interaction is compiled.
+    """Run UCRL2 for ``T`` steps [jaksch2010; card §3.6]; the interaction is compiled.
 
     Parameters
     ----------

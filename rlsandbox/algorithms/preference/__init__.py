@@ -16,6 +16,7 @@ data      :class:`PairData`, population / sampled BT pairs, label flips, compari
 coverage  C_glo, C_inf, C_2, C_loc, in-distribution errors E_mu (§2.4-2.5)
 losses    DPO, DPO-noref, IPO, rDPO, cDPO, SimPO per-pair losses and exact gradients (§3.2-3.6)
 exact     BT-MLE, DPO / IPO minimiser sets and their worst cases, RLHF, HyPO limits (§2.8, C3-C13)
+members   the card's DPO member pi^delta, boosted family, bounded RLHF rewards (C5-C8)
 training  gradient descent (tabular / log-linear), HyPO with exact or RLOO KL gradients,
           online DPO, RLHF policy gradient (§3.1-3.7)
 token     the token-level MDP of RQ24: soft Bellman values, implicit rewards, beam search (§2.7)
@@ -63,7 +64,7 @@ from rlsandbox.algorithms.preference.exact import (TIE_BREAKS, BTFit, MinimizerS
 from rlsandbox.algorithms.preference.training import (TrainResult, online_dpo,
                                                       rlhf_policy_gradient, rloo_kl_gradient,
                                                       sample_responses, train)
-from rlsandbox.algorithms.preference import token
+from rlsandbox.algorithms.preference import members, token
 
 __all__ = [
     "PreferenceBandit", "Gaps", "log_policy", "probabilities", "check_log_policy",
@@ -80,5 +81,5 @@ __all__ = [
     "ipo_closed_form", "RLHFResult", "rlhf", "TIE_BREAKS", "noisy_pair_minimizers",
     "rdpo_empirical_minimizer", "simpo_stationary_margin", "hypo_penalized",
     "TrainResult", "train", "rloo_kl_gradient", "sample_responses", "online_dpo",
-    "rlhf_policy_gradient", "token",
+    "rlhf_policy_gradient", "members", "token",
 ]

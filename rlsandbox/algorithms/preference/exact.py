@@ -642,5 +642,5 @@ def hypo_penalized(bandit: PreferenceBandit, data: PairData, lam: float, loss: P
         return val, G[sup]
 
     res = minimize(fun, bandit.log_piref[sup], jac=True, method="L-BFGS-B",
-                   options={"ftol": 0.0, "gtol": gtol, "maxiter": 20_000, "maxcor": 30})
+                   options={"ftol": 0.0, "gtol": gtol, "maxiter": 20_000})
     return readonly(unpack(res.x))

@@ -225,7 +225,7 @@ def loglinear_policy(bandit: PreferenceBandit, theta) -> np.ndarray:
     >>> from rlsandbox.algorithms.preference import PreferenceBandit
     >>> b = PreferenceBandit(piref=[[0.5, 0.5]], r=[[1.0, 0.0]], beta=1.0,
     ...                      phi=[[[1.0], [0.0]]])
-    >>> np.allclose(np.exp(loglinear_policy(b, [1.0])), b.pi_star)   # realizable: r = beta theta phi
+    >>> np.allclose(np.exp(loglinear_policy(b, [1.0])), b.pi_star)   # r = beta theta^T phi
     True
     """
     if bandit.phi is None:

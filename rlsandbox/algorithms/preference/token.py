@@ -41,8 +41,8 @@ from scipy.special import logsumexp
 from rlsandbox._validate import check_float_array, check_in_range, check_int, readonly
 from rlsandbox.algorithms.preference.model import PreferenceBandit
 
-__all__ = ["TokenTree", "SoftSolution", "soft_solve", "rq_q_values", "sequence_sum", "sequence_return",
-           "sequence_logprob", "implicit_reward", "shape_reward", "to_bandit", "beam_search",
+__all__ = ["TokenTree", "SoftSolution", "soft_solve", "rq_q_values", "sequence_sum",
+           "sequence_return", "sequence_logprob", "implicit_reward", "shape_reward", "to_bandit", "beam_search",
            "prefix_logprob", "policy_levels_from_logits", "MAX_LEAVES"]
 
 #: Largest number of leaves V^T per prompt the enumerating functions accept.
@@ -55,8 +55,9 @@ def _level_shape(nX: int, V: int, t: int) -> tuple[int, ...]:
 
 def _check_levels(name: str, levels: Any, nX: int, V: int, T: int, *, log: bool) -> tuple:
     if not isinstance(levels, (list, tuple)) or len(levels) != T:
+        n = len(levels) if hasattr(levels, "__len__") else "?"
         raise ValueError(f"{name} must be a sequence of T = {T} arrays (one per depth), got "
-                         f"{type(levels).__name__} of length {len(levels) if hasattr(levels, '__len__') else '?'}")
+                         f"{type(levels).__name__} of length {n}")
     out = []
     for t, lev in enumerate(levels):
         arr = np.array(lev, dtype=np.float64)

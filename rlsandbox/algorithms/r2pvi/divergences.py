@@ -39,9 +39,10 @@ solver to ~1e-8); the tests of this package re-check them against cvxpy primal s
 (:mod:`rlsandbox.algorithms.r2pvi.primal`).
 
 Numerics. KL work is shifted by the minimum (log-sum-exp form, card pitfall P10), so nothing
-underflows for small ``lam``, and uses ``log1p``/``expm1`` so that large ``lam`` loses no digits. Exact ties are broken by the lowest state index. Every function
-validates its inputs (a distribution ``mu0`` over the states, finite ``V``, ``lam > 0``) and
-raises ``ValueError`` naming the value and the fix.
+underflows for small ``lam``, and uses ``log1p``/``expm1`` so that large ``lam`` loses no
+digits. Exact ties are broken by the lowest state index. Every function validates its inputs (a
+distribution ``mu0`` over the states, finite ``V``, ``lam > 0``) and raises ``ValueError``
+naming the value and the fix.
 
 Shapes: V (S,), mu0 (S,), G (S,); minimizers (S,).
 

@@ -123,7 +123,8 @@ def inner_primal(divergence: str, V: Any, mu0: Any, lam: float) -> tuple[float, 
 
 def ball_primal(divergence: str, V: Any, mu0: Any, radius: float, *,
                 sense: str = "inf") -> tuple[float, np.ndarray]:
-    """``inf`` (``sense="inf"``) or ``sup`` (``"sup"``) of ``E_mu V`` over ``D_f(mu||mu0) <= radius``.
+    """``inf`` (``sense="inf"``) or ``sup`` (``"sup"``) of ``E_mu V`` over the ball
+    ``D_f(mu || mu0) <= radius``.
 
     Examples
     --------
