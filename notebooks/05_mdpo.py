@@ -35,8 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rlsandbox as rls
-from rlsandbox.algorithms.mdpo import (geometric, kl_step, mdpo_on_policy, pmd, constant,
-                                       QNoise)
+from rlsandbox.algorithms.mdpo import QNoise, geometric, kl_step, mdpo_on_policy, pmd
 from rlsandbox.algorithms.mdpo import theory as T
 from rlsandbox.mdps.mdpo import mdpo_random, stationary_start, bandit_loop
 

@@ -123,9 +123,9 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
 
     Examples
     --------
-    >>> cfg = Config(taus=(0.1,), n_episodes=200, n_curve=3)
+    >>> cfg = Config(taus=(0.1,), n_episodes=200, n_curve=3, law_depth=200)
     >>> df = run(cfg, rng=np.random.default_rng(0))
-    >>> float(df.query("quantity == 'c0_star'")["value"].iloc[0])
+    >>> round(float(df.query("quantity == 'c0_star'")["value"].iloc[0]), 6)    # card: 8.6
     8.6
     """
     from rlsandbox.algorithms.distributional import (cvar_utility, empirical_cvar,

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_int
-from rlsandbox.algorithms.mdpo import anneal, constant, geometric, mdpo_on_policy, pmd, shani
+from rlsandbox.algorithms.mdpo import anneal, constant, geometric, mdpo_on_policy, shani
 from rlsandbox.algorithms.mdpo import theory as T
 from rlsandbox.mdps.mdpo import mdpo_random
 

@@ -40,8 +40,9 @@ HyPO's constrained edge member sits at KL = R/beta = 2 with G_J 1.05-1.18 for de
 flat and bounded as the card expects, but well above RLHF's universal bound 2 e^{R/2beta}
 sqrt(eps) = 0.54 -- the KL constraint alone does not give RLHF's e^{R/beta} ratio bound, and
 C_loc(R/beta) grows like 1/(delta log 1/delta) on P2. Reference-free methods: SimPO's KL grows
-from 0.07 to 3.29, DPO-noref's from 0.10 to 1.46; IPO (tau = beta) stays at 0.007-0.012. The reference-free methods (SimPO, DPO-noref) put a delta-independent mass
-on the low-mass response, so their KL also grows like log(1/delta). Deviations: SimPO and IPO
+from 0.07 to 3.29, DPO-noref's from 0.10 to 1.46 (they put a delta-independent mass on the
+low-mass response, so their KL grows like log(1/delta)); IPO (tau = beta) stays at
+0.007-0.012. Deviations: SimPO and IPO
 are not in the card's expected-outcome sentence; the heuristic worst cases are lower bounds on
 the true suprema.
 """

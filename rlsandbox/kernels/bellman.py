@@ -540,43 +540,63 @@ def _lu_numeric(data, indices, indptr, A, pi, gamma, perm, pinv, Lp, Li, Up, Ui,
     every entry of M and of its factors, whatever pi is.
     """
     n = perm.shape[0]
+    one = np.uintp(1)
     for i in range(n):
         s = perm[i]
         row = s * A + pi[s]
         w[i] = 1.0
-        for p in range(indptr[row], indptr[row + 1]):
-            w[pinv[indices[p]]] -= gamma * data[p]
-        for p in range(Lp[i], Lp[i + 1]):
-            k = Li[p]
+        p = np.uintp(indptr[row])
+        end = np.uintp(indptr[row + 1])
+        while p < end:
+            w[np.uintp(pinv[np.uintp(indices[p])])] -= gamma * data[p]
+            p += one
+        p = np.uintp(Lp[i])
+        end = np.uintp(Lp[i + 1])
+        while p < end:
+            k = np.uintp(Li[p])
             l = w[k] / out_Ud[k]
             out_Lx[p] = l
             w[k] = 0.0
             if l != 0.0:
-                for q in range(Up[k], Up[k + 1]):
-                    w[Ui[q]] -= l * out_Ux[q]
+                q = np.uintp(Up[k])
+                q_end = np.uintp(Up[k + one])
+                while q < q_end:
+                    w[np.uintp(Ui[q])] -= l * out_Ux[q]
+                    q += one
+            p += one
         out_Ud[i] = w[i]
         w[i] = 0.0
-        for q in range(Up[i], Up[i + 1]):
-            j = Ui[q]
+        q = np.uintp(Up[i])
+        q_end = np.uintp(Up[i + 1])
+        while q < q_end:
+            j = np.uintp(Ui[q])
             out_Ux[q] = w[j]
             w[j] = 0.0
+            q += one
 
 
 @kernel
 def _lu_solve_perm(R, pi, perm, Lp, Li, Lx, Up, Ui, Ux, Ud, out_V):
     """Solve ``(I - gamma P_pi) V = R_pi`` with the factors of ``_lu_numeric``; V into out_V."""
     n = perm.shape[0]
+    one = np.uintp(1)
     x = np.empty(n)
     for i in range(n):
         s = perm[i]
         acc = R[s, pi[s]]
-        for p in range(Lp[i], Lp[i + 1]):
-            acc -= Lx[p] * x[Li[p]]
+        p = np.uintp(Lp[i])
+        end = np.uintp(Lp[i + 1])
+        while p < end:
+            acc -= Lx[p] * x[np.uintp(Li[p])]
+            p += one
         x[i] = acc
     for i in range(n - 1, -1, -1):
         acc = x[i]
-        for q in range(Up[i], Up[i + 1]):
-            acc -= Ux[q] * x[Ui[q]]
+        q = np.uintp(Up[i])
+        end = np.uintp(Up[i + 1])
+        while q < end:
+            acc -= Ux[q] * x[np.uintp(Ui[q])]
+            q += one
         x[i] = acc / Ud[i]
     for i in range(n):
         out_V[perm[i]] = x[i]

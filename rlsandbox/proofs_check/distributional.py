@@ -418,7 +418,7 @@ def _c4(problem: FHProblem, rng, *, outer: bool) -> Measurement:
         if not outer:
             got = stock_dp(m, F, 0).value
         elif name.startswith("cvar"):
-            got = cvar_outer(m, F_tau(name)).policy_cvar
+            got = cvar_outer(m, _tau_of(name)).policy_cvar
         elif name == "median":
             got = var_outer(m, _HALF).value
         else:       # A4 for mean - Var (A2-T inside when gamma < 1)
@@ -429,7 +429,7 @@ def _c4(problem: FHProblem, rng, *, outer: bool) -> Measurement:
     return _worst(cands, "lower_bound")
 
 
-def F_tau(name: str) -> Fraction:
+def _tau_of(name: str) -> Fraction:
     """The level of a ``cvar_<tau>`` criterion name."""
     return Fraction(name.split("_")[1])
 

@@ -778,10 +778,11 @@ def _softmax_instances(n: int, rng: np.random.Generator) -> list[Instance]:
 
 def _zero_bias(p: LogLinearMDP, rng: np.random.Generator, reduced: bool) -> Measurement:
     """eps_bias(theta) of the full softmax class at theta ~ N(0, I). Round-off: the residual
-    A - (1-gamma) w*.psi is computed from a pseudo-inverse with condition number kappa (ratio of
-    the extreme nonzero eigenvalues of F), so each entry is within c kappa eps A_max of 0; tol
-    = (64 kappa eps A_max)^2 with A_max = max|A|. The control uses a log-linear class on the
-    same MDP whose d = S(A-1) - 1 random features cannot represent every policy."""
+    A - (1-gamma) w*.psi is computed from V (size <= V_max) and a pseudo-inverse with condition
+    number kappa (ratio of the extreme nonzero eigenvalues of F), so each entry is within
+    c kappa eps V_max of 0; tol = (64 kappa eps V_max)^2, V_max = max(|V|, |A|, r_max). The
+    control uses a log-linear class on the same MDP whose d = S(A-1) - 1 random features cannot
+    represent every policy."""
     theta = rng.normal(size=p.d)
     if reduced:
         S, A = p.S, p.A
@@ -794,8 +795,9 @@ def _zero_bias(p: LogLinearMDP, rng: np.random.Generator, reduced: bool) -> Meas
     ev = np.linalg.eigvalsh(F)
     nz = ev[ev > q.FISHER_RCOND * ev.max()]
     kappa = float(nz.max() / nz.min())
-    A_max = float(np.abs(q.advantage(theta)).max())
-    tol = (64.0 * kappa * _EPS * A_max) ** 2
+    V_max = max(float(np.abs(q.advantage(theta)).max()), float(np.abs(q.V(theta)).max()),
+                q.r_max)
+    tol = (64.0 * kappa * _EPS * V_max) ** 2
     return Measurement(q.eps_bias(theta), 0.0, tol=tol, extra={"kappa": kappa, "d": q.d})
 
 
@@ -845,7 +847,9 @@ def _ascent(case: EstimatorCase, rng: np.random.Generator, drop_e: bool) -> Meas
         for name, d in dirs.items():
             if np.linalg.norm(d) == 0:
                 continue
-            alpha = float(np.exp(rng.uniform(np.log(1e-3), 0.0))) * n_g / c.L_g
+            # (J constant in theta when L_g = 0 or at a stationary point: any alpha in [1e-3, 1])
+            unit = n_g / c.L_g if n_g > 0 and c.L_g > 0 else 1.0
+            alpha = float(np.exp(rng.uniform(np.log(1e-3), 0.0))) * unit
             e = float(np.linalg.norm(d - gH))
             J1 = float(np.asarray(p.J(theta + alpha * d / np.linalg.norm(d))))
             terms = [alpha / 3 * n_g, -(0.0 if drop_e else 8 * alpha / 3 * e),

@@ -85,7 +85,7 @@ from rlsandbox.algorithms.mdpo import theory as T
 from rlsandbox.algorithms.mdpo.pmd import (PMDRun, QNoise, _loop, _mirror_update, _start,
                                            lan_pmd, ne_trpo, pmd)
 from rlsandbox.algorithms.mdpo.policies import (_kl_step, _lan_step, _ne_trpo_step, kl_rows,
-                                                log_normalize, omega_rows, probabilities)
+                                                omega_rows, probabilities)
 from rlsandbox.algorithms.mdpo.regularized import _eval_lam, soft_optimal
 from rlsandbox.algorithms.mdpo.schedules import constant, geometric, shani, shani_regularized
 from rlsandbox.mdp import TabularMDP

@@ -383,7 +383,8 @@ def run(problem: Any, method: str, *, theta0: Any, T: int, H: int, schedule: Sch
             d_rec[:, k] = dir_
         step = _normalized_step(dir_) if normalized else dir_
         theta_prev = theta
-        theta = theta + alpha * step
+        with np.errstate(over="ignore", invalid="ignore"):     # reported just below
+            theta = theta + alpha * step
         if project is not None:
             theta = project(theta)
         if not np.isfinite(theta).all():

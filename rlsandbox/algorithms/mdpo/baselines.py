@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from rlsandbox._validate import check_in_range, check_int, readonly
-from rlsandbox.algorithms.mdpo.pmd import PMDRun, _loop, _start, lan_pmd, pmd
+from rlsandbox.algorithms.mdpo.pmd import PMDRun, _start, lan_pmd, pmd
 from rlsandbox.algorithms.mdpo.policies import _kl_step, log_normalize, probabilities
 from rlsandbox.algorithms.mdpo.regularized import _eval_lam, _require
 from rlsandbox.algorithms.mdpo.schedules import constant

@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from rlsandbox._validate import (check_choice, check_float_array, check_in_range, check_int,
-                                 check_rng, check_stochastic, readonly)
+from rlsandbox._validate import (check_choice, check_in_range, check_int, check_rng,
+                                 check_stochastic, readonly)
 from rlsandbox.algorithms.mdpo.policies import (_euclid_step, _greedy_step, _kl_step,
                                                 _lan_step, _ne_trpo_step, log_normalize,
                                                 probabilities)

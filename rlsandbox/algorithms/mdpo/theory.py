@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rlsandbox._validate import check_in_range, readonly
+from rlsandbox._validate import readonly
 from rlsandbox.algorithms.mdpo.regularized import _require
 from rlsandbox.dp.discounted import policy_iteration, q_values
 from rlsandbox.mdp import TabularMDP
