@@ -224,7 +224,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     axes[0].axhline(float(p2.R_over_beta.iloc[0]), color="0.4", lw=0.8,
                     label=f"R/beta = {float(p2.R_over_beta.iloc[0]):g}")
     axes[0].set_title("P2 song-small-mass: reverse KL to piref")
-    axes[2].set_title(r"P2: regularised gap $G_J = \beta KL(\pi\|\pi^*)$ (floored at 1e-6)")
+    axes[2].set_title(r"P2: gap $G_J = \beta KL(\pi\|\pi^*)$ (floored at 1e-6)")
     rnd = data[data.instance != "P2"]
     n = rnd.instance.nunique()
     for method in ("dpo_member", "hypo_constrained_worst", "rlhf_worst_found", "simpo"):
@@ -236,7 +236,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
         plot_band(axes[1], table.columns.to_numpy(dtype=float), ci, color=color, linestyle=ls,
                   marker=marker, label=label)
     axes[1].axhline(1.0, color="0.4", lw=0.8, label="KL = R/beta")
-    axes[1].set_title(f"{n} random bandits, one low-mass response per prompt: KL / (R/beta)")
+    axes[1].set_title(f"{n} random bandits (one low-mass response each)")
     for ax in axes:
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -84,7 +84,7 @@ def logistic_monotone(m: int = 2, b: float = 0.5) -> LogisticBandit:
 
     Examples
     --------
-    >>> float(logistic_monotone().J([0.0, 0.0]))
+    >>> round(float(logistic_monotone().J([0.0, 0.0])), 12)
     0.5
     """
     return LogisticBandit(m=m, b=b, reward="monotone")
@@ -101,7 +101,7 @@ def lqr_reference(W: float = 0.0, sigma: float = 0.3) -> ScalarLQR:
     Examples
     --------
     >>> round(lqr_reference().K_star, 12)
-    1.489852340881
+    1.48985234088
     """
     return ScalarLQR(A_d=1.0, B_d=0.5, Q_c=1.0, R_c=0.1, gamma=0.9, sigma=sigma, Sigma0=1.0, W=W)
 

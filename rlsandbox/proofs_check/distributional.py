@@ -45,6 +45,12 @@ distributional.b4.quantile_bound                  sup w_1(eta_Q, eta^pi) <= (V_m
                                                   (2 m (1 - gamma)) (B4; derived)
 ================================================  =============================================
 
+Not registered as claims: C11 (distributional PI monotone and finite on Instance C) and C12
+(Instance C's value table) are reference tests in ``tests/test_distributional_infinite.py``;
+C11's card control ("greedy with a P1-violating F ... plausible; not verified") has no
+instance on which it is known to fail, and a claim whose control cannot be shown to fail is a
+defect. C8 (ii) (the greedy-policy bound) is not checked: on Instance C its left side is 0.
+
 Instances. The card's named instances A, T1, B, C, C9, M and its random generator RG (§4)
 come from :mod:`rlsandbox.mdps.distributional`; where a control needs it, a named instance on
 which the control fails by construction is listed first (e.g. Instance B for the
@@ -985,7 +991,7 @@ CLAIMS: list[Claim] = [
           control_note="formula c below the band (the V*_rn term dropped)", quick=1,
           default=6),
     Claim(id="distributional.b1.evaluation_contraction", paper="distributional",
-          cite="[bellemare2017, Lemma 3]; card §4 B1",
+          cite="[bellemare2017] (result number not on the card); card §4 B1",
           statement="T^pi is a gamma-contraction in sup-w_1 and sup-w_inf and a "
           "sqrt(gamma)-contraction in sup-l_2",
           assumptions="finite MRPs with random rewards (S <= 3); finite-support laws",
@@ -995,7 +1001,7 @@ CLAIMS: list[Claim] = [
           control_note="total variation with modulus gamma (the self-loop preserves TV)",
           quick=3, default=30),
     Claim(id="distributional.b2.control_expansion", paper="distributional",
-          cite="[bellemare2017, Prop 1]; card §4 B2",
+          cite="[bellemare2017] (result number not on the card); card §4 B2",
           statement="the distributional control operator is not a contraction: "
           "sup-w_1(T eta, T eta') / sup-w_1(eta, eta') = gamma/eps >= 1 on the card's pair",
           assumptions="x -> y with reward 0, y has two terminal actions; eps <= gamma",
@@ -1004,7 +1010,7 @@ CLAIMS: list[Claim] = [
           control_note="evaluation operator of a fixed policy (ratio <= gamma < 1)", quick=2,
           default=10),
     Claim(id="distributional.b3.categorical_bound", paper="distributional",
-          cite="[rowland2018, Prop 3]; card §4 B3",
+          cite="[rowland2018] (proposition numbers unverified on the card); card §4 B3",
           statement="the categorical fixed point has sup_s l_2^2(eta_C, eta^pi) <= "
           "Delta_z / (1 - gamma)",
           assumptions="acyclic MRPs (exact eta^pi); support [-Vmax, Vmax], Vmax = max|r| / "

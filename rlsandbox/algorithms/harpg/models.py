@@ -217,7 +217,7 @@ class LogLinearMDP:
     --------
     >>> import numpy as np, rlsandbox as rls
     >>> prob = LogLinearMDP.softmax(rls.mdps.riverswim(gamma=0.9))
-    >>> prob.d, round(prob.M_g ** 2, 12), prob.M_h
+    >>> prob.d, round(prob.M_g ** 2, 12), round(prob.M_h, 12)
     (12, 2.0, 0.5)
     >>> theta = np.zeros(prob.d)
     >>> bool(abs(prob.J(theta) - rls.evaluate(prob.mdp, np.full((6, 2), 0.5)) @ prob.mdp.rho) < 1e-12)
@@ -923,7 +923,7 @@ class ScalarLQR:
     --------
     >>> lqr = ScalarLQR()                      # the card's reference instance
     >>> round(lqr.K_star, 12), round(float(lqr.J([0.8])), 7)
-    (1.489852340881, -1.9826923)
+    (1.48985234088, -1.9826923)
     """
 
     A_d: float = 1.0

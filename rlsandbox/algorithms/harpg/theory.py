@@ -165,7 +165,7 @@ def c_num(p: float, q: float, T_max: int = 200_000) -> float:
 
     Examples
     --------
-    >>> round(c_num(0.0, 0.8, 20_000), 2)    # the card's prototype: ~0.96 (T <= 2e5)
+    >>> round(c_num(0.0, 0.8, 200_000), 2)    # the card's prototype: ~0.96 (T <= 2e5)
     0.96
     """
     return float(sequence_ratio(p, q, T_max).max())
