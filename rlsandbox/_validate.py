@@ -112,11 +112,16 @@ def check_stochastic(name: str, x: Any, *, ndim: int | tuple[int, ...] | None = 
     return readonly(arr)
 
 
-def check_stochastic_csr(name: str, x: Any, *, n_cols: int | None = None) -> sp.csr_array:
+def check_stochastic_csr(name: str, x: Any, *, n_cols: int | None = None,
+                         A: int | None = None) -> sp.csr_array:
     """Validate a scipy.sparse matrix whose rows are distributions; return a read-only CSR copy.
 
     Explicit zeros are kept, indices are sorted, duplicates summed (scipy's canonical form).
+    With ``A`` given, row ``s*A + a`` is named ``P[s, a, :]`` in messages (the (S*A, S) layout).
     """
+    def where(row: int) -> str:
+        return f"{name}[{row // A}, {row % A}, :] (row {row})" if A else f"{name} row {row}"
+
     if not sp.issparse(x):
         raise TypeError(f"{name} must be a scipy.sparse matrix, got {type(x).__name__}")
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)
@@ -133,15 +138,16 @@ def check_stochastic_csr(name: str, x: Any, *, n_cols: int | None = None) -> sp.
     if (m.data < 0).any():
         k = int(np.argmax(m.data < 0))
         row = int(np.searchsorted(m.indptr, k, side="right") - 1)
-        raise ValueError(f"{name}[{row}, {m.indices[k]}] = {m.data[k]:.6g} is negative; "
-                         f"probabilities must be >= 0")
+        raise ValueError(f"{where(row)} has entry {m.data[k]:.6g} in column {m.indices[k]}, "
+                         f"which is negative; probabilities must be >= 0")
     with np.errstate(over="ignore"):     # huge entries: the sum is inf and the row is refused
         sums = np.asarray(m.sum(axis=1)).ravel()
     bad = np.abs(sums - 1.0) > ROW_SUM_ATOL
     if bad.any():
         row = int(np.argmax(bad))
-        raise ValueError(f"{name} row {row} sums to {sums[row]:.12g}; every row must sum to 1 "
-                         f"(atol {ROW_SUM_ATOL:g})")
+        raise ValueError(f"{where(row)} sums to {sums[row]:.12g}; every row must sum to 1 "
+                         f"(atol {ROW_SUM_ATOL:g}). If it holds unnormalised weights, divide each "
+                         f"row by its sum before building the model")
     for arr in (m.data, m.indices, m.indptr):
         arr.flags.writeable = False
     return m
@@ -284,3 +290,19 @@ def check_distribution(name: str, x: Any, *, shape: tuple[int, ...],
                          f"distribution must sum to 1 (atol {ROW_SUM_ATOL:g}). If {name} holds "
                          f"counts or weights, pass {name} / {name}.sum(axis={axes}, keepdims=True)")
     return readonly(arr)
+
+
+def check_value_scale(name: str, R: np.ndarray, horizon: float) -> None:
+    """Refuse rewards whose values cannot be represented in float64.
+
+    Every value is bounded by ``max|R| * horizon`` (``horizon = 1/(1-gamma)`` for a discounted
+    model, ``H`` for a finite-horizon one). If that bound exceeds 1e300, sums inside the solvers
+    overflow to inf and differences of infinities give NaN, so the model is refused here, once.
+    """
+    scale = float(np.abs(R).max()) if R.size else 0.0
+    with np.errstate(over="ignore"):
+        bound = scale * horizon
+    if not bound <= 1e300:
+        raise ValueError(f"max|{name}| = {scale:.6g} times the effective horizon {horizon:.6g} is "
+                         f"{bound:.6g}, beyond what float64 values can hold (1e300); rescale "
+                         f"{name} (values scale linearly with the rewards)")

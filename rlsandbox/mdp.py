@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from rlsandbox._validate import (
     ROW_SUM_ATOL, as_stochastic, check_float_array, check_in_range, check_int, check_policy,
-    check_stochastic, check_stochastic_csr, readonly,
+    check_stochastic, check_stochastic_csr, check_value_scale, readonly,
 )
 
 __all__ = ["TabularMDP", "FiniteHorizonMDP"]
@@ -93,7 +93,7 @@ class TabularMDP:
                 raise ValueError(f"sparse P has shape {self.P.shape}; expected (S*A, S) with "
                                  f"row s*A + a for state s and action a")
             A = rows // S
-            P = check_stochastic_csr("P", self.P, n_cols=S)
+            P = check_stochastic_csr("P", self.P, n_cols=S, A=A)
         else:
             P = check_float_array("P", self.P, ndim=3)
             S, A, S2 = P.shape
@@ -116,6 +116,8 @@ class TabularMDP:
         elif R.shape != (S, A):
             raise ValueError(f"R has shape {R.shape}; expected (S, A) = {(S, A)} to match P "
                              f"of shape {P.shape}")
+        if gamma < 1.0:
+            check_value_scale("R", R, 1.0 / (1.0 - gamma))
         set_(self, "P", P)
         set_(self, "R", readonly(R))
         set_(self, "gamma", gamma)
@@ -262,6 +264,7 @@ class FiniteHorizonMDP:
         elif R.shape != (H, S, A):
             raise ValueError(f"R has shape {R.shape}; expected (H, S, A) = {(H, S, A)} to match "
                              f"P of shape {P.shape}")
+        check_value_scale("R", R, float(H))
         set_(self, "P", P)
         set_(self, "R", readonly(R))
         set_(self, "rho", _check_rho(self.rho, S))

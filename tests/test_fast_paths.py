@@ -231,6 +231,51 @@ def test_value_iteration_matches_the_python_loop(monkeypatch, sparse, parallel, 
         assert sol.error_bound == min(bound, sol.residual / (1 - gamma)) + fp
 
 
+def tied_model(S: int, A: int, seed: int):
+    """A model whose action 1 duplicates action 0 (exact ties in every state), so the
+    lowest-index tie rule is exercised, plus a few near-duplicate actions."""
+    P, R = random_model(S, A, seed)
+    P[:, 1], R[:, 1] = P[:, 0], R[:, 0]
+    if A > 3:
+        R[:, 3] = R[:, 2] + 1e-13
+        P[:, 3] = P[:, 2]
+    return P, R
+
+
+@pytest.mark.parametrize("model", ["random", "tied"])
+@pytest.mark.parametrize("S, A, gamma, eps", [(1, 2, 0.5, 1e-8), (8, 3, 0.9, 1e-10),
+                                              (70, 5, 0.95, 1e-8), (150, 4, 0.99, 1e-6)])
+def test_action_elimination_gives_the_full_sweeps_iterates(model, S, A, gamma, eps):
+    P, R = (random_model if model == "random" else tied_model)(S, A, S + A)
+    tol = eps * (1 - gamma) / (2 * gamma)
+    V_ref, pi_ref = np.zeros(S), np.zeros(S, dtype=np.int64)
+    it_ref, diff_ref = K._value_iteration_one(P, R, gamma, tol, 100_000, V_ref, pi_ref)
+    runs = [(n, par) for n in ((1, 2) if TWO_THREADS else (1,)) for par in (False, True)]
+    for n, par in runs:
+        with threads(n):
+            V, pi = np.zeros(S), np.empty(S, dtype=np.int64)
+            it, diff, rows = K._vi_dense_ae(P, R, gamma, tol, 100_000, 1e-9, par, V, pi)
+        assert (it, diff) == (it_ref, diff_ref)
+        np.testing.assert_array_equal(V, V_ref)
+        np.testing.assert_array_equal(pi, pi_ref)
+        assert S * it <= rows <= S * A * it
+    V, pi = np.zeros(S), np.empty(S, dtype=np.int64)
+    assert K._vi_dense_ae.py_func(P, R, gamma, tol, 100_000, 1e-9, False, V, pi)[:2] == \
+        (it_ref, diff_ref)
+    np.testing.assert_array_equal(V, V_ref)
+
+
+def test_action_elimination_skips_rows_on_a_model_with_clear_gaps():
+    """The fast path is taken, not just correct: on a random model with gamma = 0.9 the
+    remaining drift gamma^k / (1 - gamma) falls below the action gaps long before eps = 1e-8
+    is reached, so most sweeps compute one action per state."""
+    P, R = random_model(60, 6, 3)
+    tol = 1e-8 * 0.1 / 1.8
+    V, pi = np.zeros(60), np.empty(60, dtype=np.int64)
+    it, _, rows = K._vi_dense_ae(P, R, 0.9, tol, 100_000, 1e-9, False, V, pi)
+    assert rows < 0.5 * 60 * 6 * it
+
+
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 def test_parallel_and_serial_dispatch_give_identical_solutions(monkeypatch, sparse):
     P, R = random_model(60, 4, 11)

@@ -123,7 +123,7 @@ def test_bug_row_sum_overflow_warning_escapes(where):
             with raises(ValueError, "P[0, 0, :] sums to inf; every row of P must sum to 1"):
                 mdp(P=huge, R=np.zeros((2, 1)))
         elif where == "P-csr":
-            with raises(ValueError, "P row 0 sums to inf; every row must sum to 1"):
+            with raises(ValueError, "P[0, 0, :] (row 0) sums to inf; every row must sum to 1"):
                 mdp(P=sp.csr_array(huge.reshape(2, 2)), R=np.zeros((2, 1)))
         elif where == "rho":
             with raises(ValueError, "rho sums to inf"):
@@ -182,17 +182,17 @@ class TestSparseP:
 
     def test_negative_entry(self):
         M = sp.csr_array(np.array([[1.0, 0.0], [0.0, 1.0], [-0.5, 1.5], [1.0, 0.0]]))
-        with raises(ValueError, "P[2, 0] = -0.5 is negative; probabilities must be >= 0"):
+        with raises(ValueError, "P[1, 0, :] (row 2) has entry -0.5 in column 0, which is negative; probabilities must be >= 0"):
             mdp(P=M)
 
     def test_row_sum(self):
         M = sp.csr_array(np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.4], [1.0, 0.0]]))
-        with raises(ValueError, "P row 2 sums to 0.9; every row must sum to 1 (atol 1e-09)"):
+        with raises(ValueError, "P[1, 0, :] (row 2) sums to 0.9; every row must sum to 1 (atol 1e-09)"):
             mdp(P=M)
 
     def test_empty_row_is_not_a_distribution(self):
         M = sp.csr_array(np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [1.0, 0.0]]))
-        with raises(ValueError, "P row 1 sums to 0; every row must sum to 1"):
+        with raises(ValueError, "P[0, 1, :] (row 1) sums to 0; every row must sum to 1"):
             mdp(P=M)
 
 

@@ -23,27 +23,63 @@ from rlsandbox.dp.average import (
 from rlsandbox.mdp import FiniteHorizonMDP, TabularMDP
 
 
+def _solver_options(method: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Check ``options`` against the keyword parameters of the chosen solver.
+
+    ``tol`` (the DESIGN.md spelling) is accepted as an alias of ``eps`` for the iterative
+    methods; an option the method does not take is refused, never silently ignored.
+    """
+    import inspect
+
+    allowed = [p.name for p in inspect.signature(SOLVERS[method]).parameters.values()
+               if p.kind is p.KEYWORD_ONLY]
+    options = dict(options)
+    if "tol" in options and "eps" in allowed:
+        if "eps" in options:
+            raise TypeError("pass either tol or eps (they are the same accuracy), not both")
+        options["eps"] = options.pop("tol")
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        takes = ", ".join(allowed) if allowed else "no options"
+        raise TypeError(f"method {method!r} does not take {', '.join(map(repr, unknown))}; it "
+                        f"takes {takes}")
+    return options
+
+
 def solve(mdp: TabularMDP | FiniteHorizonMDP, method: str = "pi", **options: Any):
     """Solve a model exactly, returning a certified result.
 
-    ``TabularMDP`` (``gamma < 1``): ``method`` in {"vi", "pi", "mpi", "lp"}, options passed to
-    the solver (``eps``, ``max_iter``, ...); returns :class:`Solution`.
-    ``FiniteHorizonMDP``: backward induction (``method`` is ignored); returns
+    ``TabularMDP`` (``gamma < 1``): ``method`` in {"vi", "pi", "mpi", "lp"}; ``options`` are the
+    chosen solver's keyword arguments (``eps`` — alias ``tol`` — ``max_iter``, ``V0``, ``pi0``,
+    ``m``; an option the method does not take raises ``TypeError``). Returns :class:`Solution`.
+    ``FiniteHorizonMDP``: backward induction, which is exact and takes no options; returns
     :class:`~rlsandbox.dp.finite_horizon.FiniteHorizonSolution` with V (H+1, S), policy (H, S).
 
     Examples
     --------
     >>> import rlsandbox as rls
-    >>> sol = rls.solve(rls.mdps.riverswim(), method="vi", eps=1e-8)
+    >>> sol = rls.solve(rls.mdps.riverswim(), method="vi", tol=1e-8)
     >>> bool(sol.converged)
     True
+    >>> fh = rls.FiniteHorizonMDP(rls.mdps.riverswim().P, rls.mdps.riverswim().R, H=3)
+    >>> rls.solve(fh).V.shape, rls.solve(fh).policy.shape
+    ((4, 6), (3, 6))
     """
     if isinstance(mdp, FiniteHorizonMDP):
+        if options or method not in ("pi", "backward_induction"):
+            raise TypeError(f"a FiniteHorizonMDP is solved exactly by backward induction, which "
+                            f"takes no method or options; got method={method!r}"
+                            + (f" and {', '.join(sorted(options))}" if options else ""))
         return backward_induction(mdp)
     if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"solve expects a TabularMDP or FiniteHorizonMDP, got {type(mdp).__name__}; "
-                        f"build one with rlsandbox.TabularMDP(P, R, gamma)")
-    return solve_discounted(mdp, method, **options)
+        hint = (" (a linear model: pass lin.to_tabular(gamma=...) or lin.to_tabular() for a "
+                "finite-horizon one)" if hasattr(mdp, "to_tabular") else
+                "; build one with rlsandbox.TabularMDP(P, R, gamma)")
+        raise TypeError(f"solve expects a TabularMDP or FiniteHorizonMDP, got "
+                        f"{type(mdp).__name__}{hint}")
+    from rlsandbox._validate import check_choice
+    check_choice("method", method, tuple(SOLVERS))
+    return solve_discounted(mdp, method, **_solver_options(method, options))
 
 
 def evaluate(mdp: TabularMDP | FiniteHorizonMDP, pi: Any):

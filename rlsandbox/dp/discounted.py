@@ -25,8 +25,10 @@ Certificates. Every :class:`Solution` carries
   kept (never broken silently). ``policy`` picks the lowest-index action of the mask's argmax
   of Q (the greedy rule of the kernels).
 
-Performance (same results). VI runs its whole loop in one compiled kernel; sweeps and Q
-split states over threads once a sweep has ``PARALLEL_WORK``
+Performance (same results). VI runs its whole loop in one compiled kernel, on dense models
+with action elimination (actions provably below the best are not recomputed; the iterates
+are bitwise those of full sweeps); sweeps and Q split states over threads once a sweep has
+``PARALLEL_WORK``
 multiply-adds, with bitwise thread-count-independent results (see
 :mod:`rlsandbox.kernels.bellman`). Dense evaluation of a deterministic policy writes
 ``I - gamma P_pi`` once, in LAPACK's (Fortran) order, from the rows ``P[s, pi[s], :]`` and calls
@@ -53,13 +55,13 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.linalg.lapack import dgetrf, dgetrs
 
-from rlsandbox._validate import as_stochastic, check_choice, check_float_array, check_in_range, \
-    check_int, readonly
+from rlsandbox._validate import ROW_SUM_ATOL, as_stochastic, check_choice, check_float_array, \
+    check_in_range, check_int, readonly
 from rlsandbox.kernels.bellman import (
     _bellman_max_csr, _bellman_max_csr_par, _bellman_max_dense, _bellman_max_dense_par,
     _eval_matrix_dense, _lu_numeric, _lu_solve_perm, _q_csr, _q_csr_par,
     _q_dense, _q_dense_par, _symbolic_lu, _value_iteration_csr, _value_iteration_csr_par,
-    _value_iteration_dense_par, _value_iteration_one,
+    _vi_dense_ae,
 )
 from rlsandbox.mdp import TabularMDP
 
@@ -312,9 +314,8 @@ def value_iteration(mdp: TabularMDP, *, eps: float = 1e-8, max_iter: int = 1_000
         P = mdp.P
         fn = _value_iteration_csr_par if par else _value_iteration_csr
         it, diff = fn(P.data, P.indices, P.indptr, mdp.R, g, tol, max_iter, V, pi)
-    else:
-        fn = _value_iteration_dense_par if par else _value_iteration_one
-        it, diff = fn(mdp.P, mdp.R, g, tol, max_iter, V, pi)
+    else:   # action elimination: the same iterates, reading only the rows it must
+        it, diff, _ = _vi_dense_ae(mdp.P, mdp.R, g, tol, max_iter, ROW_SUM_ATOL, par, V, pi)
     return _certify(mdp, V, method="vi", iterations=abs(it), converged=diff < tol,
                     bound=g / (1.0 - g) * diff)
 

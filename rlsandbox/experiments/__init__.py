@@ -94,6 +94,16 @@ register_figure(FigureSpec(
     description="VI error vs the contraction bound gamma^k ||V_0 - V*||, and PI error, on garnets",
 ))
 register_figure(FigureSpec(
+    name="harpg_tracking_error",
+    module="rlsandbox.experiments.harpg_tracking_error",
+    description="HARPG card F2: E||d_t - grad J_H(theta_t)|| vs t for N-MPG, N-PG-IGT, (N-)HARPG",
+))
+register_figure(FigureSpec(
+    name="harpg_gap_rates",
+    module="rlsandbox.experiments.harpg_gap_rates",
+    description="HARPG card F3: in-class gap vs trajectories (I2 monotone, I2 bump, scalar LQR)",
+))
+register_figure(FigureSpec(
     name="distributional_exact",
     module="rlsandbox.experiments.distributional_exact",
     description="Distributional card E1+E2: exact CVaR/target optima on A, T1, C; Markov gaps on RG",
@@ -112,6 +122,11 @@ register_figure(FigureSpec(
     name="r2pvi_lambda_sweep",
     module="rlsandbox.experiments.r2pvi_lambda_sweep",
     description="R2PVI card Fig 1(b): R2PVI-TV for lambda in {0.1, 0.2, 0.3, 0.6} vs q (xi_norm 0.3)",
+))
+register_figure(FigureSpec(
+    name="r2pvi_option",
+    module="rlsandbox.experiments.r2pvi_option",
+    description="R2PVI card Fig 1(d): American put option, PEVI vs R2PVI-TV vs DRPVI vs p",
 ))
 register_figure(FigureSpec(
     name="loop_regret_vs_T",

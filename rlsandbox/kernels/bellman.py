@@ -18,6 +18,9 @@ kernels give bitwise-equal results on the same model. The fast paths keep this o
   one-action-at-a-time loop, which is faster in cache;
 * row helpers are inlined into their callers (``inline="always"``), so the loops over states
   pay no call overhead;
+* dense value iteration skips actions whose Q is provably below the current best
+  (:func:`_vi_dense_ae`, action elimination with rigorous round-off margins): it reads a
+  fraction of P per sweep and returns bitwise the iterates of the full sweeps;
 * ``*_par`` twins split the *states* over threads (``prange`` over chunks of states); each
   state writes only its own slots and no float is accumulated across threads, so results
   are bitwise independent of the thread count (STYLE.md §4);
@@ -297,6 +300,139 @@ def _value_iteration_csr_par(data, indices, indptr, R, gamma, tol, max_iter, out
         if diff < tol:
             return it, diff
     return -max_iter, diff
+
+
+# ------------------------------------------------- value iteration, action elimination
+@kernel(inline="always")
+def _dot_row_dense(P, V, s, a):
+    """sum_s' P[s, a, s'] V[s'] in the reference order."""
+    q = 0.0
+    for t in range(P.shape[2]):
+        q += P[s, a, t] * V[t]
+    return q
+
+
+@kernel(inline="always")
+def _qmax_dense_state_ae(P, R, V, gamma, s, C, margin, Q_last, C_last, pi, q):
+    """Backup of state s that skips actions provably below the best (see ``_vi_dense_ae``).
+
+    Computes Q[s, pi[s]] first (the previous sweep's greedy action), then every other action
+    whose upper bound ``Q_last + gamma (C - C_last) + margin`` is not below it. Returns
+    (max, lowest argmax, number of actions computed); skipped actions enter the argmax scan as
+    -inf, which changes neither result since each is strictly below a computed value.
+    """
+    A = R.shape[1]
+    a0 = pi[s]
+    v0 = R[s, a0] + gamma * _dot_row_dense(P, V, s, a0)
+    Q_last[s, a0] = v0
+    C_last[s, a0] = C
+    n = 1
+    for a in range(A):
+        if a == a0:
+            q[a] = v0
+        elif Q_last[s, a] + gamma * (C - C_last[s, a]) + margin < v0:
+            q[a] = -np.inf
+        else:
+            qa = R[s, a] + gamma * _dot_row_dense(P, V, s, a)
+            q[a] = qa
+            Q_last[s, a] = qa
+            C_last[s, a] = C
+            n += 1
+    best, arg = _argmax_row(q)
+    return best, arg, n
+
+
+@kernel
+def _sweep_dense_ae(P, R, V, gamma, C, margin, Q_last, C_last, pi, out_V):
+    """One sweep of ``_qmax_dense_state_ae`` over all states; returns the rows computed."""
+    S, A = R.shape
+    q = np.empty(A)
+    rows = 0
+    for s in range(S):
+        best, arg, n = _qmax_dense_state_ae(P, R, V, gamma, s, C, margin, Q_last, C_last, pi, q)
+        out_V[s] = best
+        pi[s] = arg
+        rows += n
+    return rows
+
+
+@kernel(parallel=True)
+def _sweep_dense_ae_par(P, R, V, gamma, C, margin, Q_last, C_last, pi, out_V):
+    """``_sweep_dense_ae`` with chunks of states split over threads (state-local writes)."""
+    S, A = R.shape
+    n_chunks = (S + CHUNK - 1) // CHUNK
+    rows = np.zeros(n_chunks, dtype=np.int64)
+    for c in prange(n_chunks):
+        q = np.empty(A)
+        for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
+            best, arg, n = _qmax_dense_state_ae(P, R, V, gamma, s, C, margin, Q_last, C_last,
+                                                pi, q)
+            out_V[s] = best
+            pi[s] = arg
+            rows[c] += n
+    return rows.sum()
+
+
+@kernel
+def _vi_dense_ae(P, R, gamma, tol, max_iter, row_sum_tol, parallel, out_V, out_pi):
+    """Value iteration with action elimination; the same iterates as ``_value_iteration_one``.
+
+    Sweep k computes V_{k+1}(s) = max_a Q_k(s, a) with Q_k = R + gamma P V_k. An action whose
+    Q was last computed at sweep k0 obeys, exactly,
+
+        |Q_k(s, a) - Q_k0(s, a)| <= gamma ||P[s, a]||_1 ||V_k - V_k0||_inf
+                                 <= gamma (1 + row_sum_tol) sum_{j=k0+1..k} d_j,
+
+    d_j = ||V_j - V_{j-1}||_inf, accumulated in C [puterman2005, §6.7.2: bounds for action
+    elimination; MacQueen 1967]. If that upper bound, plus the round-off ``margin`` of both
+    computed Q values and of the bound itself, is below the computed Q of another action, the
+    computed Q_k(s, a) would be strictly below it too: skipping a cannot change the max or the
+    lowest-index argmax, so V_{k+1}, the differences d and the sweep count are bitwise those
+    of the full sweep. ``margin`` = 4 gamma_{S+2} (max|R| + 2 max_j ||V_j||) (each computed Q
+    is within gamma_{S+2} (|R| + ||V||) of its exact value [higham2002, eq. (3.5)], twice, plus
+    the rounding of the comparison) + gamma C (2 row_sum_tol + 4 (k+2) u) (the rounding of the
+    running sum C and of d_j, and rows summing to 1 only within row_sum_tol).
+
+    Leaves V_k in out_V and the greedy policy w.r.t. V_{k-1} in out_pi; returns (iterations,
+    last difference, rows computed), iterations negative if max_iter ran out.
+    """
+    S, A = R.shape
+    u = 1.1102230246251565e-16                       # unit round-off 2^-53
+    n = S + 2
+    gamma_n = n * u / (1.0 - n * u)
+    W = np.empty(S)
+    Q_last = np.full((S, A), np.inf)                 # +inf: never computed, never skipped
+    C_last = np.zeros((S, A))
+    for s in range(S):
+        out_pi[s] = 0
+    R_max = 0.0
+    for s in range(S):
+        for a in range(A):
+            R_max = max(R_max, abs(R[s, a]))
+    V_max = 0.0
+    for s in range(S):
+        V_max = max(V_max, abs(out_V[s]))
+    C = 0.0
+    diff = np.inf
+    rows = 0
+    for it in range(1, max_iter + 1):
+        margin = 4.0 * gamma_n * (R_max + 2.0 * V_max) + \
+            gamma * C * (2.0 * row_sum_tol + 4.0 * (it + 2) * u)
+        if parallel:
+            rows += _sweep_dense_ae_par(P, R, out_V, gamma, C, margin, Q_last, C_last, out_pi, W)
+        else:
+            rows += _sweep_dense_ae(P, R, out_V, gamma, C, margin, Q_last, C_last, out_pi, W)
+        diff = 0.0
+        for s in range(S):
+            d = abs(W[s] - out_V[s])
+            if d > diff:
+                diff = d
+            out_V[s] = W[s]
+            V_max = max(V_max, abs(W[s]))
+        C += diff
+        if diff < tol:
+            return it, diff, rows
+    return -max_iter, diff, rows
 
 
 @kernel(parallel=True)

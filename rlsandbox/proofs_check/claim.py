@@ -14,8 +14,8 @@ message naming the field, the value and the fix. ``Instance.params`` and ``Measu
 are normalised to plain JSON types (numpy scalars and arrays to Python numbers and lists,
 tuples to lists): they enter the result-store key and the reports.
 
-The contract (names, fields, semantics) is shared with the engineers writing the claims and
-the figures; see ``/work/notes/claim_api.md`` in the project notes.
+These names, fields and check semantics are the contract every paper's claim module
+(``rlsandbox/proofs_check/<paper>.py``) writes against; ``classic.py`` is the worked example.
 """
 from __future__ import annotations
 

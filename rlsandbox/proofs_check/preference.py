@@ -120,8 +120,9 @@ def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
     """The cell's representative candidate: the one with the smallest margin under ``kind`` if
     any candidate violates (so a violation by any candidate is a violation of the cell);
     otherwise, for upper bounds, the one with the largest tightness measured / bound among
-    those with a positive bound (the report's tightness is then informative rather than that
-    of a trivial candidate such as r_hat = r*, where both sides are 0)."""
+    those whose bound exceeds 100 x its round-off allowance (the report's tightness is then
+    informative rather than that of a trivial candidate such as r_hat = r*, where both sides
+    are 0 up to round-off)."""
     def margin(c: _Cand) -> float:
         if kind == "upper_bound":
             return c.bound + c.tol - c.measured
@@ -130,7 +131,8 @@ def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
         raise ValueError(f"_worst handles upper_bound and equality, not {kind!r}")
     w = min(cands, key=margin)
     if margin(w) >= 0 and kind == "upper_bound":
-        positive = [c for c in cands if c.bound > 0]
+        # ratios are meaningful only where the bound dwarfs the round-off allowance
+        positive = [c for c in cands if c.bound > 100.0 * c.tol and c.bound > 0]
         if positive:
             w = max(positive, key=lambda c: c.measured / c.bound)
     return Measurement(w.measured, w.bound, tol=w.tol,
