@@ -38,10 +38,12 @@ Deviations from the card (each explained where the claim is defined):
 * N10 for N-PG-IGT: the card's control (no look-ahead, prototype slope -0.321 against the
   threshold -0.35) is not caught reliably at a budget that fits ``verify --quick`` (measured
   here: slopes -0.318 .. -0.338 with CI half-width ~0.02 at 256 replicates, T = 2000; caught on
-  3 of 6 seeds). The rate claim therefore uses the control "momentum exponent 2/5 instead of
-  4/5" (slope ~ -0.2, always caught), and the look-ahead is tested directly and
-  deterministically by ``harpg.lemma.igt_transport`` (the card's N10 decomposition), whose
-  control *is* the card's no-look-ahead variant.
+  3 of 6 seeds). At the card's full size the control is caught (figure F2, 200 seeds,
+  T = 5e4: -0.322, bootstrap CI [-0.339, -0.306] above -0.35), but that run takes minutes. The
+  rate claim therefore uses the control "momentum exponent 2/5 instead of 4/5" (slope ~ -0.2,
+  always caught), and the look-ahead is tested directly and deterministically by
+  ``harpg.lemma.igt_transport`` (the card's N10 decomposition), whose control *is* the card's
+  no-look-ahead variant.
 * N11: the rate claims run at T = 2000 with 64 replicates (card: 5e4 iterations, 200 seeds) so
   that ``verify --quick`` stays within budget; the full-size numbers are in figure F3. The
   N-HARPG weak-GD claim's control is vanilla PG (the pre-paper baseline) because the card's

@@ -100,16 +100,27 @@ def _newton_component(Wc: np.ndarray) -> tuple[np.ndarray, int]:
         d = s[:, None] - s[None, :]
         fp = -expit(-d)                               # f'(d)
         grad = (Wc * fp).sum(axis=1) - (Wc * fp).sum(axis=0)
-        if np.max(np.abs(grad[:-1])) <= tol:
+        if np.max(np.abs(grad[:-1])) == 0.0:
             break
         fpp = expit(d) * expit(-d)
         A = (Wc + Wc.T) * fpp
         H = np.diag(A.sum(axis=1)) - A
         step = np.zeros(k)
         step[:-1] = np.linalg.solve(H[:-1, :-1], -grad[:-1])
+        # stop once the Newton step is at the round-off level of s (quadratic convergence
+        # gets there in a few steps); the gradient test alone would stop early on badly
+        # conditioned components (weights spanning many orders of magnitude)
+        if np.max(np.abs(step)) <= 4.0 * np.finfo(np.float64).eps * (1.0 + np.abs(s).max()) \
+                or (np.max(np.abs(grad[:-1])) <= tol and np.max(np.abs(step)) <= 1e-12):
+            s = s + step
+            break
         f0, t = value(s), 1.0
         slope = float(grad[:-1] @ step[:-1])
-        while value(s + t * step) > f0 + 1e-4 * t * slope and t > 1e-12:
+        # Armijo backtracking with a round-off slack of 8 ulps of f: near the optimum the
+        # decrease of a Newton step (~ grad^2 / H) falls below the resolution of f, and the
+        # full step must still be taken (quadratic convergence)
+        slack = 8.0 * np.finfo(np.float64).eps * abs(f0)
+        while value(s + t * step) > f0 + 1e-4 * t * slope + slack and t > 1e-12:
             t *= 0.5
         s = s + t * step
     return s - s[-1], it
@@ -120,8 +131,9 @@ def bt_mle(data: PairData) -> BTFit:
 
     Per component C of prompt x: s_C = argmin sum_{y, y' in C} W[x, y, y'] f(s_y - s_y'),
     unique up to a constant; pinned by s = 0 on the component's last response. Newton's method
-    with Armijo backtracking, stopped at ||grad||_inf <= 1e-13 x sum W (quadratic convergence:
-    the returned scores are exact to a few ulps of their magnitude). A component whose win
+    with Armijo backtracking (round-off slack), stopped when the Newton step is at the round-off
+    level of s (or below 1e-12 with ||grad||_inf <= 1e-13 x sum W): the scores are then exact
+    up to about cond(H) ulps, H the pinned Hessian (a weighted graph Laplacian). A component whose win
     digraph is not strongly connected has no MLE (the likelihood increases without bound as
     some score difference -> infinity; Zermelo's condition): it is flagged in ``exists`` and
     its scores are left at 0.
