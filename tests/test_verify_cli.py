@@ -141,7 +141,9 @@ def test_exit_70_when_claim_code_raises(toys, tmp_path, capsys):
      "argument --scheduler: not allowed with argument --jobs"),
     (["list", "claims", "--paper", "nature"], "--paper == 'nature'; expected one of"),
 ])
-def test_exit_64_on_bad_usage(toys, argv, message, capsys):
+def test_exit_64_on_bad_usage(toys, argv, message, capsys, monkeypatch):
+    for cid in [cid for cid, claim in REGISTRY.items() if claim.paper == "harpg"]:
+        monkeypatch.delitem(REGISTRY, cid)          # a paper slug with no registered claims
     try:
         code = main(argv)
     except SystemExit as exc:                       # argparse and listings exit themselves
