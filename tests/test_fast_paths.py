@@ -159,7 +159,7 @@ def test_parallel_kernels_do_not_depend_on_thread_count(S, A):
             K._bellman_max_csr_par(data, idx, ptr, R, V, 0.9, TVc, pic)
             K._q_csr_par(data, idx, ptr, R, V, 0.9, Qc)
             Vd, pid = np.zeros(S), np.empty(S, dtype=np.int64)
-            it = K._value_iteration_dense_par(P, R, 0.9, 1e-9, 10_000, Vd, pid)
+            it = K._vi_dense_ae_par(P, R, 0.9, 1e-9, 10_000, 1e-9, Vd, pid)
             Vc, pisc = np.zeros(S), np.empty(S, dtype=np.int64)
             itc = K._value_iteration_csr_par(data, idx, ptr, R, 0.9, 1e-9, 10_000, Vc, pisc)
             results.append((TV, pi, Q, TVc, pic, Qc, it, Vd, pid, itc, Vc, pisc))
@@ -250,17 +250,18 @@ def test_action_elimination_gives_the_full_sweeps_iterates(model, S, A, gamma, e
     tol = eps * (1 - gamma) / (2 * gamma)
     V_ref, pi_ref = np.zeros(S), np.zeros(S, dtype=np.int64)
     it_ref, diff_ref = K._value_iteration_one(P, R, gamma, tol, 100_000, V_ref, pi_ref)
-    runs = [(n, par) for n in ((1, 2) if TWO_THREADS else (1,)) for par in (False, True)]
-    for n, par in runs:
+    runs = [(n, fn) for n in ((1, 2) if TWO_THREADS else (1,))
+            for fn in (K._vi_dense_ae, K._vi_dense_ae_par)]
+    for n, fn in runs:
         with threads(n):
             V, pi = np.zeros(S), np.empty(S, dtype=np.int64)
-            it, diff, rows = K._vi_dense_ae(P, R, gamma, tol, 100_000, 1e-9, par, V, pi)
+            it, diff, rows = fn(P, R, gamma, tol, 100_000, 1e-9, V, pi)
         assert (it, diff) == (it_ref, diff_ref)
         np.testing.assert_array_equal(V, V_ref)
         np.testing.assert_array_equal(pi, pi_ref)
         assert S * it <= rows <= S * A * it
     V, pi = np.zeros(S), np.empty(S, dtype=np.int64)
-    assert K._vi_dense_ae.py_func(P, R, gamma, tol, 100_000, 1e-9, False, V, pi)[:2] == \
+    assert K._vi_dense_ae.py_func(P, R, gamma, tol, 100_000, 1e-9, V, pi)[:2] == \
         (it_ref, diff_ref)
     np.testing.assert_array_equal(V, V_ref)
 
@@ -272,7 +273,7 @@ def test_action_elimination_skips_rows_on_a_model_with_clear_gaps():
     P, R = random_model(60, 6, 3)
     tol = 1e-8 * 0.1 / 1.8
     V, pi = np.zeros(60), np.empty(60, dtype=np.int64)
-    it, _, rows = K._vi_dense_ae(P, R, 0.9, tol, 100_000, 1e-9, False, V, pi)
+    it, _, rows = K._vi_dense_ae(P, R, 0.9, tol, 100_000, 1e-9, V, pi)
     assert rows < 0.5 * 60 * 6 * it
 
 

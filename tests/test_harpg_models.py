@@ -360,3 +360,16 @@ def test_bandit_validation():
         inst.logistic_monotone().eps_bias(np.zeros(2))
     with pytest.raises(TypeError, match="rng is None"):
         inst.logistic_bump().sample(np.zeros(2), n=2, rng=None)
+
+
+def test_transposed_hvp_is_also_unbiased_in_mean():
+    # card pitfall 5 calls B^T u wrong; E B is symmetric, so E[B^T] u = hess J_H u exactly:
+    # checked by enumeration (round-off: 1024 paths, terms <= (H r_max M_g)^2 ~ 100)
+    p = inst.harpg_two_state()
+    th = np.random.default_rng(10).normal(size=p.d)
+    E = enumerate_expectations(p, th, 5)
+    assert np.abs(E["B"].T - p.hess_J_H(th, 5)).max() < 1e-12
+    ro = p.sample(th, H=5, n=4, rng=0)
+    u = np.array([1.0, -0.5, 0.3, 2.0])      # not in the softmax null space (per-state ones)
+    from rlsandbox.algorithms.harpg.estimators import hvp_transposed
+    assert not np.allclose(hvp(ro, u), hvp_transposed(ro, u))     # per-sample they differ

@@ -620,3 +620,21 @@ def test_token_bandit_equivalence_and_beam_search_exactness():
     exact = tk.beam_search(tree, sol.log_pi, 3 ** 2)
     flat = np.argmax(b.log_pi_star, axis=1)
     assert [int(np.ravel_multi_index(tuple(e), (3, 3, 3))) for e in exact] == flat.tolist()
+
+
+@pytest.mark.parametrize("loss_name", ["dpo", "ipo", "simpo"])
+def test_hypo_penalized_inlined_gradient_matches_public_losses(loss_name):
+    # hypo_penalized inlines the loss and gradient for speed: at its result the *public*
+    # gradient (losses.py) of loss + lam KL must vanish to the optimiser's accuracy. L-BFGS
+    # stops at gtol = 1e-11 or when the objective stops decreasing in float64; a minimum
+    # located to the resolution U |L| of the objective has a gradient of order
+    # sqrt(U |L| lambda_max) (lambda_max <= 1 here), so 4 sqrt(eps) (1 + |L|) bounds it
+    b = inst.random_preference_bandit(rng=21, nX=2, K=5, zero_prob=0.3)
+    q = pref.population_pairs(b)
+    loss = {"dpo": pref.dpo(b.beta), "ipo": pref.ipo(0.5), "simpo": pref.simpo(2.0, 1.0)}[
+        loss_name]
+    for lam in (0.0, 0.3):
+        lp = pref.hypo_penalized(b, q, lam, loss)
+        G = pref.loss_gradient_logits(b, q, lp, loss) + lam * pref.kl_gradient_logits(b, lp)
+        L = pref.preference_loss(b, q, lp, loss) + lam * pref.kl_to_reference(b, lp)
+        assert np.abs(G[b.support]).max() <= 4 * np.sqrt(EPS) * (1 + abs(L))

@@ -50,7 +50,6 @@ from typing import Any
 import numba
 import numpy as np
 import scipy.linalg
-import scipy.optimize
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.linalg.lapack import dgetrf, dgetrs
@@ -61,7 +60,7 @@ from rlsandbox.kernels.bellman import (
     _bellman_max_csr, _bellman_max_csr_par, _bellman_max_dense, _bellman_max_dense_par,
     _eval_matrix_dense, _lu_numeric, _lu_solve_perm, _q_csr, _q_csr_par,
     _q_dense, _q_dense_par, _symbolic_lu, _value_iteration_csr, _value_iteration_csr_par,
-    _vi_dense_ae,
+    _vi_dense_ae, _vi_dense_ae_par,
 )
 from rlsandbox.mdp import TabularMDP
 
@@ -315,7 +314,8 @@ def value_iteration(mdp: TabularMDP, *, eps: float = 1e-8, max_iter: int = 1_000
         fn = _value_iteration_csr_par if par else _value_iteration_csr
         it, diff = fn(P.data, P.indices, P.indptr, mdp.R, g, tol, max_iter, V, pi)
     else:   # action elimination: the same iterates, reading only the rows it must
-        it, diff, _ = _vi_dense_ae(mdp.P, mdp.R, g, tol, max_iter, ROW_SUM_ATOL, par, V, pi)
+        fn = _vi_dense_ae_par if par else _vi_dense_ae
+        it, diff, _ = fn(mdp.P, mdp.R, g, tol, max_iter, ROW_SUM_ATOL, V, pi)
     return _certify(mdp, V, method="vi", iterations=abs(it), converged=diff < tol,
                     bound=g / (1.0 - g) * diff)
 
@@ -387,7 +387,7 @@ def policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000, pi0: Any = None
     pivoting; CSR: an LU without pivoting on a fill pattern analysed once per call, see
     :class:`_StaticLU`); the improvement is greedy with the tie rule of :func:`_improve`. Terminates in finitely many
     steps (at most ``A**S`` improvements; the strongly polynomial bound
-    ``O(S A / (1-gamma) log(1/(1-gamma)))`` is [scherrer2013, Thm 3]).
+    ``O(S A / (1-gamma) log(1/(1-gamma)))`` is [scherrer2016]).
 
     Examples
     --------
@@ -456,6 +456,7 @@ def linear_programming(mdp: TabularMDP) -> Solution:
     the Bellman residual of the returned V, not from the LP's own tolerance.
     """
     _require_discount(mdp, "the linear program")
+    import scipy.optimize        # here, not at module level: it adds ~0.1 s to `import rlsandbox`
     S, A, g = mdp.S, mdp.A, mdp.gamma
     Pcsr = mdp.csr_P()
     E = sp.csr_array((np.ones(S * A), np.repeat(np.arange(S), A), np.arange(S * A + 1)),

@@ -1,8 +1,8 @@
 """Bellman-operator kernels (dense ``(S, A, S)`` and CSR ``(S*A, S)``), private.
 
-No validation: callers pass C-contiguous float64 arrays of consistent shapes (int64 index
-arrays). Greedy ties go to the lowest action index (strict ``>`` when scanning actions in
-order).
+No validation: callers pass C-contiguous float64 arrays of consistent shapes (int32 or int64
+index arrays, as scipy.sparse stores them). Greedy ties go to the lowest action index (strict
+``>`` when scanning actions in order).
 
 Summation order is part of the contract. Every action value is
 
@@ -33,6 +33,12 @@ kernels give bitwise-equal results on the same model. The fast paths keep this o
   ``I - gamma P_pi`` is strictly diagonally dominant by rows for gamma < 1, so Gaussian
   elimination without pivoting is stable with growth factor at most 2 [higham2002, Thm 9.9]
   and a symmetric fill-reducing permutation can be fixed in advance.
+
+References: [puterman2005] M. L. Puterman, Markov Decision Processes, Wiley 2005 (§6.7.2,
+action elimination); [macqueen1967] J. MacQueen, A test for suboptimal actions in Markovian
+decision problems, Operations Research 15(3), 1967; [higham2002] N. J. Higham, Accuracy and
+Stability of Numerical Algorithms, 2nd ed., SIAM 2002; [davis2006] T. A. Davis, Direct
+Methods for Sparse Linear Systems, SIAM 2006.
 """
 from __future__ import annotations
 
@@ -278,20 +284,6 @@ def _value_iteration_one(P, R, gamma, tol, max_iter, out_V, out_pi):
 
 
 @kernel
-def _value_iteration_dense_par(P, R, gamma, tol, max_iter, out_V, out_pi):
-    """``_value_iteration_one`` with each sweep split over threads (bitwise-equal results)."""
-    S = P.shape[0]
-    W = np.empty(S)
-    diff = np.inf
-    for it in range(1, max_iter + 1):
-        _bellman_max_dense_par(P, R, out_V, gamma, W, out_pi)
-        diff = _sup_diff_copy(W, out_V)
-        if diff < tol:
-            return it, diff
-    return -max_iter, diff
-
-
-@kernel
 def _value_iteration_csr(data, indices, indptr, R, gamma, tol, max_iter, out_V, out_pi):
     """CSR twin of ``_value_iteration_one``."""
     S = R.shape[0]
@@ -305,14 +297,23 @@ def _value_iteration_csr(data, indices, indptr, R, gamma, tol, max_iter, out_V, 
     return -max_iter, diff
 
 
-@kernel
+@kernel(parallel=True)
 def _value_iteration_csr_par(data, indices, indptr, R, gamma, tol, max_iter, out_V, out_pi):
-    """CSR twin of ``_value_iteration_dense_par``."""
+    """``_value_iteration_csr`` with each sweep's states split over threads (bitwise-equal).
+
+    The sweep is written here, not called: a cached serial kernel calling a parallel one
+    can crash when loaded from Numba's cache (numba/numba#8578).
+    """
     S = R.shape[0]
     W = np.empty(S)
     diff = np.inf
+    n_chunks = (S + CHUNK - 1) // CHUNK
     for it in range(1, max_iter + 1):
-        _bellman_max_csr_par(data, indices, indptr, R, out_V, gamma, W, out_pi)
+        for c in prange(n_chunks):
+            for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
+                best, arg = _qmax_csr_state(data, indices, indptr, R, out_V, gamma, s)
+                W[s] = best
+                out_pi[s] = arg
         diff = _sup_diff_copy(W, out_V)
         if diff < tol:
             return it, diff
@@ -361,7 +362,8 @@ def _qmax_dense_state_ae(P, R, V, gamma, s, C, margin, Q_last, C_last, pi, q):
 
 @kernel
 def _sweep_dense_ae(P, R, V, gamma, C, margin, Q_last, C_last, pi, out_V):
-    """One sweep of ``_qmax_dense_state_ae`` over all states; returns the rows computed."""
+    """One sweep of ``_qmax_dense_state_ae`` over all states; returns the rows computed.
+    (Serial only: see ``_vi_dense_ae_par`` for the parallel sweep.)"""
     S, A = R.shape
     q = np.empty(A)
     rows = 0
@@ -373,25 +375,8 @@ def _sweep_dense_ae(P, R, V, gamma, C, margin, Q_last, C_last, pi, out_V):
     return rows
 
 
-@kernel(parallel=True)
-def _sweep_dense_ae_par(P, R, V, gamma, C, margin, Q_last, C_last, pi, out_V):
-    """``_sweep_dense_ae`` with chunks of states split over threads (state-local writes)."""
-    S, A = R.shape
-    n_chunks = (S + CHUNK - 1) // CHUNK
-    rows = np.zeros(n_chunks, dtype=np.int64)
-    for c in prange(n_chunks):
-        q = np.empty(A)
-        for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
-            best, arg, n = _qmax_dense_state_ae(P, R, V, gamma, s, C, margin, Q_last, C_last,
-                                                pi, q)
-            out_V[s] = best
-            pi[s] = arg
-            rows[c] += n
-    return rows.sum()
-
-
 @kernel
-def _vi_dense_ae(P, R, gamma, tol, max_iter, row_sum_tol, parallel, out_V, out_pi):
+def _vi_dense_ae(P, R, gamma, tol, max_iter, row_sum_tol, out_V, out_pi):
     """Value iteration with action elimination; the same iterates as ``_value_iteration_one``.
 
     Sweep k computes V_{k+1}(s) = max_a Q_k(s, a) with Q_k = R + gamma P V_k. An action whose
@@ -401,7 +386,7 @@ def _vi_dense_ae(P, R, gamma, tol, max_iter, row_sum_tol, parallel, out_V, out_p
                                  <= gamma (1 + row_sum_tol) sum_{j=k0+1..k} d_j,
 
     d_j = ||V_j - V_{j-1}||_inf, accumulated in C [puterman2005, §6.7.2: bounds for action
-    elimination; MacQueen 1967]. If that upper bound, plus the round-off ``margin`` of both
+    elimination; macqueen1967]. If that upper bound, plus the round-off ``margin`` of both
     computed Q values and of the bound itself, is below the computed Q of another action, the
     computed Q_k(s, a) would be strictly below it too: skipping a cannot change the max or the
     lowest-index argmax, so V_{k+1}, the differences d and the sweep count are bitwise those
@@ -435,10 +420,7 @@ def _vi_dense_ae(P, R, gamma, tol, max_iter, row_sum_tol, parallel, out_V, out_p
     for it in range(1, max_iter + 1):
         margin = 4.0 * gamma_n * (R_max + 2.0 * V_max) + \
             gamma * C * (2.0 * row_sum_tol + 4.0 * (it + 2) * u)
-        if parallel:
-            rows += _sweep_dense_ae_par(P, R, out_V, gamma, C, margin, Q_last, C_last, out_pi, W)
-        else:
-            rows += _sweep_dense_ae(P, R, out_V, gamma, C, margin, Q_last, C_last, out_pi, W)
+        rows += _sweep_dense_ae(P, R, out_V, gamma, C, margin, Q_last, C_last, out_pi, W)
         diff = 0.0
         for s in range(S):
             d = abs(W[s] - out_V[s])
@@ -450,6 +432,59 @@ def _vi_dense_ae(P, R, gamma, tol, max_iter, row_sum_tol, parallel, out_V, out_p
         if diff < tol:
             return it, diff, rows
     return -max_iter, diff, rows
+
+
+@kernel(parallel=True)
+def _vi_dense_ae_par(P, R, gamma, tol, max_iter, row_sum_tol, out_V, out_pi):
+    """``_vi_dense_ae`` with each sweep's states split over threads (bitwise-equal results).
+
+    Every state updates only its own slots (W[s], pi[s], Q_last[s], C_last[s]) and counts
+    its rows in its chunk's slot; the sweep is written here, not called, because a cached
+    serial kernel calling a parallel one can crash when loaded from Numba's cache
+    (numba/numba#8578).
+    """
+    S, A = R.shape
+    u = 1.1102230246251565e-16
+    n = S + 2
+    gamma_n = n * u / (1.0 - n * u)
+    W = np.empty(S)
+    Q_last = np.full((S, A), np.inf)
+    C_last = np.zeros((S, A))
+    n_chunks = (S + CHUNK - 1) // CHUNK
+    rows_chunk = np.zeros(n_chunks, dtype=np.int64)
+    for s in range(S):
+        out_pi[s] = 0
+    R_max = 0.0
+    for s in range(S):
+        for a in range(A):
+            R_max = max(R_max, abs(R[s, a]))
+    V_max = 0.0
+    for s in range(S):
+        V_max = max(V_max, abs(out_V[s]))
+    C = 0.0
+    diff = np.inf
+    for it in range(1, max_iter + 1):
+        margin = 4.0 * gamma_n * (R_max + 2.0 * V_max) + \
+            gamma * C * (2.0 * row_sum_tol + 4.0 * (it + 2) * u)
+        for c in prange(n_chunks):
+            q = np.empty(A)
+            for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
+                best, arg, k = _qmax_dense_state_ae(P, R, out_V, gamma, s, C, margin, Q_last,
+                                                    C_last, out_pi, q)
+                W[s] = best
+                out_pi[s] = arg
+                rows_chunk[c] += k
+        diff = 0.0
+        for s in range(S):
+            d = abs(W[s] - out_V[s])
+            if d > diff:
+                diff = d
+            out_V[s] = W[s]
+            V_max = max(V_max, abs(W[s]))
+        C += diff
+        if diff < tol:
+            return it, diff, rows_chunk.sum()
+    return -max_iter, diff, rows_chunk.sum()
 
 
 @kernel(parallel=True)
@@ -572,7 +607,7 @@ def _policy_iteration_batch(P, R, gamma, max_iter, tie_rtol, out_V, out_pi, out_
 
 
 # ---------------------------------------------- dense policy-evaluation matrix (gather)
-@kernel
+@kernel(inline="always")
 def _eval_matrix_block(P, R, pi, gamma, b, out_Mt, out_r):
     """Columns 8b .. 8b+7 of out_Mt = (I - gamma P_pi)^T and the same entries of R_pi.
 

@@ -9,11 +9,13 @@ from time 0):
 * Hessian         B(tau, theta) = g (grad log p(tau))^T + sum_t R_t hess log pi(a_t|s_t);
                   E B = hess J_H  (B itself is not symmetric)
 * HVP             B u = g <grad log p(tau), u> + sum_t R_t hess log pi(a_t|s_t) u
-                  (right multiplication; B^T u is wrong, card §6 pitfall 5)
+                  (right multiplication, the paper's estimator; card §6 pitfall 5 calls B^T u
+                  wrong, but since E B = hess J_H is symmetric, E[B^T u] = hess J_H u as well:
+                  the two products differ in variance, not in mean [derived])
 
 and the deliberately broken forms used as negative controls: GPOMDP with weights
 R'_t = sum_{h>=t} gamma^(h-t) r_h (card §6 pitfall 2, the authors' code), B without its
-outer-product term (claim N2's control), B^T u (pitfall 5).
+outer-product term (claim N2's control); and B^T u (pitfall 5's alternative, unbiased too).
 
 Every estimator maps :class:`~rlsandbox.algorithms.harpg.models.Rollouts` to one estimate per
 trajectory (shape (*lead, n, d) or (*lead, n, d, d)); a mini-batch estimate is the mean over
@@ -93,7 +95,8 @@ def hvp(ro: Rollouts, u: Any) -> np.ndarray:
 
 
 def hvp_transposed(ro: Rollouts, u: Any) -> np.ndarray:
-    """The wrong product B^T u = grad log p <g, u> + sum_t R_t hess log pi_t u (pitfall 5)."""
+    """B^T u = grad log p <g, u> + sum_t R_t hess log pi_t u (card pitfall 5). Not the paper's
+    estimator; still unbiased for hess J_H u because E B is symmetric (module docstring)."""
     ro = _ro(ro)
     u = np.asarray(u, dtype=np.float64)
     return ro.score_sum * np.einsum("...nd,...d->...n", ro.g, u)[..., None] + ro.curv_matvec(u)

@@ -34,7 +34,8 @@ the code form with alpha_0 = 3 M_g/mu_F).
 
 Negative-control switches (documented on each function): ``lookahead=False`` (N-PG-IGT without
 its look-ahead), ``hvp="none"`` (v_t = 0), ``hvp="endpoint"`` (q_t = 1), ``hvp="reuse"`` (the HVP
-from tau_t at theta_t, pitfall 3), ``hvp="transposed"`` (B^T Delta, pitfall 5),
+from tau_t at theta_t, pitfall 3), ``hvp="transposed"`` (B^T Delta, pitfall 5; unbiased in
+mean, see :mod:`.estimators`),
 ``estimator="gpomdp_from_t"`` (pitfall 2). ``oracle=True`` replaces g by the exact grad J_H and
 v_t by the exact difference grad J_H(theta_t) - grad J_H(theta_{t-1}) (claim N4).
 
