@@ -66,7 +66,7 @@ def solve_batch(P: Any, R: Any, gamma: Any, *, method: str = "pi", eps: float = 
     (3, 4)
     """
     method = check_choice("method", method, ("pi", "vi"))
-    P = check_float_array("P", P, ndim=4)
+    P = check_float_array("P", P, ndim=4, copy=False)   # read only here: no copy needed
     N, S, A, S2 = P.shape
     if S != S2 or min(N, S, A) == 0:
         raise ValueError(f"P has shape {P.shape}; expected (N, S, A, S) with N, S, A >= 1")

@@ -72,14 +72,18 @@ __all__ = ["Solution", "value_iteration", "policy_iteration", "modified_policy_i
 TIE_RTOL = 1e-9
 _EPS = np.finfo(np.float64).eps
 
-#: Multiply-adds per Bellman sweep (S*A*S dense, nnz(P) CSR) from which the kernels split
-#: states over threads; below it, starting the threads costs more than it saves. Results are
-#: bitwise the same either way (each state is computed by one thread, in the reference order).
-PARALLEL_WORK = 1 << 20
+#: Work per Bellman sweep (S*A*S multiply-adds for a dense model, 3 nnz(P) for CSR, whose
+#: stored entries each cost an index load and a gather as well) from which the kernels split
+#: states over threads; below it, starting the threads costs more than it saves (about 1e-4 s
+#: of serial work at the threshold). Results are bitwise the same either way (each state is
+#: computed by one thread, in the reference order). On a machine whose cores are busy with
+#: other processes a parallel region waits for its slowest thread; there, run with
+#: ``NUMBA_NUM_THREADS=1`` or raise this constant.
+PARALLEL_WORK = 1 << 18
 
 
 def _parallel(mdp: TabularMDP) -> bool:
-    work = mdp.P.nnz if mdp.is_sparse else mdp.S * mdp.A * mdp.S
+    work = 3 * mdp.P.nnz if mdp.is_sparse else mdp.S * mdp.A * mdp.S
     return work >= PARALLEL_WORK and numba.get_num_threads() > 1
 
 

@@ -147,9 +147,9 @@ def _qmax_csr_state(data, indices, indptr, R, V, gamma, s):
             q += data[k] * V[np.uintp(indices[k])]
             k += np.uintp(1)
         q = R[s, a] + gamma * q
-        if q > best:
-            best = q
-            arg = a
+        better = q > best           # as a select, not a branch: the argmax is unpredictable
+        best = q if better else best
+        arg = a if better else arg
     return best, arg
 
 
