@@ -25,7 +25,9 @@ against the library a user would otherwise pick:
 Method. Every time is the median of ``repeats`` (>= 5) timed runs after one warm-up run
 (JIT compilation, caches), with ``time.perf_counter``. The two sides of a comparison run
 alternately (ours, anchor, ours, anchor, ...) in one process, so load from other processes
-falls on both; ratios are ``anchor time / rlsandbox time`` (above 1: rlsandbox is faster).
+falls on both, each timed run after a ``PAUSE`` of idle time so that no thread pool of the
+previous call is still spinning; ratios are ``anchor time / rlsandbox time`` (above 1:
+rlsandbox is faster).
 Before timing, each comparison checks that both sides computed the same thing: the same
 iteration counts under the same stopping rule, values within the tolerance that rule
 guarantees, the same policies where the optimum is unique.
@@ -57,11 +59,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Row", "WORKLOADS", "run", "format_table", "format_markdown", "machine", "register",
-           "main", "slippery_grid"]
+__all__ = ["Row", "WORKLOADS", "MIN_REPEATS", "PAUSE", "run", "format_table", "format_markdown",
+           "machine", "register", "main", "slippery_grid", "stream_bandwidth", "cold_start"]
 
 #: The fewest timed runs per figure (the issue's rule).
 MIN_REPEATS = 5
+#: Idle seconds before every timed run: thread pools (Numba's OpenMP, OpenBLAS) keep spinning
+#: for a while after a call, and a spinning pool of the previous call would share the cores
+#: with the next one; after the pause each timed call starts with idle pools, as a lone call
+#: in a user's program does.
+PAUSE = 0.2
 
 
 # ------------------------------------------------------------------------- results
@@ -104,6 +111,7 @@ def _timeit(fn: Callable[[], Any], repeats: int) -> float:
     fn()                                                    # warm-up
     times = []
     for _ in range(repeats):
+        time.sleep(PAUSE)
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -119,6 +127,7 @@ def _paired(ours: Callable[[], Any], anchor: Callable[[], Any], repeats: int,
     """
     def run_anchor():
         arg = anchor_setup() if anchor_setup else None
+        time.sleep(PAUSE)
         t0 = time.perf_counter()
         anchor(arg) if anchor_setup else anchor()
         return time.perf_counter() - t0
@@ -127,6 +136,7 @@ def _paired(ours: Callable[[], Any], anchor: Callable[[], Any], repeats: int,
     run_anchor()
     t_ours, t_anchor = [], []
     for _ in range(repeats):
+        time.sleep(PAUSE)
         t0 = time.perf_counter()
         ours()
         t_ours.append(time.perf_counter() - t0)
@@ -185,6 +195,18 @@ def slippery_grid(n: int, *, slip: float = 0.2, gamma: float = 0.99, rng: Any = 
     ``rng`` (random costs break the exact ties of a constant step cost, on which QuantEcon's
     PI can cycle). Built directly in CSR: the zoo's ``gridworld`` goes through a dense
     (S, A, S) array (3.2 GB at S = 10,000). Returns ``(P, R, gamma, terminal)``.
+
+    Examples
+    --------
+    >>> import rlsandbox as rls
+    >>> from rlsandbox.bench import slippery_grid
+    >>> P, R, gamma, terminal = slippery_grid(3)
+    >>> mdp = rls.TabularMDP(P, R, gamma, terminal=terminal)
+    >>> mdp.S, mdp.A, terminal.nonzero()[0].tolist()
+    (9, 4, [8])
+    >>> row = P[[4 * 4 + 0]]     # centre cell (1, 1), "up": to (0, 1) w.p. 0.8, sideways 0.1 each
+    >>> dict(zip(row.indices.tolist(), row.data.round(2).tolist()))
+    {1: 0.8, 3: 0.1, 5: 0.1}
     """
     import scipy.sparse as sp
     rng = np.random.default_rng(rng)
@@ -331,6 +353,7 @@ def stream_bandwidth(x: np.ndarray, repeats: int,
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
+            time.sleep(PAUSE)
             t0 = time.perf_counter()
             fn()
             times[k].append(time.perf_counter() - t0)
@@ -399,14 +422,26 @@ def _sparse(quick: bool, repeats: int) -> list[Row]:
         mt_pi, mt_V = mt._bellmanOperator(V)
     # both sum the stored entries of each row in index order: same sums up to round-off
     assert np.abs(TV - mt_V).max() < 1e-12
+    # sweeps run back to back, as inside value iteration: time blocks of `block` sweeps
+    block = 100
+
+    def ours_block():
+        for _ in range(block):
+            rls.bellman_optimality(mdp, V)
+
+    def mt_block():
+        for _ in range(block):
+            mt._bellmanOperator(V)
+
     with _quiet_anchor():
-        t_ours, t_mt = _paired(lambda: rls.bellman_optimality(mdp, V),
-                               lambda: mt._bellmanOperator(V), repeats)
+        t_ours, t_mt = _paired(ours_block, mt_block, repeats)
+    t_ours, t_mt = t_ours / block, t_mt / block
     rows.append(Row("3 sparse", f"one VI sweep, {n}x{n} slippery grid (S={S}, A={A}, CSR, "
                     f"nnz={mdp.P.nnz}) vs pymdptoolbox", _fmt_time(t_ours), _fmt_time(t_mt),
                     t_mt / t_ours, 2.0, ">=",
-                    "rlsandbox: public bellman_optimality (validates V); pymdptoolbox: "
-                    "MDP._bellmanOperator"))
+                    f"per sweep, timed over blocks of {block} back-to-back sweeps; rlsandbox: "
+                    f"public bellman_optimality (validates V); pymdptoolbox: "
+                    f"MDP._bellmanOperator"))
     # ---- PI to the optimum vs QuantEcon (same initial policy: greedy w.r.t. V = 0)
     s_idx, a_idx = np.repeat(np.arange(S), A), np.tile(np.arange(A), S)
     ddp = DiscreteDP(mdp.R.reshape(-1), mdp.P, gamma, s_idx, a_idx)
@@ -698,8 +733,9 @@ def _foundation(quick: bool, repeats: int) -> list[Row]:
 
 #: Workload names (``--only``) in table order.
 WORKLOADS: dict[str, Callable[[bool, int], list[Row]]] = {
-    "foundation": _foundation, "tiny": _tiny, "dense": _dense, "sparse": _sparse, "evaluation": _evaluation,
-    "average": _average, "sampling": _sampling, "cold": _cold, "memory": _memory,
+    "foundation": _foundation, "tiny": _tiny, "dense": _dense, "sparse": _sparse,
+    "evaluation": _evaluation, "average": _average, "sampling": _sampling, "cold": _cold,
+    "memory": _memory,
 }
 
 
@@ -780,6 +816,9 @@ def format_table(rows: list[Row]) -> str:
 def format_markdown(rows: list[Row], info: dict, command: str, skipped: list[str]) -> str:
     lines = ["# rlsandbox performance", "",
              f"Command: `{command}`", "",
+             "Written by the command above (`--markdown PATH`); rerun it to refresh. On a shared "
+             "machine the ratios move with the other processes' load (the load average is "
+             "recorded below); measure on a quiet machine.", "",
              "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), "",
              "Figures: medians of at least 5 timed runs after a warm-up; speed-ups are "
              "anchor time / rlsandbox time measured alternately in one process "
@@ -807,7 +846,9 @@ def _write_atomic(path: Path, text: str) -> None:
 def register(subparsers: Any) -> None:
     """Add ``rlsandbox bench`` (see :mod:`rlsandbox.cli`)."""
     p = subparsers.add_parser("bench", help="speed against QuantEcon and pymdptoolbox",
-                              description=__doc__.split("\n\n")[0])
+                              description="Time rlsandbox's exact solvers against QuantEcon and "
+                              "pymdptoolbox on the workloads of the performance issue and "
+                              "print the table of ratios and targets (see rlsandbox/bench.py).")
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke test; the "
                    "targets are stated for the full sizes)")
     p.add_argument("--json", action="store_true", help="print JSON (rows and machine) to stdout")

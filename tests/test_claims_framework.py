@@ -156,14 +156,15 @@ def test_register_select_and_lookup(isolated_registry):
     with pytest.raises(ValueError, match="'classic.to' is neither a paper slug"):
         select(["classic.to"])                                    # not a prefix at a dot
     # a paper slug with no registered claims (every slug has some now: hide one paper's)
-    hidden = {cid: claim for cid, claim in REGISTRY.items() if claim.paper == "loop"}
-    for cid in hidden:
+    saved = dict(REGISTRY)                                       # restored in its order
+    for cid in [cid for cid, claim in saved.items() if claim.paper == "loop"]:
         del REGISTRY[cid]
     try:
         with pytest.raises(ValueError, match="no claims of paper 'loop' are registered"):
             select(["loop"])
     finally:
-        REGISTRY.update(hidden)
+        REGISTRY.clear()
+        REGISTRY.update(saved)
 
 
 def _write_plugin(tmp_path, monkeypatch, name, body):

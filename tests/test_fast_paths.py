@@ -212,8 +212,8 @@ def vi_reference(P, R, gamma, eps, max_iter, V0=None):
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 @pytest.mark.parametrize("S, A, gamma, eps, max_iter",
-                         [(1, 1, 0.5, 1e-8, 1000), (12, 3, 0.9, 1e-8, 10_000),
-                          (40, 5, 0.95, 1e-6, 10_000), (25, 2, 0.95, 1e-12, 30),
+                         [(1, 1, 0.5, 1e-8, 1000), (12, 3, 0.9, 1e-4, 10_000),
+                          (40, 5, 0.95, 1e-3, 10_000), (25, 2, 0.95, 1e-12, 30),
                           (9, 4, 0.0, 1e-3, 5)])
 def test_value_iteration_matches_the_python_loop(monkeypatch, sparse, parallel, S, A, gamma,
                                                  eps, max_iter):

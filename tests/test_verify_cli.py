@@ -141,9 +141,18 @@ def test_exit_70_when_claim_code_raises(toys, tmp_path, capsys):
      "argument --scheduler: not allowed with argument --jobs"),
     (["list", "claims", "--paper", "nature"], "--paper == 'nature'; expected one of"),
 ])
-def test_exit_64_on_bad_usage(toys, argv, message, capsys, monkeypatch):
-    for cid in [cid for cid, claim in REGISTRY.items() if claim.paper == "harpg"]:
-        monkeypatch.delitem(REGISTRY, cid)          # a paper slug with no registered claims
+def test_exit_64_on_bad_usage(toys, argv, message, capsys):
+    saved = dict(REGISTRY)                          # restored below in its registration order
+    for cid in [cid for cid, claim in saved.items() if claim.paper == "harpg"]:
+        del REGISTRY[cid]                           # a paper slug with no registered claims
+    try:
+        _expect_usage_error(argv, message, capsys)
+    finally:
+        REGISTRY.clear()
+        REGISTRY.update(saved)
+
+
+def _expect_usage_error(argv, message, capsys):
     try:
         code = main(argv)
     except SystemExit as exc:                       # argparse and listings exit themselves
@@ -216,6 +225,6 @@ def test_quick_checks_every_registered_claim(tmp_path):
     failed = [(c["id"], c["violations"], c["negative_control"]) for c in data["claims"]
               if not c["holds"] or c["negative_control"] != "caught"]
     assert proc.returncode == 0 and data["status"] == "ok", failed
-    assert [c["id"] for c in data["claims"]] == list(REGISTRY)
+    assert [c["id"] for c in data["claims"]] == [c.id for c in select()]
     serial = summary(run(select(), quick=True))
     assert json.loads(json.dumps(serial)) == data

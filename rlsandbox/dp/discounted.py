@@ -74,12 +74,12 @@ _EPS = np.finfo(np.float64).eps
 
 #: Work per Bellman sweep (S*A*S multiply-adds for a dense model, 3 nnz(P) for CSR, whose
 #: stored entries each cost an index load and a gather as well) from which the kernels split
-#: states over threads; below it, starting the threads costs more than it saves (about 1e-4 s
-#: of serial work at the threshold). Results are bitwise the same either way (each state is
-#: computed by one thread, in the reference order). On a machine whose cores are busy with
-#: other processes a parallel region waits for its slowest thread; there, run with
-#: ``NUMBA_NUM_THREADS=1`` or raise this constant.
-PARALLEL_WORK = 1 << 18
+#: states over threads: about 2e-3 s of serial work. A parallel region costs microseconds on
+#: idle cores, but when another process runs on one of them the region waits for a scheduler
+#: time slice (measured ~1e-2 s here), so short sweeps stay serial. Results are bitwise the
+#: same either way (each state is computed by one thread, in the reference order).
+#: ``NUMBA_NUM_THREADS=1`` turns the parallel kernels off altogether.
+PARALLEL_WORK = 1 << 22
 
 
 def _parallel(mdp: TabularMDP) -> bool:
@@ -120,10 +120,11 @@ class Solution:
 
 
 # ------------------------------------------------------------------ operators
-def _backup(mdp: TabularMDP, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _backup(mdp: TabularMDP, V: np.ndarray, *, parallel: bool | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     out_V = np.empty(mdp.S)
     out_pi = np.empty(mdp.S, dtype=np.int64)
-    par = _parallel(mdp)
+    par = _parallel(mdp) if parallel is None else parallel
     if mdp.is_sparse:
         P = mdp.P
         fn = _bellman_max_csr_par if par else _bellman_max_csr
@@ -134,10 +135,11 @@ def _backup(mdp: TabularMDP, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out_V, out_pi
 
 
-def _q(mdp: TabularMDP, V: np.ndarray, gamma: float | None = None) -> np.ndarray:
+def _q(mdp: TabularMDP, V: np.ndarray, gamma: float | None = None, *,
+       parallel: bool | None = None) -> np.ndarray:
     g = mdp.gamma if gamma is None else gamma
     out = np.empty((mdp.S, mdp.A))
-    par = _parallel(mdp)
+    par = _parallel(mdp) if parallel is None else parallel
     if mdp.is_sparse:
         P = mdp.P
         (_q_csr_par if par else _q_csr)(P.data, P.indices, P.indptr, mdp.R, V, g, out)
@@ -389,9 +391,9 @@ def policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000, pi0: Any = None
 
     Evaluation solves ``(I - gamma P_pi) V = R_pi`` by LU (dense: LAPACK with partial
     pivoting; CSR: an LU without pivoting on a fill pattern analysed once per call, see
-    :class:`_StaticLU`); the improvement is greedy with the tie rule of :func:`_improve`. Terminates in finitely many
-    steps (at most ``A**S`` improvements; the strongly polynomial bound
-    ``O(S A / (1-gamma) log(1/(1-gamma)))`` is [scherrer2016]).
+    :class:`_StaticLU`); the improvement is greedy with the tie rule of :func:`_improve`.
+    Terminates in finitely many steps (at most ``A**S`` improvements; the strongly polynomial
+    bound ``O(S A / (1-gamma) log(1/(1-gamma)))`` is [scherrer2016]).
 
     Examples
     --------
@@ -410,7 +412,9 @@ def policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000, pi0: Any = None
     converged, k = False, 0
     for k in range(1, max_iter + 1):
         V = evaluate(pi)
-        new = _improve(_q(mdp, V), pi)
+        # serial Q: a parallel region here would leave Numba's OpenMP threads spinning while
+        # the LU of the next evaluation (LAPACK's threads, or the serial sparse LU) runs
+        new = _improve(_q(mdp, V, parallel=False), pi)
         if np.array_equal(new, pi):
             converged = True
             break
@@ -435,7 +439,7 @@ def modified_policy_iteration(mdp: TabularMDP, *, m: int = 20, eps: float = 1e-8
     V = np.full(mdp.S, float(mdp.R.min()) / (1.0 - g)) if V0 is None else _check_V(mdp, V0, "V0")
     converged, k = False, 0
     for k in range(1, max_iter + 1):
-        TV, pi = _backup(mdp, V)
+        TV, pi = _backup(mdp, V, parallel=False)   # serial: BLAS matvecs follow (see PI)
         if float(np.max(np.abs(TV - V))) < tol:
             converged = True
             V = TV

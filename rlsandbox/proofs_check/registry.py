@@ -102,8 +102,9 @@ def get_claim(claim_id: str) -> Claim:
 def select(tokens: Iterable[str] = ()) -> list[Claim]:
     """Claims named by ``tokens``: paper slugs, claim ids, or id prefixes ending at a dot.
 
-    No tokens selects every registered claim. The result follows registration order and holds
-    each claim once. An unknown token, or a paper with no registered claims, raises
+    No tokens selects every registered claim. The result is ordered by paper (the order of
+    ``PAPERS``), then by registration order within a paper, so a report does not depend on the
+    order in which claim modules happened to be imported; it holds each claim once. An unknown token, or a paper with no registered claims, raises
     ``ValueError``.
 
     Examples
@@ -116,7 +117,7 @@ def select(tokens: Iterable[str] = ()) -> list[Claim]:
     load_plugins()
     tokens = list(tokens)
     if not tokens:
-        return list(REGISTRY.values())
+        return _by_paper(REGISTRY.values())
     chosen: set[str] = set()
     for token in tokens:
         if not isinstance(token, str):
@@ -135,4 +136,9 @@ def select(tokens: Iterable[str] = ()) -> list[Claim]:
                 raise ValueError(f"{token!r} is neither a paper slug ({', '.join(PAPERS)}) nor "
                                  f"a registered claim id or id prefix{hint}")
         chosen.update(hits)
-    return [c for cid, c in REGISTRY.items() if cid in chosen]
+    return _by_paper(c for cid, c in REGISTRY.items() if cid in chosen)
+
+
+def _by_paper(claims: Iterable[Claim]) -> list[Claim]:
+    """Claims sorted by their paper's position in ``PAPERS`` (stable: registration order within)."""
+    return sorted(claims, key=lambda claim: PAPERS.index(claim.paper))
