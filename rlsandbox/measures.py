@@ -88,8 +88,9 @@ def _require_model(mdp: Any, what: str, finite_horizon: bool = True) -> None:
     allowed = (TabularMDP, FiniteHorizonMDP) if finite_horizon else (TabularMDP,)
     if not isinstance(mdp, allowed):
         names = " or ".join(c.__name__ for c in allowed)
-        raise TypeError(f"{what} expects a {names}, got {type(mdp).__name__}; build one with "
-                        f"rlsandbox.TabularMDP(P, R, gamma)")
+        hint = ("pass its exact tabular form, model.to_tabular(gamma=...)"
+                if hasattr(mdp, "to_tabular") else "build one with rlsandbox.TabularMDP(P, R, gamma)")
+        raise TypeError(f"{what} expects a {names}, got {type(mdp).__name__}; {hint}")
 
 
 def _start(mdp: TabularMDP | FiniteHorizonMDP, rho: Any) -> np.ndarray:

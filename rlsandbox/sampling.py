@@ -268,8 +268,11 @@ class GenerativeSamples:
 # ----------------------------------------------------------------------------- helpers
 def _require_model(mdp: Any, what: str) -> None:
     if not isinstance(mdp, (TabularMDP, FiniteHorizonMDP)):
+        hint = ("pass its exact tabular form, model.to_tabular(gamma=...) (or .to_tabular() "
+                "for a finite-horizon linear model)" if hasattr(mdp, "to_tabular") else
+                "build one with rlsandbox.TabularMDP(P, R, gamma)")
         raise TypeError(f"{what} expects a TabularMDP or FiniteHorizonMDP, got "
-                        f"{type(mdp).__name__}; build one with rlsandbox.TabularMDP(P, R, gamma)")
+                        f"{type(mdp).__name__}; {hint}")
 
 
 def _kernel_cdf(mdp: TabularMDP | FiniteHorizonMDP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

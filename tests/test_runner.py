@@ -196,6 +196,22 @@ def test_dask_local_cluster_is_bitwise_identical_to_jobs_1(toys, tmp_path):
     assert _stored(tmp_path / "s1") == _stored(tmp_path / "s2")
 
 
+def test_dask_matches_jobs_1_on_a_real_claim(tmp_path):
+    """A real claim (LU and BLAS inside the measure, not a toy) through a loopback Dask cluster
+    gives the same stored bits as the serial run."""
+    distributed = pytest.importorskip("distributed")
+    claim = [REGISTRY["classic.certificates.error_bound"]]
+    serial = run(claim, seed=11, quick=True, store=tmp_path / "s1")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  local_directory=str(tmp_path / "dask")) as cluster:
+        remote = run(claim, seed=11, quick=True, scheduler=cluster.scheduler_address,
+                     store=tmp_path / "s2")
+    assert remote.computed == serial.computed > 0
+    assert json.dumps(summary(serial, cells=True)) == json.dumps(summary(remote, cells=True))
+    assert _stored(tmp_path / "s1") == _stored(tmp_path / "s2")
+
+
 # ---------------------------------------------------------------- the store
 
 def test_store_resumes_and_fresh_recomputes(toys, tmp_path):
