@@ -141,17 +141,18 @@ def test_solvers_agree_within_their_certificates(mdp):
 
 
 @given(mdps)
+@example(mdp=rls.TabularMDP(np.ones((1, 2, 1)), np.array([[0.0, 1e-9]]), 0.5))  # PI near-tie
 def test_optimal_action_masks_contain_greedy_policies_of_accurate_solves(mdp):
     """The mask of solver Y keeps every action a with Q_Y[s,a] >= max Q_Y - 2 gamma e_Y - tie,
     tie = TIE_RTOL (1 + max|Q_Y|). If X's policy is greedy w.r.t. V_X with ||V_X - V*|| <= e_X,
     then Q*[s, pi_X(s)] >= max Q* - 2 gamma e_X, hence
     Q_Y[s, pi_X(s)] >= max Q_Y - 2 gamma e_Y - 2 gamma e_X: the mask holds pi_X whenever
     2 gamma e_X <= tie / 2 (the other half of tie covers the round-off in Q_Y).
-    PI's certificate is always that small on these models (e_PI ~ S u max|V| / (1-gamma))."""
+    PI's certificate is usually that small, but not always: PI stops on a near-tie (an action
+    better by less than TIE_RTOL (1 + max|Q|) does not replace the current one), and then its
+    certified error is the gap / (1 - gamma); the @example pins such a model."""
     sols = {m: rls.solve(mdp, method=m) for m in METHODS}
     g = mdp.gamma
-    tie_pi = TIE_RTOL * (1 + np.abs(sols["pi"].Q).max())
-    assert 2 * g * sols["pi"].error_bound <= tie_pi / 2
     for a in METHODS:
         X = sols[a]
         for b in METHODS:
