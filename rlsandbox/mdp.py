@@ -230,6 +230,14 @@ class FiniteHorizonMDP:
         Horizon; required when P is stationary, else must agree with ``P.shape[0]``.
 
     Values are undiscounted sums ``sum_{h<H} R[h, s_h, a_h]``; ``V[H] = 0``.
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> P = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]])
+    >>> fh = rls.FiniteHorizonMDP(P, np.array([[0.0, 1.0], [2.0, 0.0]]), H=3)
+    >>> fh.H, fh.S, fh.A, rls.solve(fh).V[0].tolist()   # by hand: V2 = (1, 2), V1 = (3, 4)
+    (3, 2, 2, [5.0, 6.0])
     """
 
     P: np.ndarray

@@ -180,7 +180,16 @@ def bellman_optimality(mdp: TabularMDP, V: Any) -> tuple[np.ndarray, np.ndarray]
 
 
 def bellman_evaluation(mdp: TabularMDP, pi: Any, V: Any) -> np.ndarray:
-    """``T^pi V`` (S,) for a stochastic ``(S, A)`` or deterministic ``(S,)`` policy."""
+    """``T^pi V`` (S,) for a stochastic ``(S, A)`` or deterministic ``(S,)`` policy.
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> mdp = rls.mdps.riverswim()
+    >>> V = rls.evaluate(mdp, np.ones(mdp.S, dtype=int))
+    >>> bool(np.allclose(rls.bellman_evaluation(mdp, np.ones(mdp.S, dtype=int), V), V))
+    True
+    """
     pi = mdp.policy(pi)
     Q = _q(mdp, _check_V(mdp, V))
     return readonly(np.einsum("sa,sa->s", as_stochastic(pi, mdp.A), Q))
@@ -226,6 +235,15 @@ def evaluate_discounted(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
 
     For ``gamma == 1`` the model must have terminal states and pi must be proper (reach them
     with probability 1 from every state); V is 0 on terminal states.
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> mdp = rls.mdps.riverswim()
+    >>> pi = mdp.policy(np.zeros(mdp.S, dtype=int))      # always "left"
+    >>> V = evaluate_discounted(mdp, pi)
+    >>> round(float(V[0]), 6)                           # 0.005 / (1 - 0.95) at the left bank
+    0.1
     """
     S = mdp.S
     if mdp.gamma < 1.0 and not mdp.is_sparse and pi.ndim == 1:
@@ -258,7 +276,16 @@ def evaluate_discounted(mdp: TabularMDP, pi: np.ndarray) -> np.ndarray:
 
 
 def advantages(mdp: TabularMDP, pi: Any) -> np.ndarray:
-    """Advantage ``A^pi[s, a] = Q^pi[s, a] - V^pi[s]`` (S, A) of a policy, exactly."""
+    """Advantage ``A^pi[s, a] = Q^pi[s, a] - V^pi[s]`` (S, A) of a policy, exactly.
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> mdp = rls.mdps.riverswim()
+    >>> adv = rls.advantages(mdp, rls.solve(mdp).policy)
+    >>> bool(adv.max() <= 1e-9)                         # no action beats an optimal policy
+    True
+    """
     pi = mdp.policy(pi)
     V = evaluate_discounted(mdp, pi)
     return readonly(_q(mdp, V) - V[:, None])
@@ -429,6 +456,14 @@ def modified_policy_iteration(mdp: TabularMDP, *, m: int = 20, eps: float = 1e-8
     Stops with Puterman's VI rule on the greedy backup, ``||T V - V|| < eps (1-gamma)/(2 gamma)``.
     Starting from ``V0 = min R / (1 - gamma)`` (a lower bound, so the iterates increase
     monotonically to V* [puterman2005, Thm 6.5.5]) unless ``V0`` is given.
+
+    Examples
+    --------
+    >>> import rlsandbox as rls
+    >>> mdp = rls.mdps.riverswim()
+    >>> sol = rls.dp.modified_policy_iteration(mdp, m=10, eps=1e-8)
+    >>> bool(abs(sol.V - rls.solve(mdp).V).max() <= sol.error_bound + 1e-12)
+    True
     """
     _require_discount(mdp, "modified policy iteration")
     m = check_int("m", m, low=0)
@@ -462,6 +497,13 @@ def linear_programming(mdp: TabularMDP) -> Solution:
 
     with positive weights w (uniform; any positive weights give V*). The certificate comes from
     the Bellman residual of the returned V, not from the LP's own tolerance.
+
+    Examples
+    --------
+    >>> import rlsandbox as rls
+    >>> sol = rls.dp.linear_programming(rls.mdps.riverswim())
+    >>> sol.policy.tolist(), sol.converged
+    ([1, 1, 1, 1, 1, 1], True)
     """
     _require_discount(mdp, "the linear program")
     import scipy.optimize        # here, not at module level: it adds ~0.1 s to `import rlsandbox`
@@ -484,6 +526,13 @@ SOLVERS = {"vi": value_iteration, "pi": policy_iteration, "mpi": modified_policy
 
 
 def solve_discounted(mdp: TabularMDP, method: str = "pi", **options: Any) -> Solution:
-    """Dispatch to one of :data:`SOLVERS` by name."""
+    """Dispatch to one of :data:`SOLVERS` by name.
+
+    Examples
+    --------
+    >>> import rlsandbox as rls
+    >>> solve_discounted(rls.mdps.riverswim(), "vi", eps=1e-6).method
+    'vi'
+    """
     check_choice("method", method, tuple(SOLVERS))
     return SOLVERS[method](mdp, **options)

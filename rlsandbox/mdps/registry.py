@@ -72,7 +72,18 @@ ZOO: Mapping[str, ZooEntry] = MappingProxyType(_ZOO)
 
 
 def register_instance(entry: ZooEntry) -> ZooEntry:
-    """Add an entry to :data:`ZOO` (a duplicate name raises ``ValueError``)."""
+    """Add an entry to :data:`ZOO` (a duplicate name raises ``ValueError``).
+
+    Examples
+    --------
+    >>> from rlsandbox.mdps.registry import ZooEntry, register_instance, make, _ZOO
+    >>> from rlsandbox.mdps import riverswim
+    >>> _ = register_instance(ZooEntry("my_river", riverswim, "RiverSwim, 8 states",
+    ...                                defaults={"n_states": 8}))
+    >>> make("my_river").S
+    8
+    >>> del _ZOO["my_river"]                            # keep the shared registry clean
+    """
     if not isinstance(entry, ZooEntry):
         raise TypeError(f"register_instance expects a ZooEntry, got {type(entry).__name__}")
     if entry.name in _ZOO:
