@@ -88,11 +88,17 @@ def _git(*args: str) -> str | None:
 
 
 def _git_state() -> tuple[str, bool | None]:
-    """(commit, dirty): ``git rev-parse HEAD`` of the source tree, or ("unknown", None)."""
+    """(commit, dirty): ``git rev-parse HEAD`` of the source tree, or ("unknown", None).
+
+    ``dirty`` says whether tracked files other than the gallery itself (``figures/``) differ
+    from the commit: regenerating several figures in a row rewrites ``figures/``, which does not
+    make the code that produced them differ from the recorded commit.
+    """
     commit = _git("rev-parse", "HEAD")
     if not commit:
         return "unknown", None
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                  ":(exclude)figures")
     return commit, (None if status is None else bool(status))
 
 
