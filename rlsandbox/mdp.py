@@ -14,7 +14,6 @@ as ``R_sas``); rho ``(S,)``; terminal ``(S,)`` bool.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 

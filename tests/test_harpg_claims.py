@@ -3,7 +3,6 @@ its negative control is caught; property-based versions of the exact claims over
 drawn MDPs (rlsandbox.testing); the card's numbers behind the controls."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest

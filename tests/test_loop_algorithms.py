@@ -14,8 +14,7 @@ import scipy.optimize
 from hypothesis import given, settings, strategies as st
 
 import rlsandbox as rls
-from rlsandbox.algorithms.loop import (FiniteClass, Hypothesis, LinearStats, TabularStats, Trace,
-                                       bellman_error, check_enumeration, decompose, episode_bound,
+from rlsandbox.algorithms.loop import (FiniteClass, Hypothesis, LinearStats, TabularStats, bellman_error, check_enumeration, decompose, episode_bound,
                                        evi_inner_max, excess_path, expected_regret_fixed_policy,
                                        extended_value_iteration, finite_beta, gap_regret,
                                        loop_finite, loop_value, optimal_gaps,

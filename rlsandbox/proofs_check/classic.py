@@ -118,6 +118,7 @@ from rlsandbox.mdp import TabularMDP
 from rlsandbox.mdps.average import random_communicating, random_weakly_communicating
 from rlsandbox.measures import state_occupancy
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register, zoo_instances
+from rlsandbox.proofs_check.candidates import Candidate, worst_of
 
 __all__ = ["vi_trap", "pi_chain", "myopic_trap", "singh_yee_tight", "pdl_trap", "sim_trap",
            "tie_trap", "blackwell_two_state", "pi_iteration_bound", "VI_EPS_REL", "CLAIMS"]
@@ -169,28 +170,9 @@ def _reference(mdp: TabularMDP) -> _Reference:
 
 
 # ============================================================ choosing the worst cell
-@dataclass(frozen=True)
-class _Cand:
-    measured: float
-    bound: float
-    tol: float
-    label: str
-    extra: dict
-
-
-def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
-    """The candidate with the smallest margin under ``kind`` (the check's own rule), so that
-    a violation on any candidate is a violation of the cell."""
-    def margin(c: _Cand) -> float:
-        if kind == "upper_bound":
-            return c.bound + c.tol - c.measured
-        if kind == "equality":
-            return c.tol - abs(c.measured - c.bound)
-        raise ValueError(f"_worst handles upper_bound and equality, not {kind!r}")
-    w = min(cands, key=margin)
-    return Measurement(w.measured, w.bound, tol=w.tol,
-                       extra={"worst": w.label, "candidates": len(cands), **w.extra, **extra})
-
+def _worst(cands: Sequence[Candidate], kind: str, **extra: Any) -> Measurement:
+    """This module's use of :func:`~rlsandbox.proofs_check.candidates.worst_of`."""
+    return worst_of(cands, kind, tightest=False, **extra)
 
 def _random_policy(mdp: TabularMDP, rng: np.random.Generator, stochastic: bool) -> np.ndarray:
     if stochastic:
@@ -492,7 +474,7 @@ def _contraction(mdp: TabularMDP, rng: np.random.Generator, *, evaluation: bool,
         ratio = float(np.abs(TU - TV).max()) / dist
         # each backup is within _backup_err of exact; the ratio's error is their sum / dist
         tol = (_backup_err(mdp, U) + _backup_err(mdp, V)) / dist
-        cands.append(_Cand(ratio, modulus(g), tol, label, {"gamma": g}))
+        cands.append(Candidate(ratio, modulus(g), tol, label, {"gamma": g}))
     return _worst(cands, "upper_bound")
 
 
@@ -536,7 +518,7 @@ def _monotone_ops(mdp: TabularMDP, rng: np.random.Generator, *, sign: float) -> 
         oU, oV = ops(U), ops(V)
         tol = _backup_err(mdp, U) + _backup_err(mdp, V)
         for name in oU:
-            cands.append(_Cand(float((oU[name] - oV[name]).max()), 0.0, tol,
+            cands.append(Candidate(float((oU[name] - oV[name]).max()), 0.0, tol,
                                f"{name}:{label}", {}))
     return _worst(cands, "upper_bound")
 
@@ -650,7 +632,7 @@ def _singh_yee(mdp: TabularMDP, rng: np.random.Generator, *, factor: float) -> M
         # tol: the reference error enters the loss (once) and ||V - V*|| (times 2 gamma/(1-gamma));
         # plus the round-off of evaluating the greedy policy
         tol = ref.err * (1.0 + 2.0 * g / (1.0 - g)) + _solve_err(S, g, float(np.abs(V_pi).max()))
-        cands.append(_Cand(loss, factor * g * dist / (1.0 - g), tol, label,
+        cands.append(Candidate(loss, factor * g * dist / (1.0 - g), tol, label,
                            {"dist": dist, "gamma": g}))
     return _worst(cands, "upper_bound")
 
@@ -795,7 +777,7 @@ def _pdl(mdp: TabularMDP, rng: np.random.Generator, *, wrong_occupancy: bool) ->
         e_A = (1.0 + g) * e_V + _backup_err(mdp, V)
         e_d = _solve_err(S, g, 1.0)
         tol = 2.0 * e_V + (e_A + e_d * float(np.abs(Adv).max())) / (1.0 - g)
-        cands.append(_Cand(lhs, rhs, tol, label, {"gamma": g}))
+        cands.append(Candidate(lhs, rhs, tol, label, {"gamma": g}))
     return _worst(cands, "equality")
 
 
@@ -849,7 +831,7 @@ def _simulation(mdp: TabularMDP, rng: np.random.Generator, *, mode: str) -> Meas
                 if mode == "bound-control":
                     bound *= 1.0 - g
                 # tol: two exact evaluations
-                cands.append(_Cand(float(np.abs(V_P - V_Q).max()), bound, 2.0 * e_V, label,
+                cands.append(Candidate(float(np.abs(V_P - V_Q).max()), bound, 2.0 * e_V, label,
                                    {"eps_PQ": eps_PQ, "gamma": g}))
                 continue
             P_pi, Q_pi = mdp.P_pi(mdp.policy(pi)), model.P_pi(model.policy(pi))
@@ -863,7 +845,7 @@ def _simulation(mdp: TabularMDP, rng: np.random.Generator, *, mode: str) -> Meas
             eps_PQ = float(np.abs(P_pi - Q_pi).sum(axis=1).max())
             e_b = g * (eps_PQ * e_V + (S + 2) * _EPS * 2.0 * vmax)
             tol = 2.0 * e_V + _solve_err(S, g, float(np.abs(rhs).max())) + e_b / (1.0 - g)
-            cands.append(_Cand(float(lhs[s]), float(rhs[s]), tol, label,
+            cands.append(Candidate(float(lhs[s]), float(rhs[s]), tol, label,
                                {"state": s, "gamma": g}))
     return _worst(cands, "upper_bound" if mode.startswith("bound") else "equality")
 
@@ -952,7 +934,7 @@ def _error_bound(mdp: TabularMDP, rng: np.random.Generator, *, drop: bool) -> Me
         # 1/(1-gamma) dropped (for VI: the a-posteriori bound without its horizon factor)
         bound = float(sol.residual) if drop else float(sol.error_bound)
         # tol: the reference's certified error
-        cands.append(_Cand(float(np.abs(np.asarray(sol.V) - ref.V).max()), bound, ref.err,
+        cands.append(Candidate(float(np.abs(np.asarray(sol.V) - ref.V).max()), bound, ref.err,
                            label, {"converged": bool(sol.converged)}))
     return _worst(cands, "upper_bound")
 
@@ -987,7 +969,7 @@ def _optimal_actions(mdp: TabularMDP, rng: np.random.Generator, *, drop: bool) -
             mask = Q >= Q.max(axis=1, keepdims=True) - TIE_RTOL * (1.0 + float(np.abs(Q).max()))
         missed = int((maybe_optimal & ~mask).sum())
         # a count: no tolerance
-        cands.append(_Cand(float(missed), 0.0, 0.0, label, {"excluded": int((~mask).sum())}))
+        cands.append(Candidate(float(missed), 0.0, 0.0, label, {"excluded": int((~mask).sum())}))
     return _worst(cands, "upper_bound")
 
 

@@ -77,11 +77,12 @@ from scipy import stats
 
 from rlsandbox.algorithms.harpg import estimators as est
 from rlsandbox.algorithms.harpg.methods import Schedule, code_schedule, log_checkpoints, run
-from rlsandbox.algorithms.harpg.models import (GaussianBandit, LogisticBandit, LogLinearMDP,
+from rlsandbox.algorithms.harpg.models import (LogisticBandit, LogLinearMDP,
                                                ScalarLQR)
 from rlsandbox.algorithms.harpg.theory import (constants, momentum_ratio, recursion_bound)
 from rlsandbox.mdps import harpg as inst
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register
+from rlsandbox.proofs_check.candidates import Candidate, worst_of
 
 __all__ = ["RateCase", "EstimatorCase", "CLAIMS", "bump_hessian_lipschitz", "Z_FAMILY_LEVEL"]
 
@@ -105,27 +106,9 @@ def _named(name: str, builder: Callable[..., Any], **params: Any) -> Instance:
                     functools.partial(builder, **params))
 
 
-@dataclass(frozen=True)
-class _Cand:
-    measured: float
-    bound: float
-    tol: float
-    label: str
-
-
-def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
-    """The candidate with the smallest margin under ``kind`` (so any violating candidate makes
-    the cell violate)."""
-    def margin(c: _Cand) -> float:
-        if kind == "upper_bound":
-            return c.bound + c.tol - c.measured
-        if kind == "lower_bound":
-            return c.measured - (c.bound - c.tol)
-        return c.tol - abs(c.measured - c.bound)
-    w = min(cands, key=margin)
-    return Measurement(w.measured, w.bound, tol=w.tol,
-                       extra={"worst": w.label, "candidates": len(cands), **extra})
-
+def _worst(cands: Sequence[Candidate], kind: str, **extra: Any) -> Measurement:
+    """This module's use of :func:`~rlsandbox.proofs_check.candidates.worst_of`."""
+    return worst_of(cands, kind, tightest=False, **extra)
 
 # ============================================================================ rate claims
 @dataclass(frozen=True)
@@ -658,9 +641,9 @@ def _truncation(p: LogLinearMDP, rng: np.random.Generator, power: int) -> Measur
         c = constants(p.r_max, p.M_g, p.M_h, p.gamma, H)
         tol = 64.0 * (H + p.S) * p.S * _EPS * scale
         gp = p.gamma ** (power * H)
-        cands.append(_Cand(float(np.linalg.norm(p.grad_J_H(theta, H) - g)), c.D_g * gp, tol,
+        cands.append(Candidate(float(np.linalg.norm(p.grad_J_H(theta, H) - g)), c.D_g * gp, tol,
                            f"gradient,H={H}"))
-        cands.append(_Cand(float(np.linalg.norm(p.hess_J_H(theta, H) - Hs, 2)), c.D_h * gp, tol,
+        cands.append(Candidate(float(np.linalg.norm(p.hess_J_H(theta, H) - Hs, 2)), c.D_h * gp, tol,
                            f"hessian,H={H}"))
     return _worst(cands, "upper_bound")
 
@@ -724,7 +707,7 @@ def _wgd(p: Any, rng: np.random.Generator, form: str, drop_bias: bool) -> Measur
         else:
             rest = p.M_g / p.mu_F * float(np.linalg.norm(p.grad_J(theta)))
         bound = bias_term + rest
-        cands.append(_Cand(gap, bound, 64 * _EPS * (abs(p.J_star) + abs(J) + bound), label))
+        cands.append(Candidate(gap, bound, 64 * _EPS * (abs(p.J_star) + abs(J) + bound), label))
     return _worst(cands, "upper_bound")
 
 
@@ -858,7 +841,7 @@ def _ascent(case: EstimatorCase, rng: np.random.Generator, drop_e: bool) -> Meas
                      -c.L_g * alpha ** 2 / 2, -4 * alpha / 3 * float(np.linalg.norm(gH - gJ))]
             bound = J0 + sum(terms)
             tol = 64 * _EPS * (abs(J0) + abs(J1) + sum(abs(t) for t in terms))
-            cands.append(_Cand(J1, bound, tol, f"theta#{i},{name}"))
+            cands.append(Candidate(J1, bound, tol, f"theta#{i},{name}"))
     return _worst(cands, "lower_bound")
 
 
@@ -989,7 +972,7 @@ def _fisher(p: Any, rng: np.random.Generator, redundant: bool) -> Measurement:
             Jm = np.hstack([np.eye(p.d), np.eye(p.d)])
             F = Jm.T @ F @ Jm
         ev = np.linalg.eigvalsh(F)
-        cands.append(_Cand(float(ev.min()), float(p.mu_F),
+        cands.append(Candidate(float(ev.min()), float(p.mu_F),
                            16 * F.shape[0] * _EPS * ev.max() + 1e-14 * p.mu_F, f"theta#{i}"))
     return _worst(cands, "lower_bound")
 

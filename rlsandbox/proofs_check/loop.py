@@ -59,8 +59,7 @@ import scipy.optimize
 from rlsandbox.algorithms.loop import (FiniteClass, decompose, episode_bound, evi_inner_max,
                                        excess_path, gap_regret, loop_finite, loop_value,
                                        true_hypothesis, ucrl2, value_beta_theory)
-from rlsandbox.dp.average import (_min_hitting_times, average_linear_programming, diameter,
-                                  is_communicating, relative_value_iteration)
+from rlsandbox.dp.average import (_min_hitting_times, average_linear_programming, relative_value_iteration)
 from rlsandbox.mdp import TabularMDP
 from rlsandbox.mdps import random_communicating, random_weakly_communicating, riverswim
 from rlsandbox.mdps.loop import (hard_linear_mixture, periodic_two_cycle, riverswim_class,

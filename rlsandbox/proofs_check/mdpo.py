@@ -92,6 +92,7 @@ from rlsandbox.mdp import TabularMDP
 from rlsandbox.mdps.mdpo import (bandit_loop, coin_flip, delayed_reward, mdpo_chain,
                                  mdpo_random, stationary_start)
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register
+from rlsandbox.proofs_check.candidates import Candidate, worst_of
 
 __all__ = ["Case", "CLAIMS", "c3_sides", "C7_DELTA"]
 
@@ -144,39 +145,10 @@ def _instances(*named: Instance, K: int = 30, **kw: Any):
 
 
 # ============================================================= worst cell, tolerances
-@dataclass(frozen=True)
-class _Cand:
-    measured: float
-    bound: float
-    tol: float
-    label: str
-
-
-def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
-    """One Measurement for many candidates (iterations, runs), such that the cell violates
-    iff some candidate violates: the candidate with the smallest margin under the check's own
-    rule when that margin is negative; otherwise, for bounds, the candidate with the largest
-    ratio measured / bound among those whose bound exceeds 100 times its round-off allowance
-    (it holds too, and its ratio is the cell's tightness). The
-    smallest margin is kept in ``extra["min_margin"]``."""
-    def margin(c: _Cand) -> float:
-        if kind == "upper_bound":
-            return c.bound + c.tol - c.measured
-        if kind == "lower_bound":
-            return c.measured - (c.bound - c.tol)
-        return c.tol - abs(c.measured - c.bound)
-    w = min(cands, key=margin)
-    min_margin = margin(w)
-    if min_margin >= 0.0 and kind == "upper_bound":
-        # ratios only where the bound is far above round-off (1e-13 / 1e-13 says nothing)
-        ratios = [c for c in cands if c.bound > 100.0 * c.tol and c.bound > 0
-                  and np.isfinite(c.measured / c.bound)]
-        if ratios:
-            w = max(ratios, key=lambda c: c.measured / c.bound)
-    return Measurement(w.measured, w.bound, tol=w.tol,
-                       extra={"worst": w.label, "candidates": len(cands),
-                              "min_margin": float(min_margin), **extra})
-
+def _worst(cands: Sequence[Candidate], kind: str, **extra: Any) -> Measurement:
+    """:func:`~rlsandbox.proofs_check.candidates.worst_of`, reporting the tightest
+    informative candidate when all hold."""
+    return worst_of(cands, kind, tightest=True, **extra)
 
 def _vmax(mdp: TabularMDP, lam: float = 0.0) -> float:
     """max|V^pi| <= (max|R| + lam log A) / (1 - gamma) for every pi."""
@@ -267,7 +239,7 @@ def _c3(case: Case, rng: np.random.Generator, *, wrong: bool) -> Measurement:
         run = _run(mdp, K, sch, mirror, wrong=wrong)
         lhs, rhs, tol = c3_sides(mdp, run, mirror, ref)
         for k in range(K):
-            cands.append(_Cand(float(lhs[k]), float(rhs[k]), float(tol[k]),
+            cands.append(Candidate(float(lhs[k]), float(rhs[k]), float(tol[k]),
                                f"{mirror}/{sch.name}(k={k})"))
     return _worst(cands, "upper_bound", theta_rho=ref.theta_rho, gamma=g)
 
@@ -298,7 +270,7 @@ def _c2(case: Case, rng: np.random.Generator, *, wrong: bool) -> Measurement:
         D0 = float(_D(ref, run, mirror)[0])
         bound = T.xiao_sublinear_bound(g, D0, eta, np.arange(K + 1))
         for k in range(K + 1):
-            cands.append(_Cand(float(delta[k]), float(bound[k]), 2.0 * ev + 4 * EPS * bound[k],
+            cands.append(Candidate(float(delta[k]), float(bound[k]), 2.0 * ev + 4 * EPS * bound[k],
                                f"{mirror}/eta={eta:.3g}(k={k})"))
     return _worst(cands, "upper_bound", gamma=g)
 
@@ -333,7 +305,7 @@ def _c4(case: Case, rng: np.random.Generator, *, coefficient: str) -> Measuremen
         bound = T.xiao_linear_bound(c, float(delta[0]), D0, eta0, g, np.arange(last + 1))
         for k in range(last + 1):
             # delta_k and the delta_0 inside the bound: 2 ev each; relative eps on the bound
-            cands.append(_Cand(float(delta[k]), float(bound[k]),
+            cands.append(Candidate(float(delta[k]), float(bound[k]),
                                4.0 * ev + 8 * EPS * abs(float(bound[k])),
                                f"{mirror}/eta0={eta0:.3g}(k={k})"))
     return _worst(cands, "upper_bound", theta_rho=ref.theta_rho, C_rho=ref.C_rho, gamma=g)
@@ -363,7 +335,7 @@ def _c5(case: Case, rng: np.random.Generator, *, factor: str) -> Measurement:
         th = T.thetas(mdp, ref, run.pi)
         for k in range(K):
             f = (1.0 - 1.0 / th[k + 1]) if factor == "theta" else g
-            cands.append(_Cand(float(delta[k + 1]), float(f * delta[k]), 4.0 * ev,
+            cands.append(Candidate(float(delta[k + 1]), float(f * delta[k]), 4.0 * ev,
                                f"pi-from-{start}(k={k})"))
     return _worst(cands, "upper_bound", theta_rho=ref.theta_rho, gamma=g)
 
@@ -404,7 +376,7 @@ def _c6(case: Case, rng: np.random.Generator, *, control: bool) -> Measurement:
         bound = T.xiao_inexact_bound(ref.theta_rho, float(delta[0]), D0, eta0, g, floor,
                                      np.arange(last + 1))
         for k in range(last + 1):
-            cands.append(_Cand(float(delta[k]), float(bound[k]),
+            cands.append(Candidate(float(delta[k]), float(bound[k]),
                                4.0 * ev + 8 * EPS * float(bound[k]),
                                f"{noise.kind}(tau={noise.tau:g},k={k})"))
     return _worst(cands, "upper_bound", theta_rho=ref.theta_rho, gamma=g, eta0=eta0)
@@ -448,8 +420,8 @@ def _c1(case: Case, rng: np.random.Generator, *, control: bool) -> Measurement:
         dV, inner = _increments(run)
         for k in range(K):
             # a difference of two values: 2 ev; <Q, p - q>: A terms of size vmax, eps each
-            cands.append(_Cand(float(dV[k]), 0.0, 2.0 * ev, f"{label}:dV(k={k})"))
-            cands.append(_Cand(float(inner[k]), 0.0, 4.0 * mdp.A * EPS * vmax,
+            cands.append(Candidate(float(dV[k]), 0.0, 2.0 * ev, f"{label}:dV(k={k})"))
+            cands.append(Candidate(float(inner[k]), 0.0, 4.0 * mdp.A * EPS * vmax,
                                f"{label}:<Q,dpi>(k={k})"))
     return _worst(cands, "lower_bound", gamma=g)
 
@@ -486,7 +458,7 @@ def _c1_reg(case: Case, rng: np.random.Generator, *, lam_t: float | None) -> Mea
     for label, run in runs:
         dV, _ = _increments(run)
         for k in range(K):
-            cands.append(_Cand(float(dV[k]), 0.0, 2.0 * ev, f"{label}(k={k})"))
+            cands.append(Candidate(float(dV[k]), 0.0, 2.0 * ev, f"{label}(k={k})"))
     return _worst(cands, "lower_bound", lam=lam, gamma=g)
 
 
@@ -517,7 +489,7 @@ def _c1_inexact(case: Case, rng: np.random.Generator, *, slack: bool) -> Measure
     for label, run in runs:
         dV, _ = _increments(run)
         for k in range(K):
-            cands.append(_Cand(float(dV[k]), bound, 2.0 * ev, f"{label}(k={k})"))
+            cands.append(Candidate(float(dV[k]), bound, 2.0 * ev, f"{label}(k={k})"))
     return _worst(cands, "lower_bound", tau=tau, gamma=g)
 
 
@@ -561,7 +533,7 @@ def _c8(case: Case, rng: np.random.Generator, *, control: bool) -> Measurement:
         else:
             bound = T.shani_unregularized_bound(g, mdp.A, r_max, t)
         for N in range(K + 1):
-            cands.append(_Cand(float(gap[N]), float(bound[N]), 2.0 * ev + 8 * EPS * bound[N],
+            cands.append(Candidate(float(gap[N]), float(bound[N]), 2.0 * ev + 8 * EPS * bound[N],
                                f"{label}(N={N})"))
     return _worst(cands, "upper_bound", gamma=g)
 
@@ -593,7 +565,7 @@ def _c9(case: Case, rng: np.random.Generator, *, control: bool) -> Measurement:
         run = ne_trpo(mdp, lam=lam, K=K, step=shani_regularized(lam))
     gap = (np.asarray(sol.V)[None, :] - run.V).max(axis=1)
     bound = T.shani_regularized_bound(g, mdp.A, lam, T.shani_h(run.Q, run.logpi, lam))
-    cands = [_Cand(float(gap[N]), float(bound[N]), 2.0 * ev + 8 * EPS * bound[N], f"N={N}")
+    cands = [Candidate(float(gap[N]), float(bound[N]), 2.0 * ev + 8 * EPS * bound[N], f"N={N}")
              for N in range(K + 1)]
     return _worst(cands, "upper_bound", lam=lam, gamma=g)
 
@@ -646,7 +618,7 @@ def _c12(case: Case, rng: np.random.Generator, *, factor: float | None) -> Measu
             # of size <= max|logpi| (relative eps each)
             Lmax = float(np.abs(run.logpi[k]).max()) + float(np.abs(logpi_star).max())
             tol = 4.0 * ev + 4.0 * c * mdp.S * mdp.A * EPS * Lmax + 8 * EPS * float(rhs[k])
-            cands.append(_Cand(float(lhs[k]), float(rhs[k]), tol, f"r={r:g}(k={k})"))
+            cands.append(Candidate(float(lhs[k]), float(rhs[k]), tol, f"r={r:g}(k={k})"))
     return _worst(cands, "upper_bound", mu=mu, gamma=g)
 
 
@@ -671,7 +643,7 @@ def _c13(case: Case, rng: np.random.Generator, *, wrong: bool) -> Measurement:
     run = _run(mdp, K, constant(eta), "kl", wrong=wrong)
     f = run.V @ nu
     bound = T.lan_sublinear_bound(g, mdp.A, eta, float(fs - f[0]), np.arange(K + 1))
-    cands = [_Cand(float(fs - f[k]), float(bound[k]), 4.0 * ev + 8 * EPS * float(bound[k]),
+    cands = [Candidate(float(fs - f[k]), float(bound[k]), 4.0 * ev + 8 * EPS * float(bound[k]),
                    f"eta={eta:.3g}(k={k})") for k in range(K + 1)]
     return _worst(cands, "upper_bound", gamma=g)
 
@@ -715,7 +687,7 @@ def _c15_fixed(case: Case, rng: np.random.Generator, *, unregularized: bool) -> 
              ("ne-trpo(lam t=1) = soft-greedy", _lan_step(logpi, Q, np.inf, lam)),
              ("lan(eta=(1-gamma)/(gamma lam))", _lan_step(logpi, Q, (1.0 - g) / (g * lam), lam))]
     for label, new in steps:
-        cands.append(_Cand(float(np.abs(probabilities(new) - pi).max()), 0.0, tol, label))
+        cands.append(Candidate(float(np.abs(probabilities(new) - pi).max()), 0.0, tol, label))
     return _worst(cands, "equality", lam=lam)
 
 
@@ -747,8 +719,8 @@ def _c15_bias(case: Case, rng: np.random.Generator, *, horizon: bool) -> Measure
     tol = 2.0 * _ev(mdp, ref.V_err) + 2.0 * mdp.gamma * sol.error_bound / lam * \
         _vmax(mdp) / (1.0 - mdp.gamma)
     bound = lam * math.log(mdp.A) / ((1.0 - mdp.gamma) if horizon else 1.0)
-    cands = [_Cand(float(diff.max()), bound, tol, "max_s V* - V^{pi*_lam}"),
-             _Cand(float(-diff.min()), 0.0, tol, "-min_s V* - V^{pi*_lam}")]
+    cands = [Candidate(float(diff.max()), bound, tol, "max_s V* - V^{pi*_lam}"),
+             Candidate(float(-diff.min()), 0.0, tol, "-min_s V* - V^{pi*_lam}")]
     return _worst(cands, "upper_bound", lam=lam)
 
 
@@ -911,7 +883,7 @@ def _c17_soft_pi(case: Case, rng: np.random.Generator, *, unregularized_q: bool)
                 method="soft-mdpo", evaluator=evaluator)
     err = np.abs(run.Q - np.asarray(sol.Q)[None]).max(axis=(1, 2))
     # Q_k and Q*: one evaluation each, gamma ev each (Q = R + gamma P V), on both sides
-    cands = [_Cand(float(err[k]), float(g ** k * err[0]), 4.0 * ev, f"k={k}")
+    cands = [Candidate(float(err[k]), float(g ** k * err[0]), 4.0 * ev, f"k={k}")
              for k in range(1, K + 1)]
     return _worst(cands, "upper_bound", lam=lam, gamma=g)
 
@@ -942,8 +914,8 @@ def _c18(case: Case, rng: np.random.Generator, *, unweighted: bool) -> Measureme
     ev = _ev(mdp)
     tol_res = float(w.max()) * (2.0 * ev + 8.0 * mdp.A * EPS * amax)
     tol_quad = 2.0 * amax * tol_res * mdp.S + 8.0 * mdp.S * mdp.A * EPS * amax * amax
-    return _worst([_Cand(float(np.abs(FA - g).max()), 0.0, tol_res, "max |F A - g|"),
-                   _Cand(abs(quad - var), 0.0, tol_quad, "|A^T F A - E_d Var A|")],
+    return _worst([Candidate(float(np.abs(FA - g).max()), 0.0, tol_res, "max |F A - g|"),
+                   Candidate(abs(quad - var), 0.0, tol_quad, "|A^T F A - E_d Var A|")],
                   "equality")
 
 
@@ -1003,14 +975,14 @@ def _c0_occupancy(case: Case, rng: np.random.Generator, *, drop: bool) -> Measur
             d = d / (1.0 - g)
         # the solve's relative error (eval_roundoff with scale 1) on entries summing to ~1
         tol = T.eval_roundoff(mdp.S, g, 1.0)
-        cands.append(_Cand(float(d.sum()), 1.0, tol, f"sum d (pi {i})"))
-        cands.append(_Cand(float(((1.0 - g) * mdp.rho - d).max()), 0.0, tol,
+        cands.append(Candidate(float(d.sum()), 1.0, tol, f"sum d (pi {i})"))
+        cands.append(Candidate(float(((1.0 - g) * mdp.rho - d).max()), 0.0, tol,
                            f"(1-gamma) rho - d (pi {i})"))
     lows = [c for c in cands if c.label.startswith("(")]
     sums = [c for c in cands if c.label.startswith("sum")]
     # one check per cell: the equality on the sums is decisive; the lower bound rides along
     # as an equality to 0 of max(0, excess)
-    merged = sums + [_Cand(max(0.0, c.measured), 0.0, c.tol, c.label) for c in lows]
+    merged = sums + [Candidate(max(0.0, c.measured), 0.0, c.tol, c.label) for c in lows]
     return _worst(merged, "equality")
 
 

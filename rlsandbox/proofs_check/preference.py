@@ -86,7 +86,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -97,6 +97,7 @@ from rlsandbox.algorithms import preference as pref
 from rlsandbox.algorithms.preference import members, token as tk
 from rlsandbox.mdps import preference as inst
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register
+from rlsandbox.proofs_check.candidates import Candidate, worst_of
 
 __all__ = ["CLAIMS", "Case", "EPS_ERR", "argmax_trap_tree", "collapse_trap"]
 
@@ -107,37 +108,10 @@ EPS_ERR = 0.01
 
 
 # =============================================================== candidates, worst margin
-@dataclass(frozen=True)
-class _Cand:
-    measured: float
-    bound: float
-    tol: float
-    label: str
-    extra: dict = field(default_factory=dict)
-
-
-def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
-    """The cell's representative candidate: the one with the smallest margin under ``kind`` if
-    any candidate violates (so a violation by any candidate is a violation of the cell);
-    otherwise, for upper bounds, the one with the largest tightness measured / bound among
-    those whose bound exceeds 100 x its round-off allowance (the report's tightness is then
-    informative rather than that of a trivial candidate such as r_hat = r*, where both sides
-    are 0 up to round-off)."""
-    def margin(c: _Cand) -> float:
-        if kind == "upper_bound":
-            return c.bound + c.tol - c.measured
-        if kind == "equality":
-            return c.tol - abs(c.measured - c.bound)
-        raise ValueError(f"_worst handles upper_bound and equality, not {kind!r}")
-    w = min(cands, key=margin)
-    if margin(w) >= 0 and kind == "upper_bound":
-        # ratios are meaningful only where the bound dwarfs the round-off allowance
-        positive = [c for c in cands if c.bound > 100.0 * c.tol and c.bound > 0]
-        if positive:
-            w = max(positive, key=lambda c: c.measured / c.bound)
-    return Measurement(w.measured, w.bound, tol=w.tol,
-                       extra={"worst": w.label, "candidates": len(cands), **w.extra, **extra})
-
+def _worst(cands: Sequence[Candidate], kind: str, **extra: Any) -> Measurement:
+    """:func:`~rlsandbox.proofs_check.candidates.worst_of`, reporting the tightest
+    informative candidate when all hold."""
+    return worst_of(cands, kind, tightest=True, **extra)
 
 def _finite(x: float, cap: float = 1e300) -> float:
     """x as a finite float for reports (+inf -> cap): Measurements hold finite numbers."""
@@ -228,9 +202,9 @@ def _c1(b: pref.PreferenceBandit, rng: np.random.Generator, *, wrong: bool) -> M
         tol = 64 * b.nX * b.K * U * s
         lhs = J_t - pref.objective(b, lp)
         rhs = b.beta * float(b.rho @ pref.kl_divergence(lp, target))
-        cands.append(_Cand(lhs, rhs, tol, f"random pi#{j}"))
+        cands.append(Candidate(lhs, rhs, tol, f"random pi#{j}"))
     s = np.abs(b.r).max() + b.beta * (finite(target) + finite(b.log_piref) + 1)
-    cands.append(_Cand(J_t, b.J_star, 64 * b.nX * b.K * U * s, "F1: J(pi*) = beta rho.log Z"))
+    cands.append(Candidate(J_t, b.J_star, 64 * b.nX * b.K * U * s, "F1: J(pi*) = beta rho.log Z"))
     return _worst(cands, "equality")
 
 
@@ -264,11 +238,11 @@ def _c2(b: pref.PreferenceBandit, rng: np.random.Generator, *, control: bool) ->
         s = np.abs(r0).max() / beta + np.abs(b.log_piref[b.support]).max() + 1.0
         tol = 64 * b.K * U * s
         for x in range(b.nX):
-            cands.append(_Cand(kl_x[x], gain[x], tol, f"{label}: KL_x <= gain/beta, x={x}"))
-            cands.append(_Cand(gain[x], R / beta, tol, f"{label}: gain/beta <= R/beta, x={x}"))
-            cands.append(_Cand(float(log_ratio[x].max()), R / beta, tol,
+            cands.append(Candidate(kl_x[x], gain[x], tol, f"{label}: KL_x <= gain/beta, x={x}"))
+            cands.append(Candidate(gain[x], R / beta, tol, f"{label}: gain/beta <= R/beta, x={x}"))
+            cands.append(Candidate(float(log_ratio[x].max()), R / beta, tol,
                                f"{label}: log max ratio <= R/beta, x={x}"))
-            cands.append(_Cand(float(p[x][~b.support[x]].sum()), 0.0, 0.0,
+            cands.append(Candidate(float(p[x][~b.support[x]].sum()), 0.0, 0.0,
                                f"{label}: mass off S_ref, x={x}"))
     return _worst(cands, "upper_bound", R_over_beta=R / beta)
 
@@ -304,7 +278,7 @@ def _c3(b: pref.PreferenceBandit, rng: np.random.Generator, *, noref: bool) -> M
     tol = _lbfgs_tolerance(b, q, lp, loss)
     sm = b.r / b.beta - logsumexp(b.r / b.beta, axis=1, keepdims=True)
     extra = {"softmax_r_over_beta_distance": float(np.abs(np.exp(lp) - np.exp(sm)).max())}
-    cands = [_Cand(dist, 0.0, tol, "L-BFGS minimiser vs pi*", extra)]
+    cands = [Candidate(dist, 0.0, tol, "L-BFGS minimiser vs pi*", extra)]
     # the minimum value sum q f(r*(y) - r*(y')) (labelled-mass weighted binary entropy): a
     # loss within ||grad|| ||theta - theta*|| <= ||grad|| 2 tol of its minimum, plus round-off
     # of a sum of n = nX K^2 terms of size <= log 2 + max|h|: 64 n U s
@@ -314,13 +288,13 @@ def _c3(b: pref.PreferenceBandit, rng: np.random.Generator, *, noref: bool) -> M
     L_val = pref.preference_loss(b, q, lp, loss)
     g = float(np.linalg.norm(pref.loss_gradient_logits(b, q, lp, loss)))
     s = 1.0 + 2.0 * np.ptp(b.r)
-    cands.append(_Cand(L_val, L_min, 4 * g * tol + 64 * b.nX * b.K ** 2 * U * s,
+    cands.append(Candidate(L_val, L_min, 4 * g * tol + 64 * b.nX * b.K ** 2 * U * s,
                        "minimum value = BT entropy"))
     M = pref.dpo_minimizer_set(b, q)
     # the exact set's GD member: its scores come from Newton's method, so the same
     # first-order bound applies (with the DPO loss, whose minimiser the set describes)
     gd = M.gd_limit()
-    cands.append(_Cand(float(np.abs(np.exp(gd) - b.pi_star).max()), 0.0,
+    cands.append(Candidate(float(np.abs(np.exp(gd) - b.pi_star).max()), 0.0,
                        _lbfgs_tolerance(b, q, gd, pref.dpo(b.beta)),
                        "exact minimiser set: gd_limit vs pi*"))
     return _worst(cands, "equality", singleton=M.is_singleton)
@@ -338,7 +312,7 @@ def _c4(b: pref.PreferenceBandit, rng: np.random.Generator, *, control: bool) ->
     q = pref.population_pairs(b)
     M = pref.dpo_minimizer_set(b, q)
     sup_kl = M.sup_kl_reference()
-    cands = [_Cand(math.exp(-sup_kl), 0.0, 0.0, "exp(-sup_M KL(pi || piref))",
+    cands = [Candidate(math.exp(-sup_kl), 0.0, 0.0, "exp(-sup_M KL(pi || piref))",
                    {"sup_kl": _finite(sup_kl)})]
     loss = pref.dpo(b.beta)
     L_min = pref.preference_loss(b, q, M.gd_limit(), loss)
@@ -356,14 +330,14 @@ def _c4(b: pref.PreferenceBandit, rng: np.random.Generator, *, control: bool) ->
         lp = M.member(a, bu)
         # a loss value (sum of K^2 terms <= f(|h|)) recomputed at a rescaled member: 64 n U s
         s = 1.0 + b.beta * np.abs(M.log_ratio).max() * 2
-        cands.append(_Cand(pref.preference_loss(b, q, lp, loss), L_min,
+        cands.append(Candidate(pref.preference_loss(b, q, lp, loss), L_min,
                            64 * b.nX * b.K ** 2 * U * s,
                            "member with mass 1/2 on an unseen piref-zero response"))
     for tb in ("pessimistic", "optimistic", "worst"):
         out = pref.rlhf(b, q, tie_break=tb)
         # KL_rho sum of nX K terms <= R/beta + max|log piref|: 64 n U s
         s = b.R / b.beta + np.abs(b.log_piref[b.support]).max() + 1
-        cands.append(_Cand(pref.kl_to_reference(b, out.logpi), b.R / b.beta,
+        cands.append(Candidate(pref.kl_to_reference(b, out.logpi), b.R / b.beta,
                            64 * b.nX * b.K * U * s, f"RLHF ({tb}) KL <= R/beta"))
     return _worst(cands, "upper_bound")
 
@@ -384,8 +358,8 @@ def _c5(b: pref.PreferenceBandit, rng: np.random.Generator, *, control: bool) ->
         s = np.abs(r).max() / beta + np.abs(b.log_piref[b.support]).max() + 1
         tol = 64 * b.nX * b.K * U * s
         ex = {"E_mu": E}
-        cands.append(_Cand(g.kl_ref, R / beta, tol, f"{label}: KL <= R/beta", ex))
-        cands.append(_Cand(g.G_J, bound_gap, beta * tol,
+        cands.append(Candidate(g.kl_ref, R / beta, tol, f"{label}: KL <= R/beta", ex))
+        cands.append(Candidate(g.G_J, bound_gap, beta * tol,
                            f"{label}: G_J <= 2 e^(R/2beta) sqrt(eps)", ex))
     return _worst(cands, "upper_bound", eps=eps)
 
@@ -407,12 +381,12 @@ def _c6(b: pref.PreferenceBandit, rng: np.random.Generator, *, control: bool) ->
         s = np.abs(r).max() + beta * (np.abs(b.log_piref[b.support]).max() + 1)
         tol = 64 * b.nX * b.K * U * s
         ex = {"E_mu": E}
-        cands.append(_Cand(lhs, math.sqrt(C2_star * E) + math.sqrt(C2_hat * E), tol,
+        cands.append(Candidate(lhs, math.sqrt(C2_star * E) + math.sqrt(C2_hat * E), tol,
                            f"{label}: sqrt(C2* E) + sqrt(C2^ E)", ex))
-        cands.append(_Cand(lhs, 2.0 * math.sqrt(C_loc * E), tol,
+        cands.append(Candidate(lhs, 2.0 * math.sqrt(C_loc * E), tol,
                            f"{label}: 2 sqrt(C_loc(R/beta) E)", ex))
         if same_mu:
-            cands.append(_Cand(lhs, 2.0 * math.exp(R / (2 * beta)) * math.sqrt(E), tol,
+            cands.append(Candidate(lhs, 2.0 * math.exp(R / (2 * beta)) * math.sqrt(E), tol,
                                f"{label}: 2 e^(R/2beta) sqrt(E)", ex))
     return _worst(cands, "upper_bound", C_loc=_finite(C_loc))
 
@@ -440,12 +414,12 @@ def _c7(b: pref.PreferenceBandit, rng: np.random.Generator, *, single: bool) -> 
         tol = 64 * b.nX * b.K * U * s
         ex = {"E_dpo": E}
         if single:
-            cands.append(_Cand(lhs, math.sqrt(C2_star * E), tol, f"{label}: sqrt(C2* E)", ex))
+            cands.append(Candidate(lhs, math.sqrt(C2_star * E), tol, f"{label}: sqrt(C2* E)", ex))
             continue
         C2_pi = pref.second_moment_coverage(b, lp)
-        cands.append(_Cand(lhs, math.sqrt(C2_star * E) + math.sqrt(C2_pi * E), tol,
+        cands.append(Candidate(lhs, math.sqrt(C2_star * E) + math.sqrt(C2_pi * E), tol,
                            f"{label}: sqrt(C2* E) + sqrt(C2(pi) E)", ex))
-        cands.append(_Cand(lhs, 2.0 * math.sqrt(C_glo * E), tol,
+        cands.append(Candidate(lhs, 2.0 * math.sqrt(C_glo * E), tol,
                            f"{label}: 2 sqrt(C_glo E)", ex))
     return _worst(cands, "upper_bound", C_glo=_finite(C_glo))
 
@@ -485,9 +459,9 @@ def _c8(b: pref.PreferenceBandit, rng: np.random.Generator, *, unconstrained: bo
         s = np.abs(b.r).max() + b.beta * (fin + np.abs(b.log_piref[b.support]).max() + 1)
         tol = 64 * b.nX * b.K * U * s
         ex = {"E_dpo": E, "kl": _finite(kl)}
-        cands.append(_Cand(lhs, math.sqrt(C2_star * E) + math.sqrt(C_loc * E), tol,
+        cands.append(Candidate(lhs, math.sqrt(C2_star * E) + math.sqrt(C_loc * E), tol,
                            f"{label}: sqrt(C2* eps) + sqrt(C_loc eps)", ex))
-        cands.append(_Cand(lhs, 2.0 * math.sqrt(C_loc * E), tol,
+        cands.append(Candidate(lhs, 2.0 * math.sqrt(C_loc * E), tol,
                            f"{label}: 2 sqrt(C_loc(kappa) eps)", ex))
     return _worst(cands, "upper_bound", kappa=kappa, C_loc=_finite(C_loc))
 
@@ -509,25 +483,25 @@ def _c9(b: pref.PreferenceBandit, rng: np.random.Generator, *, no_rho: bool) -> 
                 pi[x, y] = q
                 lp = pref.log_policy(pi / pi.sum(axis=1, keepdims=True))
                 if pref.kl_to_reference(b, lp) <= eps:
-                    cands.append(_Cand(pref.concentrability(b, lp), C, 4 * U * C,
+                    cands.append(Candidate(pref.concentrability(b, lp), C, 4 * U * C,
                                        f"construction (x={x}, y={y}), eps={eps:g}"))
         # random policies inside the ball (mixtures of piref and random policies)
         for j, lp in enumerate(_random_policies(b, rng, 3)):
             for t in (0.1, 0.5, 1.0):
                 mix = pref.log_policy(((1 - t) * b.piref + t * np.exp(lp)) * b.support)
                 if pref.kl_to_reference(b, mix) <= eps:
-                    cands.append(_Cand(pref.concentrability(b, mix), C, 4 * U * C,
+                    cands.append(Candidate(pref.concentrability(b, mix), C, 4 * U * C,
                                        f"random mixture #{j}, t={t}, eps={eps:g}"))
     # (ii) ordering C_inf(pi*) <= C_loc(KL*) <= C_loc(R/beta) <= C_glo
     kl_star = max(pref.kl_to_reference(b, b.log_pi_star), 0.0)   # >= 0; round-off gives -1e-16
     c_star = pref.concentrability(b, b.log_pi_star)
     c_loc_star = pref.local_coverage(b, kl_star, per_prompt_budget=not no_rho)
     c_loc_R = pref.local_coverage(b, kappa, per_prompt_budget=not no_rho)
-    cands.append(_Cand(c_star, c_loc_star, 1e-9 * c_loc_star, "C_inf(pi*) <= C_loc(KL*)"))
-    cands.append(_Cand(c_loc_star, c_loc_R, 0.0, "C_loc(KL*) <= C_loc(R/beta)"))
+    cands.append(Candidate(c_star, c_loc_star, 1e-9 * c_loc_star, "C_inf(pi*) <= C_loc(KL*)"))
+    cands.append(Candidate(c_loc_star, c_loc_R, 0.0, "C_loc(KL*) <= C_loc(R/beta)"))
     C_glo = pref.global_coverage(b)
     if C_glo < np.inf:
-        cands.append(_Cand(c_loc_R, C_glo, 4 * U * C_glo, "C_loc(R/beta) <= C_glo"))
+        cands.append(Candidate(c_loc_R, C_glo, 4 * U * C_glo, "C_loc(R/beta) <= C_glo"))
     return _worst(cands, "upper_bound")
 
 
@@ -554,7 +528,7 @@ def _c10_dynamics(case: Case, rng: np.random.Generator, *, drop_sigma: bool) -> 
         theta = b.log_piref + rng.normal(scale=1.0, size=b.r.shape)
         lp = theta - logsumexp(theta, axis=1, keepdims=True)
         G = pref.loss_gradient_logits(b, q, lp, loss)
-        cands.append(_Cand(float(np.abs(G[Umask]).max()), 0.0, 0.0,
+        cands.append(Candidate(float(np.abs(G[Umask]).max()), 0.0, 0.0,
                            f"#{j}: gradient on unseen logits"))
         # dM_U/dt along theta' = -eta G (eta = 1), central difference, h = 1e-6: truncation
         # <= h^2 max|M'''| |G|^3 / 6 and round-off <= 2 U / h ~ 2e-10: tolerance 1e-8
@@ -572,7 +546,7 @@ def _c10_dynamics(case: Case, rng: np.random.Generator, *, drop_sigma: bool) -> 
         for x in range(b.nX):
             Mx = p[x][Umask[x]].sum()
             formula += -Mx * float(np.sum(c[x] * (p[x][:, None] - p[x][None, :])))
-        cands.append(_Cand(num, formula, 1e-8 * (1 + abs(formula)), f"#{j}: dM_U/dt formula"))
+        cands.append(Candidate(num, formula, 1e-8 * (1 + abs(formula)), f"#{j}: dM_U/dt formula"))
     return _worst(cands, "equality")
 
 
@@ -623,7 +597,7 @@ def _c11(b: pref.PreferenceBandit, rng: np.random.Generator, *, double_target: b
             # least squares on the Laplacian: relative error <= cond * K U per entry of g
             # (|g| <= 1/(2 tau)), the closed form adds K U / tau; headroom 64
             tol = 64 * b.K * U * (cond + 1) / tau
-            cands.append(_Cand(float(np.ptp(d)), 0.0, tol, f"tau={tau}, x={x}"))
+            cands.append(Candidate(float(np.ptp(d)), 0.0, tol, f"tau={tau}, x={x}"))
     return _worst(cands, "equality")
 
 
@@ -715,7 +689,7 @@ def _c13(case: _SimPOCase, rng: np.random.Generator, *, drop_gamma: bool) -> Mea
         curv = a ** 2 * (p * expit(z1) * expit(-z1) + (1 - p) * expit(z2) * expit(-z2))
         grad = pref.loss_gradient_logits(b, q, lp, loss)[0, 0]
         tol = 10 * abs(grad) / curv + 64 * U * (abs(predicted) + 1)
-        cands.append(_Cand(u, predicted, tol, f"piref #{j} = {np.round(w, 3).tolist()}"))
+        cands.append(Candidate(u, predicted, tol, f"piref #{j} = {np.round(w, 3).tolist()}"))
     return _worst(cands, "equality")
 
 
@@ -751,27 +725,27 @@ def _c14(tree: tk.TokenTree, rng: np.random.Generator, *, no_ref_in_value: bool
     tol = 64 * (2 * T + 2) * U * s
     cands = []
     norm_err = max(float(np.abs(np.exp(lp).sum(axis=-1) - 1).max()) for lp in sol.log_pi)
-    cands.append(_Cand(norm_err, 0.0, 64 * tree.V * U, "normalisation of pi* at every state"))
+    cands.append(Candidate(norm_err, 0.0, 64 * tree.V * U, "normalisation of pi* at every state"))
     err_a = max(float(np.abs(beta * (lp - lr) - (r + Vn - Vt[..., None])).max())
                 for lp, lr, r, Vn, Vt in zip(sol.log_pi, tree.log_piref, tree.r, sol.V[1:],
                                              sol.V[:-1]))
-    cands.append(_Cand(err_a, 0.0, tol, "(a) beta log(pi*/piref) = r + V*(s') - V*(s)"))
+    cands.append(Candidate(err_a, 0.0, tol, "(a) beta log(pi*/piref) = r + V*(s') - V*(s)"))
     seq_pi = tk.sequence_sum(sol.log_pi, T)
     seq_ref = tk.sequence_sum(tree.log_piref, T)
     R = tk.sequence_return(tree)
     V0 = sol.V[0].reshape((tree.nX,) + (1,) * T)
-    cands.append(_Cand(float(np.abs(beta * (seq_pi - seq_ref) - (R - V0)).max()), 0.0, tol,
+    cands.append(Candidate(float(np.abs(beta * (seq_pi - seq_ref) - (R - V0)).max()), 0.0, tol,
                        "(b) telescoping sum = R(x, y) - V*(x)"))
     lw = seq_ref.reshape(tree.nX, -1) + R.reshape(tree.nX, -1) / beta
     bandit_lp = lw - logsumexp(lw, axis=1, keepdims=True)
-    cands.append(_Cand(float(np.abs(seq_pi.reshape(tree.nX, -1) - bandit_lp).max()), 0.0,
+    cands.append(Candidate(float(np.abs(seq_pi.reshape(tree.nX, -1) - bandit_lp).max()), 0.0,
                        tol / beta, "(c) pi*(y|x) proportional to piref(y|x) e^{R/beta}"))
     Phi = [rng.normal(size=(tree.nX,) + (tree.V,) * t) for t in range(T)] + \
         [np.zeros((tree.nX,) + (tree.V,) * T)]
     shaped = tk.shape_reward(tree, Phi)
     sol_s = tk.soft_solve(tree, shaped)
     err_d = max(float(np.abs(a - c).max()) for a, c in zip(sol_s.log_pi, sol.log_pi))
-    cands.append(_Cand(err_d, 0.0, tol / beta, "(d) shaping with Phi(terminal) = 0: same pi*"))
+    cands.append(Candidate(err_d, 0.0, tol / beta, "(d) shaping with Phi(terminal) = 0: same pi*"))
     logits = [np.where(np.isfinite(lr), rng.normal(size=lr.shape), -np.inf)
               for lr in tree.log_piref]
     pi_levels = tk.policy_levels_from_logits(logits)
@@ -779,7 +753,7 @@ def _c14(tree: tk.TokenTree, rng: np.random.Generator, *, no_ref_in_value: bool
     sol_e = tk.soft_solve(tree, r_pi, reference_in_value=not no_ref_in_value)
     err_e = max(max(float(np.abs(a - c).max()) for a, c in zip(sol_e.log_pi, pi_levels)),
                 max(float(np.abs(v).max()) for v in sol_e.V))
-    cands.append(_Cand(err_e, 0.0, tol, "(e) pi is soft-optimal for its own implicit reward, V=0"))
+    cands.append(Candidate(err_e, 0.0, tol, "(e) pi is soft-optimal for its own implicit reward, V=0"))
     return _worst(cands, "equality")
 
 
@@ -808,7 +782,7 @@ def _c15(tree: tk.TokenTree, rng: np.random.Generator, *, by_return: bool) -> Me
         best_lik = set(np.flatnonzero(seq_pi[x] >= seq_pi[x].max() - tol))
         best_t = set(np.flatnonzero(target[x] >= target[x].max() - beta * tol))
         mismatch += int(not (best_lik & best_t))
-    cands.append(_Cand(float(mismatch), 0.0, 0.0, "(a) argmax log pi* = argmax target"))
+    cands.append(Candidate(float(mismatch), 0.0, 0.0, "(a) argmax log pi* = argmax target"))
     # (b) prefix identity at every depth
     for t in range(T):
         lhs = tk.prefix_logprob(tree, sol.log_pi, t)
@@ -818,13 +792,13 @@ def _c15(tree: tk.TokenTree, rng: np.random.Generator, *, by_return: bool) -> Me
             part = part + term.reshape(term.shape + (1,) * (t - k))
         rhs = (part + sol.V[t + 1] - sol.V[0].reshape((tree.nX,) + (1,) * (t + 1))) / beta
         fin = np.isfinite(lhs)
-        cands.append(_Cand(float(np.abs(lhs[fin] - rhs[fin]).max()), 0.0, tol,
+        cands.append(Candidate(float(np.abs(lhs[fin] - rhs[fin]).max()), 0.0, tol,
                            f"(b) prefix identity, depth {t}"))
     # exact beam search (width V^(T-1)) returns a likelihood maximiser
     beam = tk.beam_search(tree, sol.log_pi, tree.V ** max(T - 1, 0))
     flat = [int(np.ravel_multi_index(tuple(e), (tree.V,) * T)) for e in beam]
     gap = max(float(seq_pi[x].max() - seq_pi[x, f]) for x, f in enumerate(flat))
-    cands.append(_Cand(gap, 0.0, tol, "exact beam search is a likelihood maximiser"))
+    cands.append(Candidate(gap, 0.0, tol, "exact beam search is a likelihood maximiser"))
     return _worst(cands, "equality")
 
 
@@ -832,7 +806,6 @@ def _c15(tree: tk.TokenTree, rng: np.random.Generator, *, by_return: bool) -> Me
 def _c16(tree: tk.TokenTree, rng: np.random.Generator, *, chosen_from_star: bool
          ) -> Measurement:
     beta, T = tree.beta, tree.T
-    sol = tk.soft_solve(tree)
     seq_ref = tk.sequence_sum(tree.log_piref, T).reshape(tree.nX, -1)
     b = tk.to_bandit(tree)
     policies = [("pi*", b.log_pi_star)]
@@ -858,9 +831,9 @@ def _c16(tree: tk.TokenTree, rng: np.random.Generator, *, chosen_from_star: bool
         if not chosen_from_star:
             # the identity: E_piref[beta log pi/piref] = -beta KL(piref || pi)
             ident = -beta * float(b.rho @ pref.kl_divergence(seq_ref, lp_flat))
-            cands.append(_Cand(abs(avg - ident), 0.0, tol,
+            cands.append(Candidate(abs(avg - ident), 0.0, tol,
                                f"{label}: identity E_ref[r_pi] = -beta KL(piref || pi)"))
-        cands.append(_Cand(avg, 0.0, tol, f"{label}: E_chosen[beta log pi/piref] <= 0"))
+        cands.append(Candidate(avg, 0.0, tol, f"{label}: E_chosen[beta log pi/piref] <= 0"))
     return _worst(cands, "upper_bound")
 
 

@@ -60,8 +60,7 @@ from typing import Any
 import numpy as np
 
 from rlsandbox.algorithms.r2pvi import divergences as dv
-from rlsandbox.algorithms.r2pvi.bounds import beta_empirical, estimation_error, \
-    event_holds, instance_dependent_term, population_instance_term
+from rlsandbox.algorithms.r2pvi.bounds import beta_empirical, event_holds, instance_dependent_term, population_instance_term
 from rlsandbox.algorithms.r2pvi.offline import OfflineData, collect, pevi, r2pvi
 from rlsandbox.algorithms.r2pvi.robust_dp import constrained_dp, regularized_return, \
     robust_dp, robust_evaluate, worst_case_factors

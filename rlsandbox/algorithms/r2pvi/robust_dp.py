@@ -50,7 +50,6 @@ import numpy as np
 from rlsandbox._validate import as_stochastic, check_float_array, check_in_range, readonly
 from rlsandbox.algorithms.r2pvi.divergences import _ball_sup, _check_div, _check_lam, \
     _divergence, _inner_minimizer, _inner_value
-from rlsandbox.dp.finite_horizon import evaluate_finite
 from rlsandbox.linear import LinearMDP
 from rlsandbox.mdp import FiniteHorizonMDP
 
