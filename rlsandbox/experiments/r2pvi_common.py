@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rlsandbox._validate import check_choice
+from rlsandbox._validate import check_choice, check_in_range, check_int
 from rlsandbox.algorithms.r2pvi.offline import OfflineData, collect, pevi, r2pvi
 from rlsandbox.dp.finite_horizon import evaluate_finite
 from rlsandbox.mdps.r2pvi import (FAIL_STATE, X1, legacy_dataset, legacy_monte_carlo,
@@ -46,6 +46,23 @@ class Spec:
     lam: float
     label: str
 
+
+
+def check_sweep_config(config: Any) -> None:
+    """The validation shared by the Figure 1(a) and 1(b) configs: ``beta``, ``ridge``, ``K``,
+    ``replications``, ``qs``, ``mode``, ``data`` and ``mc_episodes`` (each config checks its own
+    ``lam`` / ``lams`` on top)."""
+    check_in_range("beta", config.beta, low=0.0)
+    check_in_range("ridge", config.ridge, low=0.0, low_open=True)
+    check_int("K", config.K, low=1)
+    check_int("replications", config.replications, low=2)
+    if not isinstance(config.qs, tuple) or not config.qs:
+        raise TypeError(f"qs must be a non-empty tuple of floats in [0, 1], got {config.qs!r}")
+    for i, q in enumerate(config.qs):
+        check_in_range(f"qs[{i}]", q, low=0.0, high=1.0)
+    check_choice("mode", config.mode, ("paper", "reference_code"))
+    check_choice("data", config.data, DATA_SOURCES)
+    check_int("mc_episodes", config.mc_episodes, low=0)
 
 def run_grid(specs: list[Spec], *, qs: tuple, K: int, replications: int, beta: float,
              ridge: float, mode: str, data: str, xi_norm: float, delta: float,

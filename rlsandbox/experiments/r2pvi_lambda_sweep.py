@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rlsandbox._validate import check_choice, check_in_range, check_int
-from rlsandbox.experiments.r2pvi_common import DATA_SOURCES, Spec, deviation, plot_curves, \
+from rlsandbox._validate import check_in_range
+from rlsandbox.experiments.r2pvi_common import check_sweep_config, Spec, deviation, plot_curves, \
     run_grid, summary
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "CARD_PANEL"]
@@ -65,17 +65,7 @@ class Config:
             raise TypeError(f"lams must be a non-empty tuple of floats, got {self.lams!r}")
         for i, lam in enumerate(self.lams):
             check_in_range(f"lams[{i}]", lam, low=0.0)
-        check_in_range("beta", self.beta, low=0.0)
-        check_in_range("ridge", self.ridge, low=0.0, low_open=True)
-        check_int("K", self.K, low=1)
-        check_int("replications", self.replications, low=2)
-        if not isinstance(self.qs, tuple) or not self.qs:
-            raise TypeError(f"qs must be a non-empty tuple of floats in [0, 1], got {self.qs!r}")
-        for i, q in enumerate(self.qs):
-            check_in_range(f"qs[{i}]", q, low=0.0, high=1.0)
-        check_choice("mode", self.mode, ("paper", "reference_code"))
-        check_choice("data", self.data, DATA_SOURCES)
-        check_int("mc_episodes", self.mc_episodes, low=0)
+        check_sweep_config(self)
 
 
 DEFAULT = Config()
