@@ -37,11 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from rlsandbox._validate import check_choice, check_int, check_rng, check_stochastic, readonly
-from rlsandbox.algorithms.mdpo.pmd import PMDRun, _start
-from rlsandbox.algorithms.mdpo.policies import (_euclid_step, _greedy_step, _kl_step,
-                                                probabilities)
-from rlsandbox.algorithms.mdpo.regularized import _eval_lam, _require
+from rlsandbox._validate import check_choice, check_int, check_rng, check_stochastic
+from rlsandbox.algorithms.mdpo.pmd import PMDRun, _loop, _mirror_update, _start
+from rlsandbox.algorithms.mdpo.policies import (_kl_step)
+from rlsandbox.algorithms.mdpo.regularized import _require
 from rlsandbox.algorithms.mdpo.schedules import as_schedule
 from rlsandbox.mdp import TabularMDP
 from rlsandbox.sampling import generative, trajectories
@@ -131,32 +130,13 @@ def sampled_pmd(mdp: TabularMDP, *, K: int, step: Any, M: int, H: int, rng: Any,
     gen = check_rng("rng", rng)
     schedule = as_schedule(step)
     mirror = check_choice("mirror", mirror, ("kl", "euclid"))
-    S, A = mdp.S, mdp.A
-    logpi = _start(mdp, pi0, interior=mirror == "kl")
-    pis, logs, Vs, Qs = np.empty((K + 1, S, A)), np.empty((K + 1, S, A)), \
-        np.empty((K + 1, S)), np.empty((K + 1, S, A))
-    used, etas = np.empty((K, S, A)), np.empty(K)
-    for k in range(K + 1):
-        pi = probabilities(logpi)
-        V, Q = _eval_lam(mdp, pi, logpi, 0.0)
-        pis[k], logs[k], Vs[k], Qs[k] = pi, logpi, V, Q
-        if k == K:
-            break
-        Qhat = generative_q(mdp, pi, M=M, H=H, rng=gen)
-        used[k] = Qhat
-        eta = schedule(k)
-        etas[k] = eta
-        if eta == np.inf:
-            new = _greedy_step(pi, Qhat)
-        elif mirror == "kl":
-            logpi = _kl_step(logpi, Qhat, eta)
-            continue
-        else:
-            new = _euclid_step(pi, Qhat, eta)
-        with np.errstate(divide="ignore"):
-            logpi = np.log(new)
-    return PMDRun(readonly(pis), readonly(logs), readonly(Vs), readonly(Qs), readonly(used),
-                  readonly(etas), 0.0, f"sampled-pmd-{mirror}")
+    logpi0 = _start(mdp, pi0, interior=mirror == "kl")
+
+    def estimate(k, pi, logpi):        # the update sees Qhat_k; the run records exact V, Q
+        return None, generative_q(mdp, pi, M=M, H=H, rng=gen)
+
+    return _loop(mdp, logpi0, K, _mirror_update(schedule, mirror), lam=0.0,
+                 method=f"sampled-pmd-{mirror}", evaluator=estimate)
 
 
 def occupancy_states(mdp: TabularMDP, pi: np.ndarray, nu: np.ndarray, *, n: int, T: int,
@@ -199,27 +179,22 @@ def sample_based_trpo(mdp: TabularMDP, *, K: int, step: Any, M: int, T: int, rng
         raise ValueError("sample_based_trpo takes finite steps t_k")
     nu = mdp.rho if nu is None else check_stochastic("nu", nu, shape=(mdp.S,))
     S, A = mdp.S, mdp.A
-    logpi = _start(mdp, pi0, interior=True)
-    pis, logs, Vs, Qs = np.empty((K + 1, S, A)), np.empty((K + 1, S, A)), \
-        np.empty((K + 1, S)), np.empty((K + 1, S, A))
-    used, etas = np.zeros((K, S, A)), np.empty(K)
-    for k in range(K + 1):
-        pi = probabilities(logpi)
-        V, Q = _eval_lam(mdp, pi, logpi, 0.0)
-        pis[k], logs[k], Vs[k], Qs[k] = pi, logpi, V, Q
-        if k == K:
-            break
+    visited = np.zeros(S, dtype=bool)  # set by estimate(k), read by update(k) right after
+
+    def estimate(k, pi, logpi):
         s = occupancy_states(mdp, pi, nu, n=M, T=T, rng=gen)
         a = gen.integers(0, A, size=M)
         q = pair_returns(mdp, pi, s, a, T, gen)
         n_s = np.bincount(s, minlength=S).astype(np.float64)
         sums = np.bincount(s * A + a, weights=q, minlength=S * A).reshape(S, A)
-        visited = n_s > 0
+        visited[:] = n_s > 0
         Qt = np.zeros((S, A))
         Qt[visited] = A * sums[visited] / n_s[visited, None]
-        used[k] = Qt
+        return None, Qt
+
+    def update(k, logpi, pi, Qt):
         t = schedule(k)
-        etas[k] = t
-        logpi = np.where(visited[:, None], _kl_step(logpi, Qt, t), logpi)
-    return PMDRun(readonly(pis), readonly(logs), readonly(Vs), readonly(Qs), readonly(used),
-                  readonly(etas), 0.0, "sample-based-trpo")
+        return np.where(visited[:, None], _kl_step(logpi, Qt, t), logpi), t
+
+    return _loop(mdp, _start(mdp, pi0, interior=True), K, update, lam=0.0,
+                 method="sample-based-trpo", evaluator=estimate)
