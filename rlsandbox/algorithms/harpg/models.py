@@ -168,6 +168,22 @@ def _rowwise(method):
     return wrapper
 
 
+class _OneStep:
+    """The truncated objective of a one-step bandit: J_H = J for every horizon H >= 1."""
+
+    def J_H(self, theta: Any, H: int) -> np.ndarray | float:
+        _check_H(H)
+        return self.J(theta)
+
+    def grad_J_H(self, theta: Any, H: int) -> np.ndarray:
+        _check_H(H)
+        return self.grad_J(theta)
+
+    def hess_J_H(self, theta: Any, H: int) -> np.ndarray:
+        _check_H(H)
+        return self.hess_J(theta)
+
+
 # ===================================================================== I1: log-linear MDP
 @dataclass(frozen=True, eq=False)
 class _TabularDerivs:
@@ -559,7 +575,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class LogisticBandit:
+class LogisticBandit(_OneStep):
     """I2: the logistic-location bandit, which satisfies A1-A4 (card §4.0, I2).
 
     One step (gamma = 0, so J = E[r(a)] and 1 - gamma = 1); action a in R^m with independent
@@ -701,18 +717,6 @@ class LogisticBandit:
                     out[..., i, j] = E1[..., i] * E1[..., j] * rest
         return out
 
-    def J_H(self, theta: Any, H: int) -> np.ndarray | float:
-        _check_H(H)
-        return self.J(theta)
-
-    def grad_J_H(self, theta: Any, H: int) -> np.ndarray:
-        _check_H(H)
-        return self.grad_J(theta)
-
-    def hess_J_H(self, theta: Any, H: int) -> np.ndarray:
-        _check_H(H)
-        return self.hess_J(theta)
-
     @property
     def J_star(self) -> float:
         """sup over all policies: max_a r(a) = 1 (attained by a = c for the bump; a supremum
@@ -785,7 +789,7 @@ def _prod_except(E: np.ndarray) -> np.ndarray:
 
 # ================================================================ I3: Gaussian bandit
 @dataclass(frozen=True, eq=False)
-class GaussianBandit:
+class GaussianBandit(_OneStep):
     """I3: one-step Gaussian-location bandit with a Gaussian bump reward (card §4.0, I3).
 
     a = theta + sigma xi, xi ~ N(0, I_m); r(a) = exp(-||a - c||^2 / (2 w^2)). Closed form
@@ -858,18 +862,6 @@ class GaussianBandit:
         z = theta - self.c
         J = np.asarray(self.J(theta))[..., None, None]
         return J * (z[..., :, None] * z[..., None, :] / v ** 2 - np.eye(self.m) / v)
-
-    def J_H(self, theta: Any, H: int) -> np.ndarray | float:
-        _check_H(H)
-        return self.J(theta)
-
-    def grad_J_H(self, theta: Any, H: int) -> np.ndarray:
-        _check_H(H)
-        return self.grad_J(theta)
-
-    def hess_J_H(self, theta: Any, H: int) -> np.ndarray:
-        _check_H(H)
-        return self.hess_J(theta)
 
     J_star = 1.0
 
