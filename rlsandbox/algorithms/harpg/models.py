@@ -506,7 +506,7 @@ class LogLinearMDP:
         n = check_int("n", n, low=1)
         rng = check_rng("rng", rng)
         th, single = _lead(theta)
-        N, S, A, d = th.shape[0], self.S, self.A, self.d
+        N, S, d = th.shape[0], self.S, self.d
         pis = np.stack([self.policy(t) for t in th])                    # (N, S, A)
         pi_cdf = np.cumsum(pis, axis=2)
         pi_cdf /= pi_cdf[:, :, -1:]

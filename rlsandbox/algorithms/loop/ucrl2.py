@@ -176,7 +176,7 @@ def ucrl2(mdp: Any, T: int, *, rng: Any, delta: float = 0.05, radius_scale: floa
     evi_max_iter = check_int("evi_max_iter", evi_max_iter, low=2)
     episode_factor = check_in_range("episode_factor", episode_factor, low=0.0)
     s0, u_s, u_r = draw_uniforms(mdp, T, rng=check_rng("rng", rng), noisy=noisy)
-    S, A = mdp.S, mdp.A
+    S = mdp.S
     out_s = np.zeros(T + 1, dtype=np.int64)
     out_a = np.zeros(T, dtype=np.int64)
     out_r = np.zeros(T)

@@ -120,6 +120,19 @@ def _backup(lin: LinearMDP, h: int, V_next: np.ndarray, div: str, lam: float
     return w, lin.phi @ (lin.theta[h] + w)
 
 
+def _backward(lin: LinearMDP, div: str, lam: float, value_of) -> tuple[np.ndarray, ...]:
+    """Backward induction with the robust backup; ``value_of(h, Q[h]) -> V[h]`` (S,) is the max
+    (control) or the policy average (evaluation). Returns V (H+1, S), Q (H, S, A), w (H, d)."""
+    H, S, A, d = lin.H, lin.S, lin.A, lin.d
+    V = np.zeros((H + 1, S))
+    Q = np.empty((H, S, A))
+    w = np.empty((H, d))
+    for h in range(H - 1, -1, -1):
+        w[h], Q[h] = _backup(lin, h, V[h + 1], div, lam)
+        V[h] = value_of(h, Q[h])
+    return V, Q, w
+
+
 def robust_dp(lin: LinearMDP, *, lam: float, divergence: str) -> RobustSolution:
     """E1: the robust regularized optimal values and a deterministic optimal policy.
 
@@ -153,13 +166,7 @@ def robust_dp(lin: LinearMDP, *, lam: float, divergence: str) -> RobustSolution:
     lin = check_model(lin, "robust_dp")
     div = _check_div(divergence)
     lam = _check_lam(lam, div)
-    H, S, A, d = lin.H, lin.S, lin.A, lin.d
-    V = np.zeros((H + 1, S))
-    Q = np.empty((H, S, A))
-    w = np.empty((H, d))
-    for h in range(H - 1, -1, -1):
-        w[h], Q[h] = _backup(lin, h, V[h + 1], div, lam)
-        V[h] = Q[h].max(axis=1)
+    V, Q, w = _backward(lin, div, lam, lambda h, Q_h: Q_h.max(axis=1))
     policy = Q.argmax(axis=2).astype(np.int64)
     return RobustSolution(readonly(V), readonly(Q), readonly(w), readonly(policy),
                           readonly(_margin(Q)), float(lin.rho @ V[0]), lam, div)
@@ -188,13 +195,7 @@ def robust_evaluate(lin: LinearMDP, pi: Any, *, lam: float, divergence: str) -> 
     div = _check_div(divergence)
     lam = _check_lam(lam, div)
     pi = _policy(lin, pi)
-    H, S, A, d = lin.H, lin.S, lin.A, lin.d
-    V = np.zeros((H + 1, S))
-    Q = np.empty((H, S, A))
-    w = np.empty((H, d))
-    for h in range(H - 1, -1, -1):
-        w[h], Q[h] = _backup(lin, h, V[h + 1], div, lam)
-        V[h] = np.sum(pi[h] * Q[h], axis=1)
+    V, Q, w = _backward(lin, div, lam, lambda h, Q_h: np.sum(pi[h] * Q_h, axis=1))
     return RobustSolution(readonly(V), readonly(Q), readonly(w),
                           readonly(pi.argmax(axis=2).astype(np.int64)), readonly(_margin(Q)),
                           float(lin.rho @ V[0]), lam, div)
@@ -283,7 +284,7 @@ def regularized_return(lin: LinearMDP, pi: Any, mu: Any, *, lam: float,
     lam = _check_lam(lam, div)
     pi = _policy(lin, pi)
     mu = check_float_array("mu", mu, shape=lin.mu.shape)
-    H, S, A, d = lin.H, lin.S, lin.A, lin.d
+    H, S, d = lin.H, lin.S, lin.d
     D = np.array([[_divergence(div, mu[h, i], lin.mu[h, i]) for i in range(d)]
                   for h in range(H)])                       # (H, d), may hold +inf
     V = np.zeros((H + 1, S))
