@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 import pytest
 import scipy.optimize
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 import rlsandbox as rls
 from rlsandbox.algorithms.loop import (FiniteClass, Hypothesis, LinearStats, TabularStats, bellman_error, check_enumeration, decompose, episode_bound,
@@ -446,8 +446,13 @@ def test_simulator_matches_exact_expected_regret_of_a_fixed_policy():
     assert abs(reg.mean() - exact) <= 5 * se
 
 
+_P_SUB = 1.0 / (1.0 + np.exp(-1.0))
+
+
 @settings(max_examples=25, deadline=None)
 @given(tabular_mdps(S=(2, 4), A=(1, 3), zeros=False, reward=(0.0, 1.0)), st.integers(0, 2**32 - 1))
+@example(mdp=rls.TabularMDP(np.array([[[_P_SUB, 1.0 - _P_SUB]], [[0.5, 0.5]]]),
+                            np.array([[5e-324], [0.0]]), 0.0), seed=0)   # subnormal rewards
 def test_property_identities_on_random_ergodic_mdps(mdp, seed):
     # every P entry > 0: every policy's chain is irreducible and aperiodic, so the BOE holds and
     # EVI (= relative VI here) converges. (i) with radius 0 EVI's gain is J* within eps / 2;

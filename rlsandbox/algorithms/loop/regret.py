@@ -42,6 +42,7 @@ __all__ = ["optimal_gaps", "gap_regret", "regret", "Decomposition", "decompose",
            "expected_regret_fixed_policy"]
 
 _EPS = float(np.finfo(np.float64).eps)
+_TINY = float(np.finfo(np.float64).smallest_subnormal)
 
 
 def _check(trace: Any, mdp: Any, what: str):
@@ -154,9 +155,11 @@ def _sum_tol(parts: list[np.ndarray], n_ops: int) -> float:
     """Round-off allowance for summing the entries of ``parts`` (each computed with at most
     ``n_ops`` rounded operations): ``(n + n_ops) eps sum |x|`` with n the number of summands,
     twice the first-order bound (n - 1) u sum |x| of recursive summation [higham2002, §4.2]
-    plus ``n_ops`` roundings per entry (u = eps / 2)."""
+    plus ``n_ops`` roundings per entry (u = eps / 2). With gradual underflow each rounded
+    operation may also add an absolute error of up to one subnormal ulp [higham2002, §2.1]; the
+    term ``n (n + n_ops) tiny`` covers those (it only matters for subnormal data)."""
     n = sum(p.size for p in parts)
-    return (n + n_ops) * _EPS * float(sum(np.abs(p).sum() for p in parts))
+    return (n + n_ops) * (_EPS * float(sum(np.abs(p).sum() for p in parts)) + n * _TINY)
 
 
 def decompose(trace: Trace, mdp: Any, *, f_star: Hypothesis | None = None) -> Decomposition:
