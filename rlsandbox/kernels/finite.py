@@ -2,7 +2,8 @@
 
 No validation: callers pass C-contiguous float64 arrays of consistent shapes and
 caller-allocated outputs. Steps run backwards from ``h = H-1`` to ``0`` with ``V[H] = 0``
-written by the kernel. Greedy ties go to the lowest action index (strict ``>`` when scanning
+written by the kernel. Each row of Q is :func:`rlsandbox.kernels.bellman._q_row_dense` with
+gamma = 1 (the same summation order as the discounted kernels). Greedy ties go to the lowest action index (strict ``>`` when scanning
 actions in order), as in :mod:`rlsandbox.kernels.bellman`.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlsandbox.kernels import kernel
+from rlsandbox.kernels.bellman import _q_row_dense
 
 
 @kernel
@@ -25,14 +27,11 @@ def _backward_induction(P, R, out_V, out_Q, out_pi):
         out_V[H, s] = 0.0
     for h in range(H - 1, -1, -1):
         for s in range(S):
+            _q_row_dense(P[h], R[h], out_V[h + 1], 1.0, s, out_Q[h, s])
             best = -np.inf
             arg = 0
             for a in range(A):
-                q = 0.0
-                for s2 in range(S_next):
-                    q += P[h, s, a, s2] * out_V[h + 1, s2]
-                q = R[h, s, a] + q
-                out_Q[h, s, a] = q
+                q = out_Q[h, s, a]
                 if q > best:
                     best = q
                     arg = a
@@ -53,12 +52,8 @@ def _evaluate_finite(P, R, pi, out_V, out_Q):
         out_V[H, s] = 0.0
     for h in range(H - 1, -1, -1):
         for s in range(S):
+            _q_row_dense(P[h], R[h], out_V[h + 1], 1.0, s, out_Q[h, s])
             v = 0.0
             for a in range(A):
-                q = 0.0
-                for s2 in range(S_next):
-                    q += P[h, s, a, s2] * out_V[h + 1, s2]
-                q = R[h, s, a] + q
-                out_Q[h, s, a] = q
-                v += pi[h, s, a] * q
+                v += pi[h, s, a] * out_Q[h, s, a]
             out_V[h, s] = v
