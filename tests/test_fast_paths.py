@@ -447,8 +447,10 @@ def test_sparse_policy_iteration_matches_superlu_policy_iteration(case):
         dense = rls.mdps.gridworld(layout, slip=0.2, step_reward=-0.04, gamma=0.97)
     mdp = dense.replace(P=dense.csr_P())
     sol = rls.dp.policy_iteration(mdp)
-    # the reference: the same Howard PI with SuperLU evaluation (what it ran before)
-    pi, k = np.zeros(mdp.S, dtype=np.int64), 0
+    # the reference: the same Howard PI with SuperLU evaluation (what it ran before), from the
+    # documented start: the greedy policy of V0 = max_a R (lowest index on ties)
+    Q0 = mdp.R + mdp.gamma * (mdp.csr_P() @ mdp.R.max(axis=1)).reshape(mdp.S, mdp.A)
+    pi, k = np.argmax(Q0, axis=1).astype(np.int64), 0
     for k in range(1, 1000):
         V = spla.splu(sp.identity(mdp.S, format="csc") - mdp.gamma *
                       mdp.P_pi(pi).tocsc()).solve(mdp.R_pi(pi))

@@ -52,7 +52,8 @@ def solve_batch(P: Any, R: Any, gamma: Any, *, method: str = "pi", eps: float = 
     P : array (N, S, A, S); every row ``P[n, s, a, :]`` a distribution.
     R : array (N, S, A).
     gamma : float in [0, 1) or array (N,) of them.
-    method : "pi" (Howard PI, exact LU evaluation) or "vi" (Puterman's stopping rule
+    method : "pi" (Howard PI from the greedy policy of ``V0 = max_a R``, exact LU evaluation;
+        the start of :func:`rlsandbox.dp.policy_iteration`) or "vi" (Puterman's stopping rule
         ``eps (1 - gamma) / (2 gamma)``, so each V is within eps/2 of V*).
     eps : VI accuracy; ignored by PI.
     max_iter : budget per model (default 10_000 for PI, 1_000_000 for VI).

@@ -422,6 +422,14 @@ def policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000, pi0: Any = None
     Terminates in finitely many steps (at most ``A**S`` improvements; the strongly polynomial
     bound ``O(S A / (1-gamma) log(1/(1-gamma)))`` is [scherrer2016]).
 
+    Parameters
+    ----------
+    mdp : TabularMDP with gamma < 1.
+    max_iter : budget of evaluations.
+    pi0 : initial deterministic policy (S,); default: the greedy policy w.r.t.
+        ``V0(s) = max_a R[s, a]`` (lowest action index on ties), the default start of
+        QuantEcon's ``DiscreteDP`` [quantecon2024] and of :func:`rlsandbox.solve_batch`.
+
     Examples
     --------
     >>> import rlsandbox as rls
@@ -430,7 +438,10 @@ def policy_iteration(mdp: TabularMDP, *, max_iter: int = 10_000, pi0: Any = None
     """
     _require_discount(mdp, "policy iteration")
     max_iter = check_int("max_iter", max_iter, low=1)
-    pi = np.zeros(mdp.S, dtype=np.int64) if pi0 is None else np.array(mdp.policy(pi0, "pi0"))
+    if pi0 is None:     # greedy w.r.t. V0(s) = max_a R[s, a]; argmax takes the lowest index
+        pi = np.argmax(_q(mdp, mdp.R.max(axis=1), parallel=False), axis=1).astype(np.int64)
+    else:
+        pi = np.array(mdp.policy(pi0, "pi0"))
     if pi.ndim != 1:
         raise ValueError("pi0 must be a deterministic policy (S,) of integer actions")
     # sparse models: I - gamma P_pi is factorised on a pattern analysed once (see _StaticLU)

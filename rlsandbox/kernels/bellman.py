@@ -597,11 +597,30 @@ def _policy_iteration_one(P, R, gamma, max_iter, tie_rtol, out_V, out_pi):
     return -1
 
 
+@kernel(inline="always")
+def _greedy_on_max_reward(P, R, gamma, scratch_V, scratch_q, out_pi):
+    """out_pi = greedy policy w.r.t. V0(s) = max_a R[s, a] (lowest index on ties).
+
+    The initial policy of Howard PI here and in ``dp.policy_iteration``; it is the default
+    start of QuantEcon's ``DiscreteDP.policy_iteration`` as well [quantecon2024].
+    """
+    S, A, _ = P.shape
+    for s in range(S):
+        best, _ = _argmax_row(R[s])
+        scratch_V[s] = best
+    for s in range(S):
+        _q_row_dense(P, R, scratch_V, gamma, s, scratch_q)
+        _, arg = _argmax_row(scratch_q)
+        out_pi[s] = arg
+
+
 @kernel(parallel=True)
 def _policy_iteration_batch(P, R, gamma, max_iter, tie_rtol, out_V, out_pi, out_iter):
-    """Howard PI on N independent MDPs P (N, S, A, S); each n writes only its own slots."""
-    N = P.shape[0]
+    """Howard PI on N independent MDPs P (N, S, A, S) from the greedy policy w.r.t. max_a R
+    (:func:`_greedy_on_max_reward`); each n writes only its own slots."""
+    N, S, A, _ = P.shape
     for n in prange(N):
+        _greedy_on_max_reward(P[n], R[n], gamma[n], out_V[n], np.empty(A), out_pi[n])
         out_iter[n] = _policy_iteration_one(P[n], R[n], gamma[n], max_iter, tie_rtol,
                                             out_V[n], out_pi[n])
 
