@@ -35,7 +35,7 @@ from hypothesis import given, settings, strategies as st
 import rlsandbox as rls
 import rlsandbox.dp.discounted as disc
 from rlsandbox.dp import TIE_RTOL
-from rlsandbox.kernels import bellman as K
+from rlsandbox.kernels import average as KA, bellman as K, finite as KF
 from rlsandbox.testing import tabular_mdps
 
 U = np.finfo(np.float64).eps / 2
@@ -162,7 +162,15 @@ def test_parallel_kernels_do_not_depend_on_thread_count(S, A):
             it = K._vi_dense_ae_par(P, R, 0.9, 1e-9, 10_000, 1e-9, Vd, pid)
             Vc, pisc = np.zeros(S), np.empty(S, dtype=np.int64)
             itc = K._value_iteration_csr_par(data, idx, ptr, R, 0.9, 1e-9, 10_000, Vc, pisc)
-            results.append((TV, pi, Q, TVc, pic, Qc, it, Vd, pid, itc, Vc, pisc))
+            wd, pwd = np.zeros(S), np.empty(S, dtype=np.int64)
+            itw = KA._rvi_dense_par(P, R, 0.5, 1e-9, 10_000, 0, wd, pwd)
+            wc, pwc = np.zeros(S), np.empty(S, dtype=np.int64)
+            itwc = KA._rvi_csr_par(data, idx, ptr, R, 0.5, 1e-9, 10_000, 0, wc, pwc)
+            Pf, Rf = np.stack([P, P[::-1]]), np.stack([R, -R])          # H = 2, non-stationary
+            Vf, Qf, pif = np.empty((3, S)), np.empty((2, S, A)), np.empty((2, S), dtype=np.int64)
+            KF._backward_induction_par(Pf, Rf, Vf, Qf, pif)
+            results.append((TV, pi, Q, TVc, pic, Qc, it, Vd, pid, itc, Vc, pisc,
+                            itw, wd, pwd, itwc, wc, pwc, Vf, Qf, pif))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 
@@ -294,6 +302,39 @@ def test_parallel_and_serial_dispatch_give_identical_solutions(monkeypatch, spar
     np.testing.assert_array_equal(out[False][1], out[True][1])
     for a, b in zip(out[False][2], out[True][2]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_average_and_finite_horizon_parallel_dispatch_is_bitwise_serial(monkeypatch, sparse):
+    """Relative VI and backward induction: the ``*_par`` kernels (forced by a zero work
+    threshold) return bitwise the serial kernels' results."""
+    import rlsandbox.dp.finite_horizon as fhm
+    from rlsandbox.dp.average import relative_value_iteration
+    P, R = random_model(60, 4, 12, zeros=0.0)          # all entries positive: communicating
+    mdp = rls.TabularMDP(sp.csr_array(P.reshape(240, 60)) if sparse else P, R, 1.0)
+    fh = rls.FiniteHorizonMDP(np.stack([P, P[::-1], P]), np.stack([R, -R, 2 * R]))
+    out = {}
+    for par in (False, True):
+        monkeypatch.setattr(disc, "PARALLEL_WORK", 0 if par else 1 << 62)
+        monkeypatch.setattr(fhm, "PARALLEL_WORK", 0 if par else 1 << 62)
+        out[par] = (relative_value_iteration(mdp, eps=1e-11), rls.solve(fh))
+    (a, fa), (b, fb) = out[False], out[True]
+    for f in ("gain", "bias", "policy", "Q", "iterations", "residual"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+    for f in ("V", "Q", "policy", "optimal_actions"):
+        np.testing.assert_array_equal(getattr(fa, f), getattr(fb, f))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_union_support_kernel_matches_numpy(seed):
+    P, _ = random_model(23, 3, seed, zeros=0.8)
+    P[0, :, 5] = 0.0
+    P[0, 1, 5] = 5e-324                       # a subnormal entry is still an edge
+    want = (P > 0).any(axis=1)
+    for fn in (KA._union_support_dense, KA._union_support_dense.py_func):
+        got = np.zeros((23, 23), dtype=bool)
+        fn(P, got)
+        np.testing.assert_array_equal(got, want)
 
 
 # ---------------------------------------------------------------- dense evaluation

@@ -74,8 +74,9 @@ from scipy.sparse import csgraph
 from rlsandbox._validate import (
     check_choice, check_float_array, check_in_range, check_int, readonly,
 )
-from rlsandbox.dp.discounted import TIE_RTOL
-from rlsandbox.kernels.average import _enumerate_chain_structure, _rvi_csr, _rvi_dense
+from rlsandbox.dp.discounted import TIE_RTOL, _parallel
+from rlsandbox.kernels.average import (_enumerate_chain_structure, _rvi_csr, _rvi_csr_par,
+                                       _rvi_dense, _rvi_dense_par, _union_support_dense)
 from rlsandbox.kernels.bellman import _q_csr, _q_dense
 from rlsandbox.mdp import TabularMDP
 
@@ -237,8 +238,12 @@ def _dense(M: np.ndarray | sp.sparray) -> np.ndarray:
 # ------------------------------------------------------------------ graph structure
 def _union_graph(mdp: TabularMDP) -> sp.csr_array:
     """Edge s -> s' iff P[s, a, s'] > 0 for some a; (S, S) CSR with unit weights."""
-    Pc = mdp.csr_P()
     S, A = mdp.S, mdp.A
+    if not mdp.is_sparse:        # straight from the dense kernel: no (S*A, S) CSR copy of P
+        support = np.zeros((S, S), dtype=bool)
+        _union_support_dense(mdp.P, support)
+        return sp.csr_array(support.view(np.int8).astype(np.int32))
+    Pc = mdp.P
     rows = np.repeat(np.arange(S * A) // A, np.diff(Pc.indptr))
     pos = Pc.data > 0
     G = sp.csr_array((np.ones(int(pos.sum()), dtype=np.int32), (rows[pos], Pc.indices[pos])),
@@ -278,13 +283,15 @@ def _weak_communication(mdp: TabularMDP) -> tuple[bool, str]:
                        f"are closed under every action ({len(closed)} such sets), so every "
                        f"policy has at least {len(closed)} recurrent classes")
     S, A = mdp.S, mdp.A
-    Pc = mdp.csr_P()
-    Pos = sp.csr_array(((Pc.data > 0).astype(np.float64), Pc.indices, Pc.indptr),
-                       shape=Pc.shape)
+    if closed[0].size == S:                 # communicating: no state outside the closed class
+        return True, ""
+    # P >= 0, so (P 1_{outside X})[s, a] > 0 iff the support of P[s, a] leaves X (a positive
+    # subnormal entry times 1.0 stays positive)
+    P_rows = mdp.P if mdp.is_sparse else mdp.P.reshape(S * A, S)
     X = np.ones(S, dtype=bool)
     X[closed[0]] = False
     while X.any():
-        leaks = Pos @ (~X).astype(np.float64)           # (S*A,) mass outside X (0 iff inside)
+        leaks = P_rows @ (~X).astype(np.float64)        # (S*A,) mass outside X (0 iff inside)
         keep = (leaks.reshape(S, A) == 0).any(axis=1)
         new = X & keep
         if np.array_equal(new, X):
@@ -580,11 +587,14 @@ def relative_value_iteration(mdp: TabularMDP, *, tau: float = 0.5, eps: float = 
     _require_weakly_communicating(mdp, "relative value iteration")
     w = np.zeros(mdp.S) if h0 is None else check_float_array("h0", h0, shape=(mdp.S,)) / tau
     pi = np.empty(mdp.S, dtype=np.int64)
+    par = _parallel(mdp)     # states split over threads: bitwise the serial iterates
     if mdp.is_sparse:
         P = mdp.P
-        it, _ = _rvi_csr(P.data, P.indices, P.indptr, mdp.R, tau, eps, max_iter, s_ref, w, pi)
+        it, _ = (_rvi_csr_par if par else _rvi_csr)(P.data, P.indices, P.indptr, mdp.R, tau,
+                                                    eps, max_iter, s_ref, w, pi)
     else:
-        it, _ = _rvi_dense(mdp.P, mdp.R, tau, eps, max_iter, s_ref, w, pi)
+        it, _ = (_rvi_dense_par if par else _rvi_dense)(mdp.P, mdp.R, tau, eps, max_iter,
+                                                        s_ref, w, pi)
     return _certify_average(mdp, tau * w, method="rvi", iterations=abs(int(it)),
                             converged=it > 0)
 

@@ -25,11 +25,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 
 from rlsandbox._validate import as_stochastic, readonly
-from rlsandbox.dp.discounted import TIE_RTOL
-from rlsandbox.kernels.finite import _backward_induction, _evaluate_finite
+from rlsandbox.dp.discounted import PARALLEL_WORK, TIE_RTOL
+from rlsandbox.kernels.finite import (_backward_induction, _backward_induction_par,
+                                      _evaluate_finite)
 from rlsandbox.mdp import FiniteHorizonMDP
 
 __all__ = ["FiniteHorizonSolution", "backward_induction", "evaluate_finite", "TIE_RTOL"]
@@ -112,7 +114,9 @@ def backward_induction(fh: FiniteHorizonMDP) -> FiniteHorizonSolution:
     V = np.empty((H + 1, S))
     Q = np.empty((H, S, A))
     policy = np.empty((H, S), dtype=np.int64)
-    _backward_induction(fh.P, fh.R, V, Q, policy)
+    # states split over threads when the work pays for it: bitwise the serial results
+    parallel = H * S * A * S >= PARALLEL_WORK and numba.get_num_threads() > 1
+    (_backward_induction_par if parallel else _backward_induction)(fh.P, fh.R, V, Q, policy)
     tie_tol = TIE_RTOL * (1.0 + float(np.abs(fh.R).max()) + float(np.abs(Q).max()))
     optimal = Q >= Q.max(axis=2, keepdims=True) - tie_tol
     value = float(fh.rho @ V[0])

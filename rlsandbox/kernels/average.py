@@ -7,8 +7,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from numba import prange
+
 from rlsandbox.kernels import kernel
-from rlsandbox.kernels.bellman import _bellman_max_csr, _bellman_max_dense
+from rlsandbox.kernels.bellman import (CHUNK, _bellman_max_csr, _bellman_max_dense,
+                                       _qmax_csr_state, _qmax_dense_state)
+
+
+@kernel
+def _union_support_dense(P, out):
+    """out[s, s'] = True iff P[s, a, s'] > 0 for some a; P (S, A, S), out (S, S) bool zeros.
+
+    One pass over P without the (S, A, S) boolean temporary that ``(P > 0).any(axis=1)``
+    allocates.
+    """
+    S, A, _ = P.shape
+    for s in range(S):
+        for a in range(A):
+            for t in range(S):
+                if P[s, a, t] > 0.0:
+                    out[s, t] = True
 
 
 @kernel
@@ -64,6 +82,55 @@ def _rvi_csr(data, indices, indptr, R, tau, eps, max_iter, s_ref, w, out_pi):
     sp = np.inf
     for it in range(1, max_iter + 1):
         _bellman_max_csr(data, indices, indptr, R, w, tau, M, out_pi)
+        sp = _rvi_step_finish(M, w, tau, s_ref, W)
+        if sp < eps:
+            return it, sp
+        for s in range(S):
+            w[s] = W[s]
+    return -max_iter, sp
+
+
+@kernel(parallel=True)
+def _rvi_dense_par(P, R, tau, eps, max_iter, s_ref, w, out_pi):
+    """``_rvi_dense`` with each sweep's states split over threads (bitwise-equal results).
+
+    The sweep is written here, not called: a cached serial kernel calling a parallel one can
+    crash when loaded from Numba's cache (numba/numba#8578).
+    """
+    S, A = R.shape
+    M = np.empty(S)
+    W = np.empty(S)
+    sp = np.inf
+    n_chunks = (S + CHUNK - 1) // CHUNK
+    for it in range(1, max_iter + 1):
+        for c in prange(n_chunks):
+            q = np.empty(A)
+            for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
+                best, arg = _qmax_dense_state(P, R, w, tau, s, q)
+                M[s] = best
+                out_pi[s] = arg
+        sp = _rvi_step_finish(M, w, tau, s_ref, W)
+        if sp < eps:
+            return it, sp
+        for s in range(S):
+            w[s] = W[s]
+    return -max_iter, sp
+
+
+@kernel(parallel=True)
+def _rvi_csr_par(data, indices, indptr, R, tau, eps, max_iter, s_ref, w, out_pi):
+    """``_rvi_csr`` with each sweep's states split over threads (bitwise-equal results)."""
+    S = R.shape[0]
+    M = np.empty(S)
+    W = np.empty(S)
+    sp = np.inf
+    n_chunks = (S + CHUNK - 1) // CHUNK
+    for it in range(1, max_iter + 1):
+        for c in prange(n_chunks):
+            for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
+                best, arg = _qmax_csr_state(data, indices, indptr, R, w, tau, s)
+                M[s] = best
+                out_pi[s] = arg
         sp = _rvi_step_finish(M, w, tau, s_ref, W)
         if sp < eps:
             return it, sp

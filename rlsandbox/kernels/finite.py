@@ -4,14 +4,33 @@ No validation: callers pass C-contiguous float64 arrays of consistent shapes and
 caller-allocated outputs. Steps run backwards from ``h = H-1`` to ``0`` with ``V[H] = 0``
 written by the kernel. Each row of Q is :func:`rlsandbox.kernels.bellman._q_row_dense` with
 gamma = 1 (the same summation order as the discounted kernels). Greedy ties go to the lowest action index (strict ``>`` when scanning
-actions in order), as in :mod:`rlsandbox.kernels.bellman`.
+actions in order), as in :mod:`rlsandbox.kernels.bellman`. The ``*_par`` twins split each
+step's states over threads; every state writes only its own slots, so their results are
+bitwise those of the serial kernels whatever the thread count.
 """
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from rlsandbox.kernels import kernel
-from rlsandbox.kernels.bellman import _q_row_dense
+from rlsandbox.kernels.bellman import CHUNK, _q_row_dense
+
+
+@kernel(inline="always")
+def _backup_state(P, R, h, s, out_V, out_Q, out_pi):
+    """Row out_Q[h, s] and its max / lowest argmax into out_V[h, s], out_pi[h, s]."""
+    A = R.shape[2]
+    _q_row_dense(P[h], R[h], out_V[h + 1], 1.0, s, out_Q[h, s])
+    best = -np.inf
+    arg = 0
+    for a in range(A):
+        q = out_Q[h, s, a]
+        if q > best:
+            best = q
+            arg = a
+    out_V[h, s] = best
+    out_pi[h, s] = arg
 
 
 @kernel
@@ -27,16 +46,20 @@ def _backward_induction(P, R, out_V, out_Q, out_pi):
         out_V[H, s] = 0.0
     for h in range(H - 1, -1, -1):
         for s in range(S):
-            _q_row_dense(P[h], R[h], out_V[h + 1], 1.0, s, out_Q[h, s])
-            best = -np.inf
-            arg = 0
-            for a in range(A):
-                q = out_Q[h, s, a]
-                if q > best:
-                    best = q
-                    arg = a
-            out_V[h, s] = best
-            out_pi[h, s] = arg
+            _backup_state(P, R, h, s, out_V, out_Q, out_pi)
+
+
+@kernel(parallel=True)
+def _backward_induction_par(P, R, out_V, out_Q, out_pi):
+    """``_backward_induction`` with each step's states split over threads (bitwise-equal)."""
+    H, S, A, S_next = P.shape
+    for s in range(S_next):
+        out_V[H, s] = 0.0
+    n_chunks = (S + CHUNK - 1) // CHUNK
+    for h in range(H - 1, -1, -1):
+        for c in prange(n_chunks):
+            for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
+                _backup_state(P, R, h, s, out_V, out_Q, out_pi)
 
 
 @kernel
