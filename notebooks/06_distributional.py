@@ -34,6 +34,8 @@
 #    negative controls that break it.
 # 4. Infinite horizon on a **stock grid** (A5): the grid-error bound (card C9), how tight it is,
 #    and the clamped-edge control that breaks it; the slippery-cliff stand-in (E3).
+# 5. **Distributional policy iteration** (A6, card C11): monotone and exact for P1 + P2
+#    criteria, stuck below the optimum with CVaR as the greedy criterion; VaR by bisection.
 #
 # Set `RLSANDBOX_QUICK=1` to run on small sizes (the test suite does this).
 
@@ -246,3 +248,40 @@ print("VI:", data.attrs["diagnostics"]["vi_sweeps"], "sweeps in",
       data.attrs["diagnostics"]["vi_seconds"], "s (including loading the compiled kernel)")
 fig = e3.plot(data, config=cfg, n_boot=0, rng=np.random.default_rng(0))
 fig
+
+# %% [markdown]
+# ## 5. Distributional policy iteration (card A6, C11) and its P1 control
+#
+# Policy iteration evaluates the current stock policy's return laws exactly and improves
+# greedily, $\pi_{k+1}(t, s, c) = \arg\max_a F((\Phi_a \zeta^{\pi_k})(s, c))$, keeping
+# $\pi_k$'s action on ties. **Claim (card C11, derived).** For P1 + P2 criteria the values
+# increase pointwise, $J^{\pi_{k+1}} \ge J^{\pi_k}$, and PI stops at $J^*$ after finitely
+# many improvements. On Instance A with $f = \min(x, 0)$ from $c_0 = -2$: one improvement, to
+# $J^* = -5/8$. The **negative control**: PI with $F = \mathrm{CVaR}_{1/2}$ itself (P1
+# violated) never leaves "safe" and stops at 0, below the optimum 3/4.
+
+# %%
+pi_res = dd.distributional_policy_iteration(A, dd.cvar_utility(), -2)
+print("J_k(s0, c0 = -2):", [str(J[(0, 0, Fr(-2))]) for J in pi_res.values],
+      "| improvements:", pi_res.improvements, "| min_k min_x (J_k+1 - J_k) =",
+      pi_res.min_improvement())
+assert pi_res.value == Fr(-5, 8) and pi_res.min_improvement() >= 0
+ctrl = dd.distributional_policy_iteration(A, dd.cvar(half), 0)
+print("control, PI with F = CVaR_1/2:", ctrl.value, "vs optimum", res.value)
+assert ctrl.value < res.value
+
+# %% [markdown]
+# On the infinite-horizon lattice casino (Instance C) the same iteration for expected
+# utilities is exact linear algebra; it reproduces the card's C12 table (1 improvement for
+# $\min(x, 0)$, 3 for the indicator), and the VaR of the return can be maximised by bisection
+# on the target with the indicator inner problem (card A4).
+
+# %%
+C = zoo.instance_c()
+stocks = [Fr(k, 4) for k in range(-7, 1)]
+lat = dd.build_lattice(C, dd.cvar_utility(), stocks)
+steps = lat.policy_iteration()
+print("PI improvements (min):", len(steps) - 1,
+      "| J*(c):", {str(c): str(lat.value(steps[-1].J, 0, c)) for c in stocks})
+var = dd.lattice_var_search(C, half, n_bisect=8)
+print(f"sup_pi VaR_1/2(G) in [{var.lo}, {var.hi}) with P*(G >= {var.lo}) = {var.p_lo}")

@@ -10,24 +10,29 @@ from rlsandbox.proofs_check import REGISTRY, check_cell, run_claim
 
 DIST = [cid for cid in REGISTRY if cid.startswith("distributional.")]
 
-#: Card §4 claims implemented (C11 and C12 are reference tests in
-#: test_distributional_infinite.py; see the module docstring of the claims).
+#: Card §4 claims implemented: every id C1-C12 and B1-B4 of the card (C8 in three parts, B3
+#: in two).
 EXPECTED = {"distributional.c1.stock_identity", "distributional.c2.sufficiency",
             "distributional.c3.stock_necessary", "distributional.c4.mixture_necessary",
             "distributional.c5.time_aware", "distributional.c6.cvar_outer",
             "distributional.c7.mean_variance", "distributional.c8.vi_rate",
+            "distributional.c8.greedy_policy", "distributional.c8.approximate_vi",
+            "distributional.c11.policy_iteration", "distributional.c12.instance_c_table",
             "distributional.c9.grid_error", "distributional.c10.band",
             "distributional.b1.evaluation_contraction", "distributional.b2.control_expansion",
             "distributional.b3.categorical_bound", "distributional.b3.categorical_mean",
-            "distributional.b4.quantile_bound"}
+            "distributional.b4.quantile_bound", "distributional.b4.quantile_contraction",
+            "distributional.b3.categorical_contraction"}
 
 #: Provenance as the card marks it: C2 is the paper's theorem reconstructed (unverified);
-#: B1-B3 quote published results; the rest the card derived.
+#: B1-B3 and the B4 contraction quote published results; the rest the card derived.
 PROVENANCE = {"distributional.c2.sufficiency": "unverified",
               "distributional.b1.evaluation_contraction": "paper",
               "distributional.b2.control_expansion": "paper",
               "distributional.b3.categorical_bound": "paper",
-              "distributional.b3.categorical_mean": "paper"}
+              "distributional.b3.categorical_mean": "paper",
+              "distributional.b4.quantile_contraction": "paper",
+              "distributional.b3.categorical_contraction": "paper"}
 
 
 def test_the_card_claims_are_registered():
@@ -62,7 +67,9 @@ def test_control_fails_on_the_first_named_instance(claim_id, seed):
 def test_measures_are_exact_where_the_card_is():
     """Finite-horizon and lattice claims compare exact rationals: tolerance 0."""
     for cid in ("distributional.c2.sufficiency", "distributional.c6.cvar_outer",
-                "distributional.c8.vi_rate", "distributional.c3.stock_necessary"):
+                "distributional.c8.vi_rate", "distributional.c3.stock_necessary",
+                "distributional.c8.greedy_policy", "distributional.c8.approximate_vi",
+                "distributional.c11.policy_iteration", "distributional.c12.instance_c_table"):
         claim = REGISTRY[cid]
         for inst in claim.instances(1, np.random.default_rng(0)):
             assert claim.measure(inst.build(), np.random.default_rng(0)).tol == 0.0

@@ -29,6 +29,13 @@ distributional.c1.stock_identity                  c0 + G0 = gamma^t (c_t + G_t);
                                                   = A2's zeta (C1; derived)
 distributional.c8.vi_rate                         sup |V_k - J*| <= gamma^k L Gbar on lattices
                                                   (C8 (i); derived)
+distributional.c8.greedy_policy                   sup (J* - J^{pi_k}) <= 2 gamma^{k+1} L Gbar /
+                                                  (1 - gamma) (C8 (ii); derived)
+distributional.c8.approximate_vi                  VI with per-step error delta: gamma^k L Gbar +
+                                                  delta / (1 - gamma) (C8 (iii); derived)
+distributional.c11.policy_iteration               distributional PI monotone, stops at J*
+                                                  (C11; derived; A6 on finite horizons)
+distributional.c12.instance_c_table               Instance C's exact table (C12; derived)
 distributional.c9.grid_error                      grid VI error <= gamma L Delta / (2(1 - gamma))
                                                   (C9; derived)
 distributional.c10.band                           J* outside the band = the analytic formulas
@@ -41,15 +48,21 @@ distributional.b3.categorical_bound               sup l_2^2(eta_C, eta^pi) <= De
                                                   (B3; paper)
 distributional.b3.categorical_mean                categorical fixed-point means = V^pi
                                                   (B3, Lyle et al.; paper)
+distributional.b3.categorical_contraction         Pi_C l_2 non-expansion, Pi_C T^pi
+                                                  sqrt(gamma)-contraction in sup-l_2 (B3; paper)
 distributional.b4.quantile_bound                  sup w_1(eta_Q, eta^pi) <= (V_max - V_min) /
                                                   (2 m (1 - gamma)) (B4; derived)
+distributional.b4.quantile_contraction            Pi_Q non-expansion and Pi_Q T^pi contraction in
+                                                  (sup-)w_inf (B4; paper)
 ================================================  =============================================
 
-Not registered as claims: C11 (distributional PI monotone and finite on Instance C) and C12
-(Instance C's value table) are reference tests in ``tests/test_distributional_infinite.py``;
-C11's card control ("greedy with a P1-violating F ... plausible; not verified") has no
-instance on which it is known to fail, and a claim whose control cannot be shown to fail is a
-defect. C8 (ii) (the greedy-policy bound) is not checked: on Instance C its left side is 0.
+C8 (ii)-(iii), C11 and C12 run on exact lattices or finite augmented spaces (tolerance 0);
+their controls reuse the card's clamping break (C9, Pitfall 3) where the card names none.
+C8 (i)'s control is the card's ("do not check a gamma^k rate for indicators"): on Instance C
+the indicator's VI errors 0.68, 0.36, 0.216, 0, ... happen to stay below 2 * 2^-k, but on
+``casino(p_bet=0.9)`` (listed first) they are 0.905, 0.81, 0.729 > 0.5 at k = 2. (The card
+reports the indicator's error on C as 0 "from k = 4 on"; we get 0 from k = 3 on, with V_0 = f
+and the analytic values outside the band; the card does not state its indexing.)
 
 Instances. The card's named instances A, T1, B, C, C9, M and its random generator RG (§4)
 come from :mod:`rlsandbox.mdps.distributional`; where a control needs it, a named instance on
@@ -82,7 +95,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -93,13 +106,14 @@ from rlsandbox.algorithms.distributional.brute_force import (best_markov,
                                                               history_optimum_eu,
                                                               history_return_laws,
                                                               reachable_returns)
-from rlsandbox.algorithms.distributional.dists import (FiniteDist, cramer, cramer_sq,
+from rlsandbox.algorithms.distributional.dists import (FiniteDist, cramer, cramer_sq, point,
                                                        total_variation, w_inf, wasserstein)
 from rlsandbox.algorithms.distributional.evaluation import (control_operator,
                                                             evaluation_operator,
                                                             return_distribution,
                                                             sample_episode, stock_path)
-from rlsandbox.algorithms.distributional.lattice import build_lattice, solve_risk_neutral
+from rlsandbox.algorithms.distributional.lattice import (build_lattice, solve_risk_neutral,
+                                                         zero_continuation)
 from rlsandbox.algorithms.distributional.model import OutcomeMDP
 from rlsandbox.algorithms.distributional.objectives import (COMPATIBLE_EU, INCOMPATIBLE_EU,
                                                             cvar, cvar_utility,
@@ -107,15 +121,22 @@ from rlsandbox.algorithms.distributional.objectives import (COMPATIBLE_EU, INCOM
                                                             mean_variance_utility, median,
                                                             piecewise_linear, target_abs,
                                                             threshold)
+from rlsandbox.algorithms.distributional.policy_iteration import \
+    distributional_policy_iteration
 from rlsandbox.algorithms.distributional.outer import (cvar_outer, mean_variance_outer,
                                                        var_outer)
-from rlsandbox.algorithms.distributional.representations import (categorical_evaluation,
+from rlsandbox.algorithms.distributional.representations import (acyclic_return_laws,
+                                                                 categorical_evaluation,
+                                                                 categorical_law,
+                                                                 categorical_projection,
                                                                  categorical_support,
-                                                                 quantile_evaluation)
+                                                                 quantile_evaluation,
+                                                                 quantile_projection)
 from rlsandbox.algorithms.distributional.stock_dp import markov_greedy_dp, stock_dp
 from rlsandbox.algorithms.distributional.stock_vi import stock_value_iteration
 from rlsandbox.mdps import distributional as zoo
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register
+from rlsandbox.proofs_check.candidates import Candidate, worst_of
 
 __all__ = ["FHProblem", "LatticeProblem", "GridProblem", "MRPProblem", "PairProblem", "CLAIMS"]
 
@@ -165,34 +186,6 @@ class PairProblem:
 
     gamma: Fraction
     eps: Fraction
-
-
-# ============================================================ choosing the worst cell
-@dataclass(frozen=True)
-class _Cand:
-    measured: float
-    bound: float
-    tol: float
-    label: str
-    extra: dict = field(default_factory=dict)
-
-
-def _margin(c: _Cand, kind: str) -> float:
-    if kind == "upper_bound":
-        return c.bound + c.tol - c.measured
-    if kind == "lower_bound":
-        return c.measured - (c.bound - c.tol)
-    if kind == "equality":
-        return c.tol - abs(c.measured - c.bound)
-    raise ValueError(f"_worst handles upper_bound, lower_bound and equality, not {kind!r}")
-
-
-def _worst(cands: Sequence[_Cand], kind: str, **extra: Any) -> Measurement:
-    """The candidate with the smallest margin under ``kind`` (the check's own rule): a
-    violation on any candidate is a violation of the cell."""
-    w = min(cands, key=lambda c: _margin(c, kind))
-    return Measurement(w.measured, w.bound, tol=w.tol,
-                       extra={"worst": w.label, "candidates": len(cands), **w.extra, **extra})
 
 
 def _f(x: Any) -> float:
@@ -265,9 +258,9 @@ def _a2_vs_a3(problem: FHProblem, objectives: Callable[[], list], *,
                 n = (m.A * max(len(o) for row in m.outcomes for o in row if o)) ** m.H
                 B = max(abs(F.f(c0 + g)) for g in reachable_returns(m))
                 tol = 2 * 2.0 * (m.H + 2) * n * _EPS * B
-            cands.append(_Cand(_f(a2), _f(ref), tol, f"{F.name}@c0={c0}",
+            cands.append(Candidate(_f(a2), _f(ref), tol, f"{F.name}@c0={c0}",
                                {"gamma": str(m.gamma)}))
-    return _worst(cands, "equality")
+    return worst_of(cands, "equality")
 
 
 def _c2_claim(problem, rng):
@@ -318,12 +311,12 @@ def _c6(problem: FHProblem, rng, *, from_zero: bool) -> Measurement:
     for tau in _C6_TAUS:
         ref, _ = best_over_history_policies(m, cvar(tau), laws=laws)
         res = cvar_outer(m, tau, start_stock=0 if from_zero else None)
-        cands.append(_Cand(_f(res.value), _f(ref), 0.0, f"value(tau={tau})",
+        cands.append(Candidate(_f(res.value), _f(ref), 0.0, f"value(tau={tau})",
                            {"c0_star": str(res.c0)}))
-        cands.append(_Cand(_f(res.policy_cvar), _f(ref), 0.0, f"policy(tau={tau})",
+        cands.append(Candidate(_f(res.policy_cvar), _f(ref), 0.0, f"policy(tau={tau})",
                            {"c0_star": str(res.c0), "run_from": "0" if from_zero
                             else str(res.c0)}))
-    return _worst(cands, "equality")
+    return worst_of(cands, "equality")
 
 
 def _c6_claim(problem, rng):
@@ -349,9 +342,9 @@ def _c7(problem: FHProblem, rng, *, gamma_half: bool) -> Measurement:
     m = problem.model.replace(gamma=_HALF) if gamma_half else problem.model
     ref, _ = best_over_history_policies(m, mean_variance(_LAM))
     res = mean_variance_outer(m, _LAM, time_aware=False if gamma_half else None)
-    cands = [_Cand(_f(res.value), _f(ref), 0.0, "value", {"b": str(res.b)}),
-             _Cand(_f(res.policy_value), _f(ref), 0.0, "policy", {"b": str(res.b)})]
-    return _worst(cands, "equality", gamma=str(m.gamma))
+    cands = [Candidate(_f(res.value), _f(ref), 0.0, "value", {"b": str(res.b)}),
+             Candidate(_f(res.policy_value), _f(ref), 0.0, "policy", {"b": str(res.b)})]
+    return worst_of(cands, "equality", gamma=str(m.gamma))
 
 
 def _c7_claim(problem, rng):
@@ -387,10 +380,10 @@ def _c3(problem: FHProblem, rng, *, stock: bool) -> Measurement:
             F = threshold()
             value = stock_dp(m, F, c0).value if stock else markov_greedy_dp(m, F, c0).value
             markov, _, _ = best_markov(m, F, c0)
-        cands.append(_Cand(_f(value - markov), _f(problem.card_gap), 0.0,
+        cands.append(Candidate(_f(value - markov), _f(problem.card_gap), 0.0,
                            f"{problem.kind}@c0={c0}",
                            {"value": _f(value), "best_markov": _f(markov)}))
-    return _worst(cands, "lower_bound")
+    return worst_of(cands, "lower_bound")
 
 
 def _c3_claim(problem, rng):
@@ -430,9 +423,9 @@ def _c4(problem: FHProblem, rng, *, outer: bool) -> Measurement:
         else:       # A4 for mean - Var (A2-T inside when gamma < 1)
             got = mean_variance_outer(m, 1).policy_value
         bound = problem.card_gap if name == "cvar_1/2" else 0
-        cands.append(_Cand(_f(opt - got), _f(bound), 0.0, name,
+        cands.append(Candidate(_f(opt - got), _f(bound), 0.0, name,
                            {"optimum": _f(opt), "greedy": _f(got)}))
-    return _worst(cands, "lower_bound")
+    return worst_of(cands, "lower_bound")
 
 
 def _tau_of(name: str) -> Fraction:
@@ -466,7 +459,7 @@ def _c1(problem: FHProblem, rng: np.random.Generator, *, unscaled: bool) -> Meas
         # (a) A1 on the stock policy of A2 reproduces A2's law (exact)
         law = return_distribution(m, res.policy, c0=c0)
         d = w_inf(law, res.return_law())
-        cands.append(_Cand(_f(d), 0.0, 0.0, f"A1 vs A2 (w_inf)@c0={c0}"))
+        cands.append(Candidate(_f(d), 0.0, 0.0, f"A1 vs A2 (w_inf)@c0={c0}"))
         # (b) the identity c0 + G0 = gamma^t (c_t + G_t) on sampled episodes (exact)
         worst = Fraction(0)
         for _ in range(8):
@@ -481,8 +474,8 @@ def _c1(problem: FHProblem, rng: np.random.Generator, *, unscaled: bool) -> Meas
                           Fraction(0))
                 G_0 = sum((g ** i * rewards[i] for i in range(len(rewards))), Fraction(0))
                 worst = max(worst, abs(c0 + G_0 - g ** t * (stocks[t] + G_t)))
-        cands.append(_Cand(_f(worst), 0.0, 0.0, f"identity@c0={c0}"))
-    return _worst(cands, "equality")
+        cands.append(Candidate(_f(worst), 0.0, 0.0, f"identity@c0={c0}"))
+    return worst_of(cands, "equality")
 
 
 def _c1_claim(problem, rng):
@@ -520,32 +513,34 @@ def _named_lattice(objective: str, **params: Any) -> Instance:
                     functools.partial(_lattice_problem, "casino", objective, **params))
 
 
-def _c8(problem: LatticeProblem, rng, *, drop_gbar: bool, n_iter: int = 8) -> Measurement:
+def _c8(problem: LatticeProblem, rng, *, indicator: bool, n_iter: int = 8) -> Measurement:
     m = problem.model
-    F = _LATTICE_OBJECTIVES[problem.objective_name]()
+    # the card's control: the indicator 1{x >= 0} (degree 0, not Lipschitz; L := 1), for
+    # which "no geometric rate in general" (card C8: do not check a gamma^k rate for it)
+    F = threshold() if indicator else _LATTICE_OBJECTIVES[problem.objective_name]()
     lo, hi = m.return_bounds()
     stocks = [Fraction(k, 4) for k in range(4 * int(lo) - 4, 4 * int(hi) + 5)]
     lat = build_lattice(m, F, stocks)
     J, _ = lat.solve()
     Jv = [J[x] for x in lat.states]
-    L = Fraction(F.lipschitz).limit_denominator(1000)
+    L = 1 if indicator else Fraction(F.lipschitz).limit_denominator(1000)
     Gbar = max(abs(lo), abs(hi))
     cands = []
     for k, V in enumerate(lat.value_iteration(n_iter)):
         err = max(abs(v - j) for v, j in zip(V, Jv))
-        bound = m.gamma ** k * L * (1 if drop_gbar else Gbar)
-        cands.append(_Cand(_f(err), _f(bound), 0.0, f"k={k}"))
-    return _worst(cands, "upper_bound", lattice_states=len(lat))
+        bound = m.gamma ** k * L * Gbar
+        cands.append(Candidate(_f(err), _f(bound), 0.0, f"k={k}"))
+    return worst_of(cands, "upper_bound", lattice_states=len(lat), f=F.name)
 
 
 def _c8_claim(problem, rng):
     """sup |V_k - J*| against gamma^k L Gbar, k = 0..8, exact on the lattice."""
-    return _c8(problem, rng, drop_gbar=False)
+    return _c8(problem, rng, indicator=False)
 
 
 def _c8_control(problem, rng):
-    """The same against gamma^k L (the factor Gbar dropped)."""
-    return _c8(problem, rng, drop_gbar=True)
+    """The same bound (L = 1) for the indicator objective f = 1{x >= 0}."""
+    return _c8(problem, rng, indicator=True)
 
 
 def _c8_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
@@ -561,6 +556,203 @@ def _c8_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
                             functools.partial(_lattice_problem, "random_casino", obj,
                                               rng=seed)))
     return out
+
+
+def _c8_lattice(problem: LatticeProblem, *, clamp: bool = False):
+    """(true lattice, objective, lattice used for the iterates, J* on the lattice states, L,
+    Gbar): the clamped copy replaces the continuation outside the band by 0 (card C9 control,
+    Pitfall 3); the states of both lattices coincide (the band test is the same)."""
+    m = problem.model
+    F = _LATTICE_OBJECTIVES[problem.objective_name]()
+    lo, hi = m.return_bounds()
+    stocks = [Fraction(k, 4) for k in range(4 * int(lo) - 4, 4 * int(hi) + 5)]
+    lat = build_lattice(m, F, stocks)
+    it = lat
+    if clamp:
+        it = build_lattice(m, F, stocks, continuation_=zero_continuation(lat.ac))
+        if it.states != lat.states:
+            raise AssertionError("the clamped lattice must have the same states")
+    J, _ = lat.solve()
+    L = Fraction(F.lipschitz).limit_denominator(1000)
+    return lat, it, [J[x] for x in lat.states], L, max(abs(lo), abs(hi))
+
+
+def _c8_greedy(problem: LatticeProblem, rng, *, clamp: bool, n_iter: int = 8) -> Measurement:
+    lat, it, Jv, L, Gbar = _c8_lattice(problem, clamp=clamp)
+    g = lat.model.gamma
+    cands = []
+    for k, V in enumerate(it.value_iteration(n_iter)):
+        _, pi_k = it.bellman(V)                    # greedy w.r.t. V_k (tie rule of A2)
+        J_pi = lat.evaluate(pi_k)                  # exact J^{pi_k} on the true lattice
+        gap = max(j - jp for j, jp in zip(Jv, J_pi))
+        bound = 2 * g ** (k + 1) * L * Gbar / (1 - g)
+        cands.append(Candidate(_f(gap), _f(bound), 0.0, f"k={k}"))
+    return worst_of(cands, "upper_bound", tightest=True, lattice_states=len(lat))
+
+
+def _c8_greedy_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    """C8's instances with Instance C first (the clamped control fails there at every k)."""
+    return [_named_lattice("min(x,0)"), *_c8_instances(n_random, rng)]
+
+
+def _c8_greedy_claim(problem, rng):
+    """sup (J* - J^{pi_k}) for pi_k greedy w.r.t. V_k against 2 gamma^{k+1} L Gbar / (1 -
+    gamma), k = 0..8, exact."""
+    return _c8_greedy(problem, rng, clamp=False)
+
+
+def _c8_greedy_control(problem, rng):
+    """The same with V_k computed on the clamped band (continuation 0 outside it)."""
+    return _c8_greedy(problem, rng, clamp=True)
+
+
+_C8_DELTA = Fraction(1, 16)
+_C8_QUANTILES = 4
+
+
+def _c8_approx(problem: LatticeProblem, rng: np.random.Generator, *, no_accumulation: bool,
+               n_iter: int = 8) -> Measurement:
+    lat, _, Jv, L, Gbar = _c8_lattice(problem)
+    g = lat.model.gamma
+    n = len(lat)
+    cands = []
+    # per-step errors e_k with |e_k| <= delta: all +delta, all -delta (the worst cases, errors
+    # accumulating in one direction), and independent random signs (one draw per state, step)
+    patterns = {"plus": lambda: [1] * n, "minus": lambda: [-1] * n,
+                "random": lambda: [int(v) for v in rng.choice([-1, 1], size=n)]}
+    for name, signs in patterns.items():
+        V = lat.f_values()
+        for k in range(n_iter + 1):
+            err = max(abs(v - j) for v, j in zip(V, Jv))
+            acc = _C8_DELTA if no_accumulation else _C8_DELTA / (1 - g)
+            bound = g ** k * L * Gbar + acc
+            cands.append(Candidate(_f(err), _f(bound), 0.0, f"{name},k={k}"))
+            TV, _ = lat.bellman(V)
+            V = [v + s * _C8_DELTA for v, s in zip(TV, signs())]
+    # the card's distributional instance of (iii): quantile-projected distributional VI, whose
+    # per-step error is delta <= L (G_hi - G_lo) / (2 m) (card C8 (iii) with B4's w_1 bound)
+    lo, hi = lat.model.return_bounds()
+    F = lat.objective
+    delta_q = L * (hi - lo) / (2 * _C8_QUANTILES)
+    for k, zeta in enumerate(lat.distributional_iterates(n_iter, m=_C8_QUANTILES)):
+        err = max(abs(F(zeta[x]) - j) for x, j in zip(lat.states, Jv))
+        acc = delta_q if no_accumulation else delta_q / (1 - g)
+        cands.append(Candidate(_f(err), _f(g ** k * L * Gbar + acc), 0.0,
+                               f"quantile m={_C8_QUANTILES},k={k}"))
+    return worst_of(cands, "upper_bound", tightest=True, delta=_f(_C8_DELTA))
+
+
+def _c8_approx_claim(problem, rng):
+    """sup |V^_k - J*| for VI with per-step errors |e_k| <= delta = 1/16, and for quantile-
+    projected distributional VI (m = 4, delta = L (G_hi - G_lo)/8), against gamma^k L Gbar +
+    delta / (1 - gamma), exact."""
+    return _c8_approx(problem, rng, no_accumulation=False)
+
+
+def _c8_approx_control(problem, rng):
+    """The same against gamma^k L Gbar + delta (the 1/(1 - gamma) accumulation dropped)."""
+    return _c8_approx(problem, rng, no_accumulation=True)
+
+
+# ============================================= (C11) distributional PI, finite horizon
+def _c11_objectives() -> list:
+    return [cvar_utility(), threshold(), target_abs()]
+
+
+def _c11(problem: FHProblem, rng, *, p1_violating: bool) -> Measurement:
+    m = problem.model
+    laws = history_return_laws(m) if p1_violating else None
+    cands = []
+    crits = [cvar(_HALF), cvar(Fraction(1, 4))] if p1_violating else _c11_objectives()
+    for F in crits:
+        for c0 in problem.c0s:
+            res = distributional_policy_iteration(m, F, c0)
+            opt = best_over_history_policies(m, F, c0, laws=laws)[0] if p1_violating \
+                else history_optimum_eu(m, F, c0)
+            # J_{k+1} >= J_k pointwise: the deficit min(0, min_k min_x (J_{k+1} - J_k)) is 0
+            cands.append(Candidate(_f(min(0, res.min_improvement())), 0.0, 0.0,
+                                   f"{F.name}@c0={c0}:monotone",
+                                   {"improvements": res.improvements}))
+            cands.append(Candidate(_f(res.value), _f(opt), 0.0, f"{F.name}@c0={c0}:final",
+                                   {"improvements": res.improvements}))
+    return worst_of(cands, "equality")
+
+
+def _c11_claim(problem, rng):
+    """Distributional PI (A6) with min(x,0), 1{x>=0}, -|x|: the improvement deficit (0) and
+    the final value against the history-policy optimum (A3), exact."""
+    return _c11(problem, rng, p1_violating=False)
+
+
+def _c11_control(problem, rng):
+    """The same PI with F = CVaR_1/2, CVaR_1/4 used directly (P1 violated), against the
+    enumerated CVaR optimum."""
+    return _c11(problem, rng, p1_violating=True)
+
+
+def _c11_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    # RG seed 3 (H = 2, gamma = 1): CVaR_1/2-greedy PI stops 1/2 below the optimum (found
+    # by scanning seeds 0..149; 3 of 75 H = 2 draws fail), a second named failure after A
+    return [_named_fh("instance_a", ["-2", "0"]), _named_fh("instance_t1", ["-1"]),
+            _named_fh("instance_b", ["0"]), _named_rg(3, 2, "1"),
+            *_rg_instances(n_random, rng, H=2, gammas=("1", "1/2", "9/10"))]
+
+
+# ================================================== (C12) Instance C's exact table
+# card §4 C12: c (playing) -> (J*_min, greedy action for min(x,0), P*(c + G >= 0), greedy
+# action for 1{x >= 0}); actions 0 stop, 1 bet, 2 small; "≥ 0" checked at c = 0, 1/4, 1
+_C12_TABLE = {"-7/4": ("-1.3608", 1, "0.216", 1), "-3/2": ("-1.136", 1, "0.36", 1),
+              "-5/4": ("-0.94", 1, "0.36", 1), "-1": ("-0.72", 1, "0.6", 1),
+              "-3/4": ("-0.62", 1, "0.6", 1), "-1/2": ("-0.4", 2, "0.6", 1),
+              "-1/4": ("-0.25", 0, "0.68", 2), "0": ("0", 0, "1", 0), "1/4": ("0", 0, "1", 0),
+              "1": ("0", 0, "1", 0)}
+# card §4 C11: PI from "stop everywhere" converges in 1 (min) and 3 (indicator) improvements
+_C11_STEPS = {"min(x,0)": 1, "1{x>=0}": 3}
+
+
+def _c12_problem() -> LatticeProblem:
+    return LatticeProblem(zoo.instance_c(), "table")
+
+
+def _c12_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    return [Instance("C = casino(gamma=1/2, exact)",
+                     {"builder": "rlsandbox.mdps.distributional.instance_c"}, _c12_problem)]
+
+
+def _c12(problem: LatticeProblem, rng, *, clamp: bool) -> Measurement:
+    m = problem.model
+    stocks = [Fraction(c) for c in _C12_TABLE]
+    cands = []
+    for col, F in ((0, cvar_utility()), (2, threshold())):
+        lat = build_lattice(m, F, stocks)
+        if clamp:
+            lat = build_lattice(m, F, stocks, continuation_=zero_continuation(lat.ac))
+        steps = lat.policy_iteration()
+        J, pol = steps[-1].J, steps[-1].policy
+        for c, row in _C12_TABLE.items():
+            cf = Fraction(c)
+            cands.append(Candidate(_f(lat.value(J, 0, cf)), _f(Fraction(row[col])), 0.0,
+                                   f"{F.name}: J*(c={c})"))
+            cands.append(Candidate(float(lat.action(pol, 0, cf)), float(row[col + 1]), 0.0,
+                                   f"{F.name}: greedy action(c={c})"))
+        improvements = len(steps) - 1
+        cands.append(Candidate(float(improvements), float(_C11_STEPS[F.name]), 0.0,
+                               f"{F.name}: PI improvements"))
+        deficit = min((min(b.J[x] - a.J[x] for x in a.J) for a, b in zip(steps, steps[1:])),
+                      default=0)
+        cands.append(Candidate(_f(min(0, deficit)), 0.0, 0.0, f"{F.name}: PI monotone"))
+    return worst_of(cands, "equality")
+
+
+def _c12_claim(problem, rng):
+    """Exact lattice PI on Instance C against the card's C12 table (values, greedy actions)
+    and C11's improvement counts and monotonicity."""
+    return _c12(problem, rng, clamp=False)
+
+
+def _c12_control(problem, rng):
+    """The same with the continuation outside the band clamped to 0."""
+    return _c12(problem, rng, clamp=True)
 
 
 # ===================================================================== (C9) grid error
@@ -603,8 +795,8 @@ def _c9(problem: GridProblem, rng, *, clamp: bool) -> Measurement:
         # plus float round-off of the interpolation sums, 8 eps per unit of |V| <= Gbar
         Gbar = float(max(abs(v) for v in m.return_bounds()))
         tol = sol.iteration_error + ref.iteration_error + 8 * _EPS * Gbar
-        cands.append(_Cand(err, bound, tol, f"M={M}", {"delta": sol.delta}))
-    return _worst(cands, "upper_bound", gamma=g)
+        cands.append(Candidate(err, bound, tol, f"M={M}", {"delta": sol.delta}))
+    return worst_of(cands, "upper_bound", gamma=g)
 
 
 def _c9_claim(problem, rng):
@@ -640,8 +832,8 @@ def _c10(problem: GridProblem, rng, *, drop_rn: bool) -> Measurement:
                 formula = c + (0.0 if drop_rn else float(V_rn[s]))
             else:
                 continue
-            cands.append(_Cand(float(v), formula, tol, f"s={s},c={c:.3f}"))
-    return _worst(cands, "equality", V_rn=[float(v) for v in V_rn])
+            cands.append(Candidate(float(v), formula, tol, f"s={s},c={c:.3f}"))
+    return worst_of(cands, "equality", V_rn=[float(v) for v in V_rn])
 
 
 def _c10_claim(problem, rng):
@@ -717,9 +909,9 @@ def _b1(problem: MRPProblem, rng: np.random.Generator, *, tv: bool) -> Measureme
             # round-off: the atoms r + gamma x carry relative error ~2 eps; each distance
             # sums at most n terms of size <= B: 16 n eps B (factor 8 of headroom)
             tol = 16.0 * n * _EPS * B
-            cands.append(_Cand(lhs, g ** power * rhs, tol, f"{name}#pair{k}",
+            cands.append(Candidate(lhs, g ** power * rhs, tol, f"{name}#pair{k}",
                                {"gamma": g}))
-    return _worst(cands, "upper_bound")
+    return worst_of(cands, "upper_bound")
 
 
 def _b1_claim(problem, rng):
@@ -784,12 +976,7 @@ _B4_M = (4, 16, 64)
 
 
 def _exact_laws(m: OutcomeMDP) -> list[FiniteDist]:
-    pi = np.zeros(m.S, dtype=np.int64)
-    out = []
-    for s in range(m.S):
-        law = return_distribution(m, pi, s=s, depth=m.S + 1)    # acyclic: exact
-        out.append(FiniteDist._raw(((float(x), float(p)) for x, p in law.pairs()), False))
-    return out
+    return acyclic_return_laws(m, np.zeros(m.S, dtype=np.int64))    # acyclic: exact
 
 
 def _require_exact_fixed_point(error: float, m: OutcomeMDP) -> None:
@@ -822,9 +1009,9 @@ def _b3(problem: MRPProblem, rng, *, narrow: bool) -> Measurement:
         # tol: float round-off of the projected sums and of the l_2^2 integral over at most
         # K + (atoms of eta^pi) intervals of width <= 2L: 16 K eps 2L (factor 8 of headroom)
         tol = 16 * K * _EPS * 2 * L
-        cands.append(_Cand(d, dz / (1.0 - g), tol, f"K={K}",
+        cands.append(Candidate(d, dz / (1.0 - g), tol, f"K={K}",
                            {"support": [-L, L], "iterations": fp.iterations}))
-    return _worst(cands, "upper_bound", gamma=g)
+    return worst_of(cands, "upper_bound", gamma=g)
 
 
 def _b3_claim(problem, rng):
@@ -850,8 +1037,8 @@ def _b3_mean(problem: MRPProblem, rng, *, narrow: bool) -> Measurement:
             # round-off: means are sums of K products z_i p_i (|z| <= L) after at most S + 1
             # projected backups, each adding K eps L: 4 (S + 2) K eps L
             tol = 4.0 * (m.S + 2) * K * _EPS * L
-            cands.append(_Cand(float(means[s]), float(V[s]), tol, f"K={K},s={s}"))
-    return _worst(cands, "equality")
+            cands.append(Candidate(float(means[s]), float(V[s]), tol, f"K={K},s={s}"))
+    return worst_of(cands, "equality")
 
 
 def _b3_mean_claim(problem, rng):
@@ -879,8 +1066,8 @@ def _b4(problem: MRPProblem, rng, *, squared_rate: bool) -> Measurement:
         # tol: round-off of the w_1 sum over at most (S + 1) n_q atoms of size <= vmax:
         # 16 (S + 1) n_q eps vmax (factor 8 of headroom over 2 eps per term)
         tol = 16 * (m.S + 1) * n_q * _EPS * vmax
-        cands.append(_Cand(d, bound, tol, f"m={n_q}", {"iterations": fp.iterations}))
-    return _worst(cands, "upper_bound", gamma=g)
+        cands.append(Candidate(d, bound, tol, f"m={n_q}", {"iterations": fp.iterations}))
+    return worst_of(cands, "upper_bound", gamma=g)
 
 
 def _b4_claim(problem, rng):
@@ -891,6 +1078,110 @@ def _b4_claim(problem, rng):
 def _b4_control(problem, rng):
     """The same against a 1/m^2 rate."""
     return _b4(problem, rng, squared_rate=True)
+
+
+_B4C_M = (1, 4, 16)
+
+
+def _b4_contraction(problem: MRPProblem, rng: np.random.Generator, *,
+                    w1: bool) -> Measurement:
+    m = problem.model
+    g = float(m.gamma)
+    pi = np.zeros(m.S, dtype=np.int64)
+    dist = (lambda a, b: wasserstein(a, b, 1)) if w1 else w_inf
+    cands = []
+    for k in range(4):
+        if k == 0:
+            # the card's adversarial shape: two laws on {0, 1} whose medians sit on opposite
+            # atoms (masses 3/8, 5/8 swapped): w_1 = 1/4 but their m = 1 projections are 1
+            # apart, w_inf = 1 for both (B4: Pi_Q is a w_inf but not a w_1 non-expansion)
+            eta = [FiniteDist._raw([(0.0, 0.375), (1.0, 0.625)], False)] * m.S
+            eta2 = [FiniteDist._raw([(0.0, 0.625), (1.0, 0.375)], False)] * m.S
+        else:
+            eta, eta2 = _random_laws(m.S, rng), _random_laws(m.S, rng)
+        T1, T2 = evaluation_operator(m, pi, eta), evaluation_operator(m, pi, eta2)
+        B = 1.0 + max(abs(x) for d in (*eta, *eta2, *T1, *T2) for x in d.atoms)
+        before = max(_f(dist(a, b)) for a, b in zip(eta, eta2))
+        # round-off: atoms r + gamma x carry relative error ~2 eps, quantiles are atoms and
+        # w_1 sums at most 2 (n + m) <= 64 terms of size <= B: 64 * 2 eps B (factor 2 spare)
+        tol = 256.0 * _EPS * B
+        for n_q in _B4C_M:
+            P1 = [quantile_projection(d, n_q) for d in eta]
+            P2 = [quantile_projection(d, n_q) for d in eta2]
+            proj = max(_f(dist(a, b)) for a, b in zip(P1, P2))
+            cands.append(Candidate(proj, before, tol, f"Pi_Q nonexpansion,pair{k},m={n_q}"))
+            PT1 = [quantile_projection(d, n_q) for d in T1]
+            PT2 = [quantile_projection(d, n_q) for d in T2]
+            op = max(_f(dist(a, b)) for a, b in zip(PT1, PT2))
+            cands.append(Candidate(op, g * before, tol, f"Pi_Q T contraction,pair{k},m={n_q}",
+                                   {"gamma": g}))
+    return worst_of(cands, "upper_bound", tightest=True)
+
+
+def _b4_contraction_claim(problem, rng):
+    """w_inf(Pi_Q nu, Pi_Q mu) <= w_inf(nu, mu) and sup-w_inf(Pi_Q T eta, Pi_Q T eta') <=
+    gamma sup-w_inf(eta, eta'), m in {1, 4, 16}."""
+    return _b4_contraction(problem, rng, w1=False)
+
+
+def _b4_contraction_control(problem, rng):
+    """The same two inequalities in w_1 instead of w_inf."""
+    return _b4_contraction(problem, rng, w1=True)
+
+
+_B3C_K = (5, 11)
+
+
+def _b3_contraction(problem: MRPProblem, rng: np.random.Generator, *,
+                    modulus_gamma: bool) -> Measurement:
+    m = problem.model
+    g = float(m.gamma)
+    pi = np.zeros(m.S, dtype=np.int64)
+    L = max(_vmax(m), 1.0)          # [-L, L] contains every return, preserved by r + gamma x
+    kappa = g if modulus_gamma else float(np.sqrt(g))
+    cands = []
+    for K in _B3C_K:
+        z = categorical_support(-L, L, K)
+        # round-off: the projected masses and the l_2 integral over <= 4 K intervals of width
+        # <= 2L each carry ~4 eps; 16 K eps 2L (factor 4 of headroom), on l_2 = sqrt(l_2^2)
+        tol = float(np.sqrt(16 * K * _EPS * 2 * L))
+
+        def on_grid(laws: list) -> list:
+            return [categorical_law(categorical_projection(d, z), z) for d in laws]
+
+        for k in range(4):
+            if k == 0:
+                # the card's tight case: delta_0 against delta_L; the self-loop with reward 0
+                # maps them to delta_0, delta_{gamma L} (on the grid for gamma = 1/2): ratio
+                # exactly sqrt(gamma) (card B1 "l_2 tightness")
+                eta = [point(0.0, exact=False)] * m.S
+                eta2 = [point(float(L), exact=False)] * m.S
+            else:
+                eta, eta2 = on_grid(_random_laws(m.S, rng)), on_grid(_random_laws(m.S, rng))
+            before = max(cramer(a, b) for a, b in zip(eta, eta2))
+            T1 = on_grid(evaluation_operator(m, pi, eta))
+            T2 = on_grid(evaluation_operator(m, pi, eta2))
+            after = max(cramer(a, b) for a, b in zip(T1, T2))
+            cands.append(Candidate(after, kappa * before, tol, f"Pi_C T,K={K},pair{k}",
+                                   {"gamma": g}))
+            # Pi_C is an l_2 non-expansion for laws supported in [z_1, z_K] (raw laws here)
+            nu, mu = _random_laws(1, rng)[0], _random_laws(1, rng)[0]
+            nu, mu = nu.scale(L / 3.0), mu.scale(L / 3.0)        # atoms in [-L, L]
+            p_nu, p_mu = on_grid([nu])[0], on_grid([mu])[0]
+            cands.append(Candidate(cramer(p_nu, p_mu), cramer(nu, mu), tol,
+                                   f"Pi_C nonexpansion,K={K},pair{k}"))
+    return worst_of(cands, "upper_bound", tightest=True)
+
+
+def _b3_contraction_claim(problem, rng):
+    """sup-l_2(Pi_C T eta, Pi_C T eta') <= sqrt(gamma) sup-l_2(eta, eta') for laws on the grid,
+    and l_2(Pi_C nu, Pi_C mu) <= l_2(nu, mu), K in {5, 11}."""
+    return _b3_contraction(problem, rng, modulus_gamma=False)
+
+
+def _b3_contraction_control(problem, rng):
+    """The same with the modulus gamma in place of sqrt(gamma)."""
+    return _b3_contraction(problem, rng, modulus_gamma=True)
 
 
 # ====================================================================== the claims
@@ -969,8 +1260,54 @@ CLAIMS: list[Claim] = [
           "exact lattice instances (gamma = 1/2, dyadic rewards); k = 0..8",
           provenance="derived", kind="upper_bound",
           instances=_c8_instances, measure=_c8_claim, negative_control=_c8_control,
-          control_note="bound without Gbar (casino(p_bet=0.9): k=0 error 1.4542 > 1)",
+          control_note="the indicator 1{x>=0} (degree 0; card: no geometric rate) against "
+          "the same bound with L = 1 (casino(p_bet=0.9): k=2 error 0.729 > 0.5)",
           quick=2, default=10),
+    Claim(id="distributional.c8.greedy_policy", paper="distributional",
+          cite=f"{_CARD} §4 C8 (ii), §3 A5-L]",
+          statement="for pi_k greedy w.r.t. the VI iterate V_k: sup (J* - J^{pi_k}) <= "
+          "2 gamma^{k+1} L Gbar / (1 - gamma)",
+          assumptions="infinite horizon; f L-Lipschitz, positively homogeneous of degree 1; "
+          "exact lattice instances (gamma = 1/2, dyadic rewards); J^{pi_k} by an exact linear "
+          "solve; k = 0..8", provenance="derived", kind="upper_bound",
+          instances=_c8_greedy_instances, measure=_c8_greedy_claim,
+          negative_control=_c8_greedy_control,
+          control_note="V_k computed with the band edges clamped (continuation 0, card C9 / "
+          "Pitfall 3): the greedy policy stays suboptimal for every k (Instance C: 0.17 at "
+          "k = 8 > 0.0156)", quick=2, default=10),
+    Claim(id="distributional.c8.approximate_vi", paper="distributional",
+          cite=f"{_CARD} §4 C8 (iii), §3 A5-L]",
+          statement="VI with per-step errors |e_k| <= delta has sup |V^_k - J*| <= "
+          "gamma^k L Gbar + delta / (1 - gamma)",
+          assumptions="infinite horizon; f L-Lipschitz, degree 1; exact lattice instances; "
+          "delta = 1/16 with errors all +delta, all -delta, or random signs (rng); and "
+          "quantile-projected distributional VI (m = 4, delta = L (G_hi - G_lo) / (2 m)); "
+          "k = 0..8",
+          provenance="derived", kind="upper_bound",
+          instances=_c8_instances, measure=_c8_approx_claim,
+          negative_control=_c8_approx_control,
+          control_note="bound gamma^k L Gbar + delta (no 1/(1 - gamma) accumulation; "
+          "Instance C: 0.0886 > 0.0703 at k = 8)", quick=2, default=10),
+    Claim(id="distributional.c11.policy_iteration", paper="distributional",
+          cite=f"{_CARD} §4 C11, §3 A6]",
+          statement="distributional PI improves pointwise (J_{k+1} >= J_k) and stops after "
+          "finitely many steps at J* for P1 + P2 criteria",
+          assumptions=_FH + "; H = 2 (RG, A, T1, B); f in {min(x,0), 1{x>=0}, -|x|}; exact "
+          "rationals; optimum by history-tree backward induction (A3)",
+          provenance="derived", kind="equality",
+          instances=_c11_instances, measure=_c11_claim, negative_control=_c11_control,
+          control_note="PI with F = CVaR_tau itself (P1 violated): stops suboptimal "
+          "(Instance A: CVaR_1/2 0 vs 3/4)", quick=3, default=20),
+    Claim(id="distributional.c12.instance_c_table", paper="distributional",
+          cite=f"{_CARD} §4 C12, C11]",
+          statement="Instance C: J*_min, P*(c + G >= 0) and the greedy actions equal the "
+          "card's table at c in {-7/4, ..., 0, 1/4, 1}; PI takes 1 (min) and 3 (indicator) "
+          "monotone improvements",
+          assumptions="Instance C (gamma = 1/2, exact lattice A5-L); PI from 'stop' "
+          "everywhere; ties keep pi_k's action", provenance="derived", kind="equality",
+          instances=_c12_instances, measure=_c12_claim, negative_control=_c12_control,
+          control_note="continuation outside the band clamped to 0 (card C9 / Pitfall 3): "
+          "J*(-7/4) = 0 instead of -1.3608", quick=0, default=0),
     Claim(id="distributional.c9.grid_error", paper="distributional",
           cite=f"{_CARD} §4 C9, §3 A5]",
           statement="stock-grid VI with interpolation and analytic continuation has "
@@ -1039,6 +1376,29 @@ CLAIMS: list[Claim] = [
           measure=_b4_claim, negative_control=_b4_control,
           control_note="a 1/m^2 rate instead of 1/m (M at gamma = 1/2: 0.05 > 0.031 at m=16)",
           quick=3, default=20),
+    Claim(id="distributional.b3.categorical_contraction", paper="distributional",
+          cite="[rowland2018] (proposition numbers unverified on the card); card §4 B3",
+          statement="Pi_C is a non-expansion in l_2 and Pi_C T^pi is a sqrt(gamma)-contraction "
+          "in sup-l_2",
+          assumptions="finite MRPs with random rewards (S <= 3); uniform support [-L, L] "
+          "containing every return (L = max(max|r|/(1-gamma), 1)); K in {5, 11}; the card's "
+          "tight pair delta_0, delta_L plus random pairs",
+          provenance="paper", kind="upper_bound",
+          instances=_mrp_instances([("self_loop", {"gamma": 0.5})], acyclic=False),
+          measure=_b3_contraction_claim, negative_control=_b3_contraction_control,
+          control_note="modulus gamma instead of sqrt(gamma) (card B1: the zero-reward "
+          "self-loop gives exactly sqrt(gamma))", quick=3, default=30),
+    Claim(id="distributional.b4.quantile_contraction", paper="distributional",
+          cite="[dabney2018] (result numbers not on the card); card §4 B4, Pitfall 12",
+          statement="Pi_Q is a non-expansion in w_inf and Pi_Q T^pi is a gamma-contraction "
+          "in sup-w_inf",
+          assumptions="finite MRPs with random rewards (S <= 3); finite-support laws; m in "
+          "{1, 4, 16}; the card's adversarial pair plus random pairs",
+          provenance="paper", kind="upper_bound",
+          instances=_mrp_instances([("self_loop", {"gamma": 0.5})], acyclic=False),
+          measure=_b4_contraction_claim, negative_control=_b4_contraction_control,
+          control_note="the same in w_1 (card: Pi_Q is not a w_1 non-expansion; the "
+          "adversarial pair gives ratio 4)", quick=3, default=30),
 ]
 
 for _claim in CLAIMS:

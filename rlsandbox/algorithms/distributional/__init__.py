@@ -15,7 +15,9 @@ evaluation       stock recursion (§2.2), A1 exact return laws, the operators T^
 stock_dp         A2 / A2-T: exact backward distributional DP over (t, s, c); no-stock greedy
 brute_force      A3: history-policy references, Markov baselines, reachable returns
 outer            A4: outer searches over the initial stock (CVaR, VaR, mean-variance, targets)
-lattice          A5-L / A6: exact lattice instances, VI iterates, policy iteration (§3)
+lattice          A5-L / A6: exact lattice instances, VI iterates, policy iteration (EU),
+                 infinite-horizon VaR search by bisection (§3 A4)
+policy_iteration A6: distributional PI for any criterion on finite-horizon augmented spaces
 stock_vi         A5: stock-grid VI (compiled), exact-stock execution, rollouts, CVaR search
 representations  A7: categorical and quantile projections and projected fixed points
 
@@ -46,10 +48,14 @@ from rlsandbox.algorithms.distributional.evaluation import (control_operator,
                                                             phi, return_distribution,
                                                             sample_episode, stock_path)
 from rlsandbox.algorithms.distributional.lattice import (StockLattice, build_lattice,
-                                                         continuation, solve_risk_neutral)
+                                                         continuation, lattice_var_search,
+                                                         solve_risk_neutral,
+                                                         zero_continuation)
 from rlsandbox.algorithms.distributional.model import OutcomeMDP
 from rlsandbox.algorithms.distributional.objectives import (ExpectedUtility, Functional,
-                                                            Objective, cvar, cvar_utility,
+                                                            Objective,
+                                                            constraint_satisfaction, cvar,
+                                                            cvar_utility,
                                                             exponential_utility, mean_utility,
                                                             mean_variance,
                                                             mean_variance_utility, median,
@@ -59,7 +65,11 @@ from rlsandbox.algorithms.distributional.objectives import (ExpectedUtility, Fun
 from rlsandbox.algorithms.distributional.outer import (cvar_outer, homeostasis,
                                                        mean_variance_outer, target_probability,
                                                        var_outer)
-from rlsandbox.algorithms.distributional.representations import (categorical_evaluation,
+from rlsandbox.algorithms.distributional.policy_iteration import (
+    PolicyIterationResult, augmented_states, distributional_policy_iteration,
+    evaluate_stock_policy)
+from rlsandbox.algorithms.distributional.representations import (acyclic_return_laws,
+                                                                 categorical_evaluation,
                                                                  categorical_projection,
                                                                  categorical_support,
                                                                  quantile_evaluation,
@@ -76,7 +86,8 @@ __all__ = [
     "OutcomeMDP", "FiniteDist", "point", "mixture", "wasserstein", "w_inf", "cramer",
     "cramer_sq", "total_variation", "sup_distance", "empirical_cvar", "DISTANCES",
     "Objective", "ExpectedUtility", "Functional", "mean_utility", "threshold", "cvar_utility",
-    "piecewise_linear", "target_abs", "target_squared", "exponential_utility",
+    "piecewise_linear", "target_abs", "target_squared", "constraint_satisfaction",
+    "exponential_utility",
     "mean_variance_utility", "cvar", "value_at_risk", "median", "mean_variance",
     "next_stock", "stock_path", "return_distribution", "sample_episode",
     "evaluation_operator", "control_operator", "phi",
@@ -84,10 +95,14 @@ __all__ = [
     "history_optimum_eu", "history_return_laws", "best_over_history_policies",
     "markov_policies", "best_markov", "randomized_markov_curve", "reachable_returns",
     "cvar_outer", "var_outer", "mean_variance_outer", "target_probability", "homeostasis",
-    "StockLattice", "build_lattice", "continuation", "solve_risk_neutral",
+    "StockLattice", "build_lattice", "continuation", "zero_continuation",
+    "solve_risk_neutral", "lattice_var_search",
+    "distributional_policy_iteration", "PolicyIterationResult", "augmented_states",
+    "evaluate_stock_policy",
     "stock_value_iteration", "policy_law", "stock_policy_law", "markov_rollouts",
     "risk_neutral_policy",
     "grid_error_bound",
-    "categorical_support", "categorical_projection", "categorical_evaluation",
+    "acyclic_return_laws", "categorical_support", "categorical_projection",
+    "categorical_evaluation",
     "quantile_projection", "quantile_evaluation",
 ]

@@ -24,6 +24,9 @@ not a lattice instance) and turns the equation into a finite MDP with terminal p
 
 * :meth:`StockLattice.value_iteration`: ``V_{k+1} = T V_k`` from ``V_0(s, c) = f(c)`` [card A5,
   C8], exactly;
+* :meth:`StockLattice.distributional_iterates`: the distributional version of that VI,
+  ``zeta_{k+1}(s, c) = Pi Phi_{a*} zeta_k(s, c)`` from ``delta_c`` [card A5], exact or with the
+  quantile projection (the projected approximate VI of card C8 (iii));
 * :meth:`StockLattice.policy_iteration`: distributional PI for EU [card §3 A6]: evaluate the
   current stationary stock policy exactly (a linear solve; for EU, F(zeta^pi) is linear in the
   continuation values), improve greedily keeping pi_k's action on ties, stop when the policy
@@ -33,9 +36,16 @@ not a lattice instance) and turns the equation into a finite MDP with terminal p
 The risk-neutral values come from :func:`solve_risk_neutral` (exact PI on the expected-reward
 model).
 
+* :func:`lattice_var_search`: sup_pi VaR_tau by bisection on the target with the indicator
+  inner problem [card §3 A4 "VaR"], the infinite-horizon counterpart of ``outer.var_outer``.
+
 Deviations: the card lists A6 with general distributional evaluation; here PI is for
 expected utilities, where F(zeta^pi) needs only the expected utility (exact linear algebra).
-Non-EU greedy PI (the C11 control, "plausible; not verified" on the card) is not implemented.
+Distributional PI with any criterion F (including the card's C11 control, F = CVaR) on the
+finite augmented space of a finite horizon is
+:func:`~rlsandbox.algorithms.distributional.policy_iteration.distributional_policy_iteration`;
+on an infinite horizon the stationary policies' return laws have infinite support and are
+not evaluated exactly here.
 """
 from __future__ import annotations
 
@@ -52,7 +62,8 @@ from rlsandbox.algorithms.distributional.objectives import ExpectedUtility
 from rlsandbox.algorithms.distributional.stock_dp import greedy_choice
 
 __all__ = ["solve_risk_neutral", "linear_solve", "analytic_value", "AnalyticContinuation",
-           "continuation", "StockLattice", "build_lattice", "PIStep"]
+           "continuation", "zero_continuation", "StockLattice", "build_lattice", "PIStep",
+           "LatticeVaRResult", "lattice_var_search"]
 
 
 def linear_solve(M: list[list[Any]], b: list[Any]) -> list[Any]:
@@ -281,6 +292,59 @@ class StockLattice:
             out.append(V)
         return out
 
+    def outside_law(self, s: int, c: Any):
+        """A law of ``c + G`` from (s, c) outside the band attaining the analytic value: the
+        point mass at ``c + V(s)`` (V the risk-neutral extreme of the continuation, card C10),
+        or ``delta_c`` where the coefficient is 0 (every law of the sure sign scores 0) and
+        for the indicator. Valid because outside the band ``c + G`` has a sure sign, so F is
+        affine on the laws there and only the mean matters."""
+        from rlsandbox.algorithms.distributional.dists import point
+
+        ac = self.ac
+        side = ac.region(c)
+        if side == 0:
+            raise ValueError(f"stock c={c} is inside the band; its law is not analytic")
+        slope, ints = (ac.hi_slope, ac.hi_int) if side > 0 else (ac.lo_slope, ac.lo_int)
+        loc = c if (ac.indicator or slope == 0) else c + ints[s] / slope
+        return point(loc, exact=self.model.exact)
+
+    def distributional_iterates(self, n_iter: int, *, m: int | None = None) -> list[dict]:
+        """Distributional VI on the lattice [card §3 A5 "distributional version", C8 (iii)]:
+        ``zeta_0(s, c) = delta_c`` and ``zeta_{k+1}(s, c) = Pi (Phi_{a*} zeta_k)(s, c)`` with
+        ``a* = argmax_a F((Phi_a zeta_k)(s, c))`` (tie rule of A2), Pi the identity or the
+        quantile projection onto ``m`` atoms; outside the band :meth:`outside_law`.
+
+        Without projection ``F(zeta_k) = V_k`` of :meth:`value_iteration` exactly (card A5: "for
+        EU, F(zeta_k) equals the scalar V_k"); ``zeta_k`` is the law of ``c + G`` under the
+        k-step optimal non-stationary policy, not under the stationary greedy one (card
+        Pitfall 10). With projection every step errs by at most ``L w_1(Pi_Q nu, nu) <=
+        L (G_hi - G_lo) / (2 m)`` in value (the laws live on ``[c + G_lo, c + G_hi]``; card
+        B4's derived bound), the delta of card C8 (iii).
+
+        Returns the list ``[zeta_0, ..., zeta_n]`` of dicts (s, c) -> FiniteDist.
+        """
+        from rlsandbox.algorithms.distributional.dists import point
+        from rlsandbox.algorithms.distributional.evaluation import phi
+        from rlsandbox.algorithms.distributional.representations import quantile_projection
+
+        model, F = self.model, self.objective
+        zeta = {x: point(x[1], exact=model.exact) for x in self.states}
+        out = [zeta]
+        for _ in range(n_iter):
+            def law(s2: int, c2: Any, zeta: dict = zeta):
+                return zeta[(s2, c2)] if self.ac.region(c2) == 0 else self.outside_law(s2, c2)
+
+            new = {}
+            for i, (s, c) in enumerate(self.states):
+                acts = sorted(self.rows[i])
+                nus = [phi(model, a, law, s, c) for a in acts]
+                a, _ = greedy_choice([F(nu) for nu in nus], acts, self.tie_tol)
+                nu = nus[acts.index(a)]
+                new[(s, c)] = nu if m is None else quantile_projection(nu, m)
+            zeta = new
+            out.append(zeta)
+        return out
+
     def evaluate(self, policy: list) -> list:
         """Exact ``J^pi`` of a stationary lattice policy (list of actions per lattice state):
         ``(I - beta P_pi) J = b_pi`` with the terminal payoffs in ``b_pi``."""
@@ -385,10 +449,22 @@ class StockLattice:
         return J[(s, c)]
 
 
+def zero_continuation(ac: AnalyticContinuation) -> AnalyticContinuation:
+    """``ac`` with every value outside the band replaced by 0: what the clamped stock grid
+    converges to ("losses beyond the grid are free", card C9 negative control, Pitfall 3).
+    A deliberately wrong continuation, for negative controls only."""
+    zeros = [0 * v for v in ac.lo_int]
+    return AnalyticContinuation(ac.c_lo, ac.c_hi, 0 * ac.lo_slope, zeros, 0 * ac.hi_slope,
+                                list(zeros), ac.lo_action, ac.hi_action, ac.indicator)
+
+
 def build_lattice(model: OutcomeMDP, objective: ExpectedUtility, stocks: Any, *,
-                  max_states: int = 100_000) -> StockLattice:
+                  max_states: int = 100_000,
+                  continuation_: AnalyticContinuation | None = None) -> StockLattice:
     """The finite in-band augmented MDP reachable from ``stocks`` at every non-terminal state
     [card A5-L]. ``model`` should be exact (Fractions) so that lattice points compare exactly.
+    ``continuation_`` replaces the analytic values outside the band (default
+    :func:`continuation`; :func:`zero_continuation` is the card's clamping control).
 
     >>> from fractions import Fraction as Fr
     >>> from rlsandbox.mdps.distributional import instance_c
@@ -402,7 +478,7 @@ def build_lattice(model: OutcomeMDP, objective: ExpectedUtility, stocks: Any, *,
     if objective.degree is None:
         raise ValueError(f"{objective.name} has no homogeneity degree; the scalar stock "
                          f"equation needs one (card §2.4)")
-    ac = continuation(model, objective)
+    ac = continuation(model, objective) if continuation_ is None else continuation_
     g = model.gamma
     start = [model.number("stock", c) for c in stocks]
     states: list = []
@@ -446,3 +522,79 @@ def build_lattice(model: OutcomeMDP, objective: ExpectedUtility, stocks: Any, *,
         rows.append({a: [(p, -1 if y is None else index[y], const) for p, y, const in out]
                      for a, out in rows_by_state[x].items()})
     return StockLattice(model, objective, states, rows, ac)
+
+
+@dataclass(frozen=True)
+class LatticeVaRResult:
+    """Bisection for ``sup_pi VaR_tau(G^pi)`` on an exact lattice instance.
+
+    ``lo`` has ``P*(G >= lo) > 1 - tau`` (so some stock policy has VaR_tau >= lo) and ``hi``
+    has ``P*(G >= hi) <= 1 - tau`` (no policy reaches hi): the optimum is in [lo, hi).
+    ``p_lo``/``p_hi`` are those P*; ``lattice``/``J``/``policy`` solve the indicator problem
+    at c0 = -lo (run the policy from stock -lo).
+    """
+
+    lo: Any
+    hi: Any
+    p_lo: Any
+    p_hi: Any
+    lattice: StockLattice
+    J: dict
+    policy: dict
+    tau: Any
+
+
+def lattice_var_search(model: OutcomeMDP, tau: Any, *, n_bisect: int = 12,
+                       max_states: int = 100_000) -> LatticeVaRResult:
+    """Infinite-horizon VaR maximisation by bisection on the target [card §3 A4 "VaR"].
+
+    ``P*(theta) = sup_pi P(G^pi >= theta)`` is A5-L with ``f = 1{x >= 0}`` and c0 = -theta
+    (exact on lattice instances); it is non-increasing in theta, and for the left-continuous
+    quantile ``VaR_tau(G) >= theta`` iff ``P(G >= theta) > 1 - tau`` (derivation in
+    :mod:`~rlsandbox.algorithms.distributional.outer`). Bisection keeps ``P*(lo) > 1 - tau >=
+    P*(hi)``, starting from ``lo = G_lo`` (P* = 1) and ``hi = G_lo + W`` with W the smallest
+    power of 2 above ``G_hi - G_lo`` (P* = 0 beyond G_hi), so every midpoint is dyadic and
+    stays on the lattice. After ``n_bisect`` halvings ``hi - lo = W / 2^n_bisect``.
+
+    Deviations: the card suggests bisection without fixing the bracket; the power-of-2 bracket
+    is ours (it keeps the midpoints on the dyadic lattice of A5-L).
+
+    >>> from fractions import Fraction as Fr
+    >>> from rlsandbox.mdps.distributional import instance_c
+    >>> res = lattice_var_search(instance_c(), Fr(1, 2), n_bisect=6)
+    >>> res.lo, res.hi - res.lo, res.p_lo        # bracket 8 / 2^6; P*(G >= 1) = 0.6 (C12)
+    (Fraction(1, 1), Fraction(1, 8), Fraction(3, 5))
+    """
+    from rlsandbox.algorithms.distributional.objectives import threshold
+
+    if model.H is not None:
+        raise ValueError("lattice_var_search is for infinite-horizon models (H=None); use "
+                         "outer.var_outer on finite horizons")
+    tau = model.number("tau", tau)
+    if not 0 < tau <= 1:
+        raise ValueError(f"tau == {tau}; VaR needs tau in (0, 1]")
+    F = threshold()
+    G_lo, G_hi = model.return_bounds()
+    W = model.one()
+    while W <= G_hi - G_lo:
+        W = W * 2
+
+    def solve(theta: Any) -> tuple:
+        lat = build_lattice(model, F, [-theta], max_states=max_states)
+        J, pol = lat.solve()
+        return lat.value(J, model.s0, -theta), lat, J, pol
+
+    lo, hi = G_lo, G_lo + W
+    p_lo, lat, J, pol = solve(lo)
+    p_hi = solve(hi)[0]
+    if not (p_lo > 1 - tau >= p_hi):
+        raise AssertionError(f"bracket [{lo}, {hi}] does not bracket the VaR: P* = {p_lo}, "
+                             f"{p_hi}")
+    for _ in range(n_bisect):
+        mid = (lo + hi) / 2
+        p, lat_m, J_m, pol_m = solve(mid)
+        if p > 1 - tau:
+            lo, p_lo, lat, J, pol = mid, p, lat_m, J_m, pol_m
+        else:
+            hi, p_hi = mid, p
+    return LatticeVaRResult(lo, hi, p_lo, p_hi, lat, J, pol, tau)

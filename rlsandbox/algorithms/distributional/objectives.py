@@ -43,6 +43,7 @@ from rlsandbox.algorithms.distributional.dists import FiniteDist
 
 __all__ = ["Objective", "ExpectedUtility", "Functional", "mean_utility", "threshold",
            "cvar_utility", "piecewise_linear", "target_abs", "target_squared",
+           "constraint_satisfaction",
            "shifted_threshold", "shifted_min", "shifted_abs", "exponential_utility",
            "mean_variance_utility", "cvar", "value_at_risk", "median", "mean_variance",
            "COMPATIBLE_EU", "INCOMPATIBLE_EU"]
@@ -185,6 +186,29 @@ def target_abs() -> ExpectedUtility:
     """``f(x) = -|x|``: hit a target theta with c0 = -theta (homeostasis) [card §2.5]."""
     return ExpectedUtility("-|x|", True, True, f=lambda x: -abs(x), degree=1.0, lipschitz=1.0,
                            kernel_form=("pl", 1.0, -1.0))
+
+
+def constraint_satisfaction(lam: Any = 1) -> ExpectedUtility:
+    """``f(x) = x + lam min(x, 0) = (1 + lam) min(x, 0) + max(x, 0)``: with c0 = -theta,
+    ``F = E[G - theta] - lam E[(theta - G)^+]``, the expected return with a penalty ``lam`` per
+    unit of shortfall below the constraint level theta [card §1 and §5.1 name "constraint
+    satisfaction" as an application; the formula is reconstructed here, not the paper's].
+
+    Degree 1 and Lipschitz ``1 + lam``, so P1 and P2 hold for every lam >= 0 and A2 (finite
+    horizon) or A5 (grid VI) optimise it exactly [card §2.5 table: alpha min + beta max];
+    ``lam -> infinity`` approaches "never fall below theta" (a hard constraint).
+
+    >>> from fractions import Fraction as Fr
+    >>> from rlsandbox.algorithms.distributional.dists import FiniteDist
+    >>> nu = FiniteDist.from_pairs([(-2, Fr(1, 4)), (1, Fr(3, 4))], exact=True)   # c0 + G
+    >>> constraint_satisfaction(3)(nu)        # E X - 3 E (-X)^+ = 1/4 - 3/2
+    Fraction(-5, 4)
+    """
+    if isinstance(lam, bool) or not (isinstance(lam, (int, Fraction)) and lam >= 0):
+        lam = check_in_range("lam", lam, low=0.0)
+    return ExpectedUtility(f"x+{lam}min(x,0)", True, True,
+                           f=lambda x: x + lam * _min0(x), degree=1.0,
+                           lipschitz=float(1 + lam), kernel_form=("pl", float(1 + lam), 1.0))
 
 
 def target_squared() -> ExpectedUtility:

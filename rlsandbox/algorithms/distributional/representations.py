@@ -43,9 +43,27 @@ from rlsandbox.algorithms.distributional.dists import FiniteDist, point, w_inf
 from rlsandbox.algorithms.distributional.evaluation import as_policy, evaluation_operator
 from rlsandbox.algorithms.distributional.model import OutcomeMDP
 
-__all__ = ["categorical_support", "categorical_projection", "categorical_law",
+__all__ = ["acyclic_return_laws", "categorical_support", "categorical_projection", "categorical_law",
            "quantile_projection", "CategoricalFixedPoint", "categorical_evaluation",
            "QuantileFixedPoint", "quantile_evaluation", "categorical_cramer_sq"]
+
+
+def acyclic_return_laws(model: OutcomeMDP, policy: Any) -> list[FiniteDist]:
+    """Exact per-state return laws eta^pi(s) (float atoms) of a policy on an acyclic
+    infinite-horizon model: every path terminates within S steps, so A1 truncated at depth
+    S + 1 is exact [card §3 A1]; the reference of the B3/B4 checks and of figure E5.
+
+    >>> from rlsandbox.mdps.distributional import instance_m
+    >>> acyclic_return_laws(instance_m(), np.zeros(4, dtype=np.int64))[2].pairs()
+    [(-0.5, 0.6), (1.5, 0.4)]
+    """
+    from rlsandbox.algorithms.distributional.evaluation import return_distribution
+
+    out = []
+    for s in range(model.S):
+        law = return_distribution(model, policy, s=s, depth=model.S + 1)
+        out.append(FiniteDist._raw(((float(x), float(p)) for x, p in law.pairs()), False))
+    return out
 
 
 def categorical_support(v_min: float, v_max: float, K: int) -> np.ndarray:
