@@ -21,12 +21,17 @@ HARPG = [cid for cid in REGISTRY if cid.startswith("harpg.")]
 
 
 def test_claim_set_and_provenance():
-    assert len(HARPG) == 19
+    assert len(HARPG) == 24
+    # every claim id of card §4.1: N1-N12 (N9 a, b, c; N11 for N-PG-IGT and N-HARPG)
+    for cid in ("harpg.prop.constants", "harpg.lemma.sequence_constant",
+                "harpg.thm.n_pg_igt_rate", "harpg.est.hvp_interpolation_unbiased_mc"):
+        assert REGISTRY[cid].provenance == "paper"
     assert all(REGISTRY[c].paper == "harpg" for c in HARPG)
     # the main theorem (card N11) is registered, with the card's provenance
     assert REGISTRY["harpg.thm.n_harpg_rate"].provenance == "paper"
     assert REGISTRY["harpg.thm.n_harpg_rate_pl"].provenance == "unverified"   # [prototype]
     assert REGISTRY["harpg.lemma.relaxed_wgd"].provenance == "derived"
+    assert REGISTRY["harpg.rate.tracking_error_n_mpg"].provenance == "unverified"   # card §3.3
 
 
 @pytest.mark.parametrize("claim_id", HARPG)
@@ -122,6 +127,46 @@ def test_lipschitz_smoothness_constant_holds_on_softmax():
 def test_mc_threshold_is_bonferroni():
     # two-sided Bonferroni over the 9 entries at family level Z_FAMILY_LEVEL
     from scipy import stats
-    m = hc._z_cell(np.random.default_rng(0).normal(size=(1000, 9)), np.zeros(9), "x")
+    m = hc.z_cell(np.random.default_rng(0).normal(size=(1000, 9)), np.zeros(9), "x")
     assert m.bound == pytest.approx(stats.norm.isf(hc.Z_FAMILY_LEVEL / 18), rel=1e-12)
     assert m.extra["entries"] == 9
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(0.0, 2.5), st.floats(0.0, 0.95), st.integers(5, 200))
+def test_certified_sequence_constant_holds_beyond_its_window(p, q, T0):
+    # card N9(b): the constant certified from T <= T0 (by induction beyond) bounds the ratio on
+    # a 100x longer range; tol: 4 T eps per compiled recursion step (claim helper)
+    from rlsandbox.algorithms.harpg.theory import c_certified, sequence_ratio
+    C = c_certified(p, q, T0)
+    assert sequence_ratio(p, q, 100 * T0).max() <= C * (1 + 4 * 100 * T0 * EPS)
+
+
+def test_constants_claim_sigma_g_matches_closed_form_on_absorbing_instance():
+    # card N5 control instance: one state, constant reward 1, uniform softmax over 2 actions:
+    # grad J_H = 0 and E||g||^2 = (1 - ||pi||^2) sum_t R_t^2 = (1/2) sum_t (sum_{h=t}^{H-1}
+    # gamma^h)^2 exactly [derived]; the claim's Monte Carlo cell must agree within 4 s.e.
+    case = hc.EstimatorCase(inst.harpg_absorbing(2, 0.95), 200, (0.0, 0.0))
+    ro = case.problem.sample(np.zeros(2), H=200, n=hc.N5_MC, rng=np.random.default_rng(3))
+    x = np.sum(ro.g ** 2, axis=-1)
+    disc = 0.95 ** np.arange(200)
+    exact = 0.5 * np.sum(np.cumsum(disc[::-1])[::-1] ** 2)
+    assert abs(x.mean() - exact) <= 4 * x.std(ddof=1) / np.sqrt(x.size)
+    m = hc._constants_check(case, np.random.default_rng(3), 0)
+    ratio = m.extra["ratios"]["sigma_g^2: E||g - grad J_H||^2"]
+    assert 0.1 < ratio < 0.14         # ~ 1/8: tight up to the constant, as the card expects
+
+
+@settings(max_examples=30, deadline=None)
+@given(tabular_mdps(S=(1, 4), A=(2, 3), gamma=(0.3, 0.97)), st.integers(1, 40),
+       st.integers(0, 2**32 - 1))
+def test_smoothness_constant_property(mdp, H, seed):
+    # card N5(a) on hypothesis-drawn MDPs: ||hess J||_2 and ||hess J_H||_2 <= L_g = r_max (M_g^2 +
+    # M_h)/(1-gamma)^2 for softmax (M_g = sqrt 2, M_h = 1/2); slack: 64 d eps of the norm (the
+    # exact cells of harpg.prop.constants)
+    p = LogLinearMDP.softmax(mdp)
+    theta = np.random.default_rng(seed).normal(scale=2.0, size=p.d)
+    c = constants(p.r_max, p.M_g, p.M_h, p.gamma, H)
+    for Hs in (p.hess_J(theta), p.hess_J_H(theta, H)):
+        v = np.linalg.norm(Hs, 2)
+        assert v <= c.L_g + 64 * p.d * EPS * v

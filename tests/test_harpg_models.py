@@ -373,3 +373,86 @@ def test_transposed_hvp_is_also_unbiased_in_mean():
     u = np.array([1.0, -0.5, 0.3, 2.0])      # not in the softmax null space (per-state ones)
     from rlsandbox.algorithms.harpg.estimators import hvp_transposed
     assert not np.allclose(hvp(ro, u), hvp_transposed(ro, u))     # per-sample they differ
+
+
+# ------------------------------------------------------------- I5: logistic actions, finite S
+def test_i5_exact_derivatives_match_finite_differences():
+    # card §4.0 I5: tabular formulas on the quadrature-averaged model; central differences with
+    # step 1e-5 have error O(h^2 J''') + O(eps J / h) ~ 1e-9 here
+    from rlsandbox.mdps.harpg import logistic_state_mdp
+    p = logistic_state_mdp()
+    th, h = np.array([0.3, -0.2]), 1e-5
+    E = np.eye(2)
+    fd_g = np.array([(p.J(th + h * u) - p.J(th - h * u)) / (2 * h) for u in E])
+    fd_H = np.array([(p.grad_J(th + h * u) - p.grad_J(th - h * u)) / (2 * h) for u in E])
+    fd_HH = np.array([(p.grad_J_H(th + h * u, 7) - p.grad_J_H(th - h * u, 7)) / (2 * h)
+                      for u in E])
+    np.testing.assert_allclose(p.grad_J(th), fd_g, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(p.hess_J(th), fd_H, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(p.hess_J_H(th, 7), fd_HH, rtol=0, atol=1e-8)
+    # J_H -> J geometrically: |J_H - J| <= r_max gamma^H/(1-gamma) (rewards in [0, 1])
+    assert abs(p.J_H(th, 300) - p.J(th)) <= 0.9 ** 300 / 0.1 + 1e-12
+
+
+def test_i5_monte_carlo_matches_exact_values():
+    # the compiled sampler against the exact J_H, grad J_H, hess J_H: z-tests at family level
+    # 1e-3 (Bonferroni over 1 + 2 + 4 entries)
+    from scipy import stats
+    from rlsandbox.algorithms.harpg import estimators as est
+    from rlsandbox.mdps.harpg import logistic_state_mdp
+    p = logistic_state_mdp()
+    th, H, n = np.array([0.3, -0.2]), 10, 40_000
+    ro = p.sample(th, H=H, n=n, rng=np.random.default_rng(4))
+    z_crit = stats.norm.isf(1e-3 / 14)
+    for x, exact in ((ro.ret[:, None], np.array([p.J_H(th, H)])),
+                     (est.gpomdp(ro), p.grad_J_H(th, H)),
+                     (est.hessian(ro).reshape(n, -1), p.hess_J_H(th, H).ravel())):
+        z = np.abs(x.mean(0) - exact) / (x.std(0, ddof=1) / np.sqrt(n))
+        assert z.max() <= z_crit
+
+
+def test_i5_kernel_matches_py_func():
+    from rlsandbox.algorithms.harpg._kernels import _rollout_logistic_states
+    from rlsandbox.mdps.harpg import logistic_state_mdp
+    p = logistic_state_mdp()
+    rng = np.random.default_rng(0)
+    mu = rng.normal(size=(2, 3))
+    args = [mu, 0.5, np.array(p.kappa), np.array(p.beta), np.array(p.c), 1.0, 0.9,
+            np.cumsum(p.rho) / np.cumsum(p.rho)[-1], rng.random((2, 3)), rng.random((2, 3, 6)),
+            rng.random((2, 3, 6))]
+    outs = [[np.empty((2, 3, 6)) for _ in range(3)] + [np.empty((2, 3, 6), dtype=np.int64)]
+            for _ in range(2)]
+    _rollout_logistic_states(*args, *outs[0])
+    _rollout_logistic_states.py_func(*args, *outs[1])
+    # visited states identical; floats to a few ulps (compiled libm tanh/exp/log may differ in
+    # the last bit from NumPy's)
+    np.testing.assert_array_equal(outs[0][3], outs[1][3])
+    for a, b in zip(outs[0][:3], outs[1][:3]):
+        np.testing.assert_allclose(a, b, rtol=8 * np.finfo(float).eps, atol=1e-300)
+
+
+def test_i5_fisher_and_constants():
+    # card §4.0 I5: F = sum_s d(s) phi phi^T/(3 b^2) >= mu_F = (1-gamma) lambda_min(E_rho phi phi^T)
+    # /(3 b^2); with unit-norm features M_g = 1/b, M_h = 1/(2 b^2)
+    from rlsandbox.mdps.harpg import logistic_state_mdp
+    p = logistic_state_mdp()
+    assert p.M_g == pytest.approx(2.0, rel=1e-15) and p.M_h == pytest.approx(2.0, rel=1e-15)
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        th = rng.normal(scale=2.0, size=2)
+        ev = np.linalg.eigvalsh(p.fisher(th))
+        assert ev.min() >= p.mu_F
+        F_exact = np.einsum("s,sd,se->de", p.occupancy(th), p.phi, p.phi) / (3 * p.b ** 2)
+        np.testing.assert_allclose(p.fisher(th), F_exact, rtol=1e-13)
+    # J* on an action grid: every state can earn reward 1 (a = c_s), so J* = 1/(1-gamma) and
+    # the grid (spacing 0.02) reaches it up to exp(-0.01^2/2) per step
+    assert 10.0 * np.exp(-0.01 ** 2 / 2) - 1e-9 <= p.J_star <= 10.0 + 1e-9
+
+
+def test_i5_validation():
+    from rlsandbox.algorithms.harpg.models import LogisticStateMDP
+    phi = np.eye(2)
+    with pytest.raises(ValueError, match="kappa"):
+        LogisticStateMDP(phi, np.zeros((3, 3)), np.zeros((2, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="rho sums to"):
+        LogisticStateMDP(phi, np.zeros((2, 2)), np.zeros((2, 2)), np.zeros(2), rho=[0.5, 0.6])

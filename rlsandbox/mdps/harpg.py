@@ -8,9 +8,13 @@ Named (card §4.0 / §5.2 parameters):
 * :func:`harpg_two_state` — a fixed 2-state, 2-action softmax MDP (gamma = 0.8), the size at
   which the card's enumeration checks run (S A = 4, H <= 6);
 * :func:`harpg_three_state` — a 3x3 softmax garnet (gamma = 0.9), claim N4's instance;
+* :func:`harpg_absorbing` — one absorbing state with constant reward 1, A actions, gamma = 0.95
+  (card N5's control instance: the score variance accumulates over ~1/(1-gamma) steps);
 * :func:`logistic_bump` — I2 bump, m = 2, b = 0.5, c = (1, -0.5), w = 1 (claims N10, N11 PL);
 * :func:`logistic_monotone` — I2 monotone, m = 2, b = 0.5 (weak gradient domination tight; N11);
 * :func:`gaussian_bump` — I3 with the card's closed form;
+* :func:`logistic_state_mdp` — I5: 3 states, features phi(s) in R^2, logistic actions (b = 0.5),
+  action-dependent transitions (our choice of kappa, beta; the card gives only the form);
 * :func:`lqr_reference` — I4 with A_d = 1, B_d = 0.5, Q_c = 1, R_c = 0.1, gamma = 0.9,
   sigma = 0.3, Sigma0 = 1 (W = 0 by default; the card's gap table uses W = 0.05).
 
@@ -27,13 +31,13 @@ from typing import Any
 import numpy as np
 
 from rlsandbox._validate import check_in_range, check_int, check_rng
-from rlsandbox.algorithms.harpg.models import (GaussianBandit, LogisticBandit, LogLinearMDP,
-                                               ScalarLQR)
+from rlsandbox.algorithms.harpg.models import (GaussianBandit, LogisticBandit, LogisticStateMDP,
+                                               LogLinearMDP, ScalarLQR)
 from rlsandbox.mdp import TabularMDP
 from rlsandbox.mdps.random_mdps import garnet
 
-__all__ = ["harpg_two_state", "harpg_three_state", "logistic_bump", "logistic_monotone",
-           "gaussian_bump", "lqr_reference", "random_tiny_softmax", "softmax_garnet",
+__all__ = ["harpg_two_state", "harpg_three_state", "harpg_absorbing", "logistic_bump", "logistic_monotone",
+           "gaussian_bump", "lqr_reference", "logistic_state_mdp", "random_tiny_softmax", "softmax_garnet",
            "loglinear_garnet"]
 
 
@@ -63,6 +67,25 @@ def harpg_three_state(gamma: float = 0.9) -> LogLinearMDP:
     9
     """
     return LogLinearMDP.softmax(garnet(3, 3, 2, rng=2023, gamma=gamma))
+
+
+def harpg_absorbing(A: int = 2, gamma: float = 0.95) -> LogLinearMDP:
+    """One absorbing state, A actions, reward 1 for every action, tabular softmax (d = A).
+
+    J(theta) = 1/(1-gamma) for every theta (grad J = 0), yet the GPOMDP estimate
+    g = sum_t R_t psi_t has E||g||^2 = (1 - ||pi||^2) sum_t R_t^2 ~ (1 - ||pi||^2) /
+    (2 (1-gamma)^3) for long horizons: the (1-gamma)^{-3} of sigma_g^2 is attained up to a
+    constant (card §4.1 N5, its negative-control instance).
+
+    Examples
+    --------
+    >>> p = harpg_absorbing()
+    >>> p.d, round(p.J([0.3, -1.0]), 12)
+    (2, 20.0)
+    """
+    A = check_int("A", A, low=2)
+    check_in_range("gamma", gamma, low=0.0, high=1.0, high_open=True)
+    return LogLinearMDP.softmax(TabularMDP(np.ones((1, A, 1)), np.ones((1, A)), gamma))
 
 
 def logistic_bump(m: int = 2, b: float = 0.5, c: Any = (1.0, -0.5), w: float = 1.0) -> LogisticBandit:
@@ -104,6 +127,24 @@ def lqr_reference(W: float = 0.0, sigma: float = 0.3) -> ScalarLQR:
     1.48985234088
     """
     return ScalarLQR(A_d=1.0, B_d=0.5, Q_c=1.0, R_c=0.1, gamma=0.9, sigma=sigma, Sigma0=1.0, W=W)
+
+
+def logistic_state_mdp(b: float = 0.5, gamma: float = 0.9) -> LogisticStateMDP:
+    """I5 (card §4.0): S = 3, d = 2, phi = [[1, 0], [0, 1], [0.6, 0.8]] (unit norms, so M_g = 1/b),
+    kappa = [[1, -1, 0], [0, 1, -1], [-1, 0, 1]] (larger actions push s to s + 1 mod 3 and away
+    from s - 1), beta = 0, reward centres c = (1, -0.5, 0.3), w = 1, rho uniform. Our choice:
+    the card specifies the form of I5, not its numbers.
+
+    Examples
+    --------
+    >>> p = logistic_state_mdp()
+    >>> p.d, round(p.M_g, 12), bool(p.mu_F > 0)
+    (2, 2.0, True)
+    """
+    phi = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    kappa = np.array([[1.0, -1.0, 0.0], [0.0, 1.0, -1.0], [-1.0, 0.0, 1.0]])
+    return LogisticStateMDP(phi, kappa, np.zeros((3, 3)), np.array([1.0, -0.5, 0.3]), b=b,
+                            w=1.0, gamma=gamma)
 
 
 def random_tiny_softmax(*, rng: Any) -> LogLinearMDP:

@@ -10,10 +10,13 @@ id                                       statement                              
 =======================================  ======================================================  ========
 harpg.thm.n_harpg_rate                   N-HARPG: J* - E J(theta_T) decays like T^{-1/2} on the  N11 paper
                                          weak-GD-tight instance (fitted slope <= -1/2 + 0.1)
+harpg.thm.n_pg_igt_rate                  N-PG-IGT: J* - E J(theta_T) decays like T^{-2/5} on    N11 paper
+                                         the weak-GD-tight instance (slope <= -2/5 + 0.1)
 harpg.thm.n_harpg_rate_pl                on a PL-type instance the gap decays like T^{-1}        N11(b) unverified
                                          (slope <= -1 + 0.1)
 harpg.rate.tracking_error_n_harpg        E||d_t - grad J_H(theta_t)|| ~ t^{-1/2} (slope <= -0.45) N10 paper
 harpg.rate.tracking_error_n_pg_igt       E||d_t - grad J_H(theta_t)|| ~ t^{-2/5} (slope <= -0.35) N10 paper
+harpg.rate.tracking_error_n_mpg          N-MPG: ~ t^{-1/3} (slope <= -1/3 + 0.05)                N10 unverified
 harpg.lemma.igt_transport                look-ahead cancels the first-order transport error:      N10 derived
                                          ||tau_t|| <= (L_h/2)(1-eta_t)||Delta_t||^2/eta_t
 harpg.est.gpomdp_unbiased                E g = grad J_H (and REINFORCE), exact enumeration       N1 paper
@@ -22,13 +25,19 @@ harpg.est.gradient_unbiased_mc           the same by Monte Carlo z-test (compile
 harpg.est.hessian_unbiased_mc            the same for B by Monte Carlo z-test                    N2 paper
 harpg.est.hvp_interpolation_unbiased     int_0^1 hess J_H(theta' + q Delta) Delta dq =           N3 paper
                                          grad J_H(theta) - grad J_H(theta') (Gauss-Legendre)
+harpg.est.hvp_interpolation_unbiased_mc  the same by Monte Carlo z-test (the card's sample size    N3 paper
+                                         rule: 4 s.e. < the q = 1 control's exact bias)
 harpg.harpg.recursion_exact              oracle (N-)HARPG: d_t = grad J_H(theta_t) for all t     N4 paper
+harpg.prop.constants                     ||hess J||_2 <= L_g, E||g - grad J_H||^2 <= sigma_g^2,   N5 paper
+                                         E||B - hess J_H||^2 <= sigma_h^2 (Frobenius, spectral)
 harpg.lemma.truncation                   ||grad J_H - grad J|| <= D_g gamma^H (and Hessians)      N6 paper
 harpg.lemma.relaxed_wgd                  J* - J <= sqrt(eps_bias(theta))/(1-g) + ||w*|| E||score|| N7 derived
 harpg.lemma.relaxed_wgd_uniform          J* - J <= sqrt(eps_bias(theta))/(1-g) + M_g/mu_F ||grad J|| N7 paper
 harpg.lemma.softmax_zero_bias            full softmax: eps_bias(theta) = 0                       N7 derived
 harpg.lemma.normalized_ascent            the normalised ascent inequality of N8                  N8 paper
 harpg.lemma.momentum_sequences           eta_t(1-eta_{t+1}) <= eta_{t+1}, prod(1-eta) <= eta_T    N9(a) paper
+harpg.lemma.sequence_constant            sum_t alpha_t prod(1-eta) <= C(p,q) alpha_T/eta_T, C     N9(b) paper
+                                         certified for every T (induction beyond T0 = 1000)
 harpg.lemma.recursion                    the 1/T^2 recursion lemma N9(c)                         N9(c) paper
 harpg.assume.fisher                      lambda_min(F(theta)) >= mu_F on I2, I3, I4              N12 paper
 =======================================  ======================================================  ========
@@ -48,6 +57,22 @@ Deviations from the card (each explained where the claim is defined):
   that ``verify --quick`` stays within budget; the full-size numbers are in figure F3. The
   N-HARPG weak-GD claim's control is vanilla PG (the pre-paper baseline) because the card's
   no-HVP control does not fail on that instance (card N11(b): -0.576).
+* N11 for N-PG-IGT: the card's controls for the theorem rates are the older methods, whose
+  exponents (-1/3) lie within 0.1 of N-PG-IGT's -2/5; the claim's control is N-PG-IGT with
+  eta_t = 1 (no momentum), measured slope ~ -0.14 (always caught). The card's N11(a) (the
+  bound with computed constants) is not a claim: the card itself expects it to be very loose
+  and its constant chain (L_h, C(p, q)) may carry typos (pitfall 16).
+* N11 for (non-normalised) HARPG is not registered: on the monotone instance (T = 2000, 64
+  replicates, M = 16, code shape alpha_0 sqrt(2/(t+2))) the slope depends on alpha_0 (-0.45 at
+  alpha_0 = 1, -0.33 at 0.5; the theorem's alpha_0 is far smaller), and neither card control
+  fails there (no HVP -0.50, eta = 1 -0.44): a claim could not detect anything.
+* N5: the second moments are Monte Carlo estimates (the card asks for exact values by
+  enumeration); the tolerance is the z-threshold times the estimate's standard error. The
+  card's control (one power of (1-gamma) less) is caught on the absorbing instance
+  (gamma = 0.95, sigma_g^2 cell; ratio ~2.5), as the card anticipates; L_g and sigma_h^2 are
+  loose on every instance (ratios <= 0.02 and <= 0.05), so their reduced forms still hold.
+* N9(b): C(p, q) is :func:`~rlsandbox.algorithms.harpg.theory.c_certified` (the paper's
+  closed form is unusable, card N9(b)); its proof for T > T0 is an induction derived here.
 * The card's S_t has a sign typo: the Taylor remainder is S_t = grad J(theta_{t-1}) -
   grad J(theta_t) - hess J(theta_t)(theta_{t-1} - theta_t) (with the card's "+" the first-order
   terms would not cancel); ``harpg.lemma.igt_transport`` uses the remainder form.
@@ -79,12 +104,14 @@ from rlsandbox.algorithms.harpg import estimators as est
 from rlsandbox.algorithms.harpg.methods import Schedule, code_schedule, log_checkpoints, run
 from rlsandbox.algorithms.harpg.models import (LogisticBandit, LogLinearMDP,
                                                ScalarLQR)
-from rlsandbox.algorithms.harpg.theory import (constants, momentum_ratio, recursion_bound)
+from rlsandbox.algorithms.harpg.theory import (c_certified, c_num, constants, momentum_ratio,
+                                               recursion_bound, sequence_ratio)
 from rlsandbox.mdps import harpg as inst
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register
 from rlsandbox.proofs_check.candidates import Candidate, worst_of
 
-__all__ = ["RateCase", "EstimatorCase", "CLAIMS", "bump_hessian_lipschitz", "Z_FAMILY_LEVEL"]
+__all__ = ["RateCase", "EstimatorCase", "CLAIMS", "bump_hessian_lipschitz", "Z_FAMILY_LEVEL",
+           "z_cell"]
 
 _EPS = float(np.finfo(np.float64).eps)
 CITE = "[fatkhullin2023; card n_harpg.md"
@@ -212,6 +239,22 @@ _register(
     options={"slope": (-10.0, -0.4)}, quick=0, default=0)
 
 _register(
+    id="harpg.thm.n_pg_igt_rate", cite=CITE + " §4.1 N11, Theorem N-PG-IGT]",
+    statement="N-PG-IGT: J* - E J(theta_T) = O(T^{-2/5}) on the weak-GD-tight instance "
+              "(fitted slope vs trajectories <= -2/5 + 0.1)",
+    assumptions="A1-A4 (I2 satisfies A1-A3 exactly; A2 with l_2 = 1/(3 sqrt3 b^3)); monotone "
+                "reward (weak GD tight); code step shape 2 alpha_0/(t+2) with alpha_0 = 1 (the "
+                "theory's 6 M_g/mu_F is 12.7, card pitfall 8); T = 2000, 64 replicates, M = 16",
+    provenance="paper", kind="rate", instances=_rate_case("i2_monotone_gap"),
+    measure=lambda case, rng: rate_points(case, rng, method="n_pg_igt",
+                                          schedule=code_schedule("n_pg_igt", alpha0=1.0)),
+    negative_control=lambda case, rng: rate_points(case, rng, method="n_pg_igt",
+                                                   schedule=Schedule(1.0, 1.0, 1.0, 0.0)),
+    control_note="eta_t = 1 (no momentum: the direction keeps the full single-batch noise); "
+                 "measured slope ~ -0.14",
+    options={"slope": (-10.0, -0.3)}, quick=0, default=0)
+
+_register(
     id="harpg.thm.n_harpg_rate_pl", cite=CITE + " §4.1 N11(b), PL-type instance]",
     statement="N-HARPG on a PL-type instance: the in-class gap decays like (tracking error)^2, "
               "fitted slope <= -1 + 0.1",
@@ -246,6 +289,23 @@ _register(
     control_note="momentum exponent 2/5 instead of 4/5: the variance term eta_t^{1/2} decays "
                  "like t^{-1/5} (the card's no-look-ahead control is marginal, see module doc)",
     options={"slope": (-10.0, -0.35)}, quick=0, default=0)
+
+
+_register(
+    id="harpg.rate.tracking_error_n_mpg", cite=CITE + " §3.3 and §4.1 N10]",
+    statement="N-MPG (normalised plain momentum): E||d_t - grad J_H(theta_t)|| decays like "
+              "t^{-1/3} (slope <= -1/3 + 0.05)",
+    assumptions="I2 bump as for N-HARPG, code schedule eta_t = (2/(t+2))^(2/3), alpha_t = "
+                "0.5*2/(t+2); T = 2000, 64 replicates, M = 16 (card §3.3: rate consistent with "
+                "the authors' earlier analysis, unverified for this schedule)",
+    provenance="unverified", kind="rate",
+    instances=_rate_case("i2_bump_tracking", method="n_mpg"),
+    measure=lambda case, rng: rate_points(case, rng),
+    negative_control=lambda case, rng: rate_points(
+        case, rng, schedule=Schedule(0.5, 1.0, 1.0, 0.0)),
+    control_note="eta_t = 1 (no averaging): the error stays at the single-batch noise level "
+                 "(slope ~ 0)",
+    options={"slope": (-10.0, -1.0 / 3.0 + 0.05)}, quick=0, default=0)
 
 
 # ------------------------------------------------------------- IGT transport (derived)
@@ -326,10 +386,12 @@ _register(
 # ====================================================================== estimator claims
 @dataclass(frozen=True)
 class EstimatorCase:
-    """A problem and a truncation horizon H for the estimator claims."""
+    """A problem and a truncation horizon H for the estimator claims (``theta``: a fixed
+    evaluation point, where a claim uses one; None = drawn by the claim)."""
 
     problem: Any
     H: int
+    theta: tuple[float, ...] | None = None
 
 
 def _tiny_random(n: int, rng: np.random.Generator) -> list[Instance]:
@@ -417,7 +479,9 @@ def _mc_instances(n: int, rng: np.random.Generator) -> list[Instance]:
            Instance("lqr_reference(H=10)", {"builder": "lqr_reference", "H": 10},
                     lambda: EstimatorCase(inst.lqr_reference(), 10)),
            Instance("harpg_three_state(H=8)", {"builder": "harpg_three_state", "H": 8},
-                    lambda: EstimatorCase(inst.harpg_three_state(), 8))]
+                    lambda: EstimatorCase(inst.harpg_three_state(), 8)),
+           Instance("i5_logistic_states(H=10)", {"builder": "logistic_state_mdp", "H": 10},
+                    lambda: EstimatorCase(inst.logistic_state_mdp(), 10))]
     for i in range(n):
         seed = int(rng.integers(0, 2**32))
         S, A = int(rng.integers(2, 5)), int(rng.integers(2, 4))
@@ -442,7 +506,7 @@ def _mc_theta(p: Any, rng: np.random.Generator) -> np.ndarray:
 MC_N = 40_000
 
 
-def _z_cell(samples: np.ndarray, exact: np.ndarray, label: str) -> Measurement:
+def z_cell(samples: np.ndarray, exact: np.ndarray, label: str) -> Measurement:
     """max |z| over entries of the sample mean against the exact value; bound: the Bonferroni
     two-sided threshold z = Phi^{-1}(1 - level/(2 n_entries)) at family level Z_FAMILY_LEVEL.
     Entries whose sample s.e. is 0 (an exactly zero estimate) must equal the exact value to
@@ -465,8 +529,8 @@ def _mc_gradient(case: EstimatorCase, rng: np.random.Generator, control: bool) -
     ro = p.sample(theta, H=case.H, n=MC_N, rng=rng)
     exact = np.asarray(p.grad_J_H(theta, case.H)).reshape(-1)
     if control:
-        return _z_cell(est.gpomdp_from_t(ro), exact, "gpomdp_from_t")
-    cells = [_z_cell(est.gpomdp(ro), exact, "gpomdp"), _z_cell(est.reinforce(ro), exact,
+        return z_cell(est.gpomdp_from_t(ro), exact, "gpomdp_from_t")
+    cells = [z_cell(est.gpomdp(ro), exact, "gpomdp"), z_cell(est.reinforce(ro), exact,
                                                                "reinforce")]
     return max(cells, key=lambda m: m.measured - m.bound)
 
@@ -477,7 +541,7 @@ def _mc_hessian(case: EstimatorCase, rng: np.random.Generator, control: bool) ->
     ro = p.sample(theta, H=case.H, n=MC_N, rng=rng)
     exact = np.asarray(p.hess_J_H(theta, case.H)).reshape(p.d, p.d)
     B = est.hessian_no_outer(ro) if control else est.hessian(ro)
-    m = _z_cell(B.reshape(MC_N, -1), exact.ravel(), "B_no_outer" if control else "B")
+    m = z_cell(B.reshape(MC_N, -1), exact.ravel(), "B_no_outer" if control else "B")
     return m
 
 
@@ -485,7 +549,8 @@ _register(
     id="harpg.est.gradient_unbiased_mc", cite=CITE + " §2 and §4.1 N1, Monte Carlo]",
     statement="GPOMDP and REINFORCE are unbiased for grad J_H: max |z| over coordinates below "
               "the Bonferroni threshold",
-    assumptions=f"I2 bump, I4 LQR (H = 10, K ~ U[0.5, 2.5]), softmax garnets (H <= 9); "
+    assumptions=f"I2 bump, I4 LQR (H = 10, K ~ U[0.5, 2.5]), I5 (H = 10), softmax garnets "
+                f"(H <= 9); "
                 f"{MC_N} trajectories from the compiled samplers; theta ~ N(0, I)",
     provenance="paper", kind="upper_bound", instances=_mc_instances,
     measure=lambda c, rng: _mc_gradient(c, rng, False),
@@ -512,7 +577,9 @@ def _hvp_instances(n: int, rng: np.random.Generator) -> list[Instance]:
            Instance("i2_bump", {"builder": "logistic_bump"},
                     lambda: EstimatorCase(inst.logistic_bump(), 1)),
            Instance("lqr_reference(H=30)", {"builder": "lqr_reference", "H": 30},
-                    lambda: EstimatorCase(inst.lqr_reference(), 30))]
+                    lambda: EstimatorCase(inst.lqr_reference(), 30)),
+           Instance("i5_logistic_states(H=20)", {"builder": "logistic_state_mdp", "H": 20},
+                    lambda: EstimatorCase(inst.logistic_state_mdp(), 20))]
     for i in range(n):
         seed = int(rng.integers(0, 2**32))
         S, A, H = int(rng.integers(2, 6)), int(rng.integers(2, 4)), int(rng.integers(2, 30))
@@ -558,13 +625,76 @@ _register(
     id="harpg.est.hvp_interpolation_unbiased", cite=CITE + " §3.2 key identity, §4.1 N3]",
     statement="E_q[hess J_H(q theta + (1-q) theta') (theta - theta')] = grad J_H(theta) - "
               "grad J_H(theta'), q ~ U[0, 1]",
-    assumptions="I1 softmax (H <= 30), I2 bump, I4 LQR inside the stabilising interval; "
+    assumptions="I1 softmax (H <= 30), I2 bump, I4 LQR inside the stabilising interval, I5 "
+                "(H = 20); "
                 "||theta - theta'|| = 1",
     provenance="paper", kind="equality", instances=_hvp_instances,
     measure=lambda c, rng: _interpolation(c, rng, False),
     negative_control=lambda c, rng: _interpolation(c, rng, True),
     control_note="q = 1 (Hessian at the end point): biased at second order",
     quick=2, default=20)
+
+
+# ------------------------------------------------------------- N3: Monte Carlo form
+def _hvp_mc_instances(n: int, rng: np.random.Generator) -> list[Instance]:
+    out = [Instance("harpg_two_state(H=4)", {"builder": "harpg_two_state", "H": 4},
+                    lambda: EstimatorCase(inst.harpg_two_state(), 4)),
+           Instance("i2_bump", {"builder": "logistic_bump"},
+                    lambda: EstimatorCase(inst.logistic_bump(), 1)),
+           Instance("i5_logistic_states(H=10)", {"builder": "logistic_state_mdp", "H": 10},
+                    lambda: EstimatorCase(inst.logistic_state_mdp(), 10))]
+    for i in range(n):
+        seed = int(rng.integers(0, 2**32))
+        S, A, H = int(rng.integers(2, 5)), int(rng.integers(2, 4)), int(rng.integers(2, 10))
+        out.append(Instance(f"softmax_garnet#{i}(S={S},A={A},H={H})",
+                            {"seed": seed, "S": S, "A": A, "H": H},
+                            functools.partial(_garnet_case, seed, S, A, H)))
+    return out
+
+
+#: Sample sizes of the Monte Carlo N3 claim: pilot, floor and cap.
+N3_PILOT, N3_MIN, N3_MAX = 2_000, 5_000, 100_000
+
+
+def _hvp_mc(case: EstimatorCase, rng: np.random.Generator, endpoint: bool) -> Measurement:
+    """z-test of HARPG's interpolated HVP v = B(tau^, theta^) Delta against grad J_H(theta) -
+    grad J_H(theta'), ||Delta|| = 1, theta ~ N(0, I) (card N3, Monte Carlo form). As the card
+    asks, the exact bias of the control (q = 1), b = hess J_H(theta) Delta - (grad J_H(theta) -
+    grad J_H(theta')), is computed first, and n is chosen so that 4 s.e. < |b_k| on the
+    coordinate with the largest |b_k|/sd_k (sd from a pilot of N3_PILOT draws at q = 1), within
+    [N3_MIN, N3_MAX]. The same n serves the estimator and the control; the threshold is
+    :func:`z_cell`'s Bonferroni z at family level Z_FAMILY_LEVEL."""
+    p, H = case.problem, case.H
+    theta_prev = rng.normal(size=p.d)
+    u = rng.normal(size=p.d)
+    theta = theta_prev + u / np.linalg.norm(u)
+    diff = np.asarray(p.grad_J_H(theta, H)).reshape(-1) - \
+        np.asarray(p.grad_J_H(theta_prev, H)).reshape(-1)
+    bias = np.asarray(p.hess_J_H(theta, H)).reshape(p.d, p.d) @ (theta - theta_prev) - diff
+    pilot = est.interpolated_hvp_samples(p, theta, theta_prev, H=H, n=N3_PILOT, rng=rng,
+                                         endpoint=True)
+    sd = pilot.std(axis=0, ddof=1)
+    k = int(np.argmax(np.abs(bias) / np.maximum(sd, 1e-300)))
+    need = (4.0 * sd[k] / abs(bias[k])) ** 2 if bias[k] != 0 else np.inf
+    n = int(min(N3_MAX, max(N3_MIN, math.ceil(need))))
+    v = est.interpolated_hvp_samples(p, theta, theta_prev, H=H, n=n, rng=rng, endpoint=endpoint)
+    m = z_cell(v, diff, "v, q = 1" if endpoint else "v, q ~ U[0, 1]")
+    return Measurement(m.measured, m.bound, extra={**m.extra, "n_needed": float(need),
+                                                   "max_abs_bias_q1": float(np.abs(bias).max())})
+
+
+_register(
+    id="harpg.est.hvp_interpolation_unbiased_mc",
+    cite=CITE + " §3.2 key identity, §4.1 N3, Monte Carlo]",
+    statement="E_{q ~ U[0,1], tau^ ~ theta^}[B(tau^, theta^)(theta - theta')] = grad J_H(theta) - "
+              "grad J_H(theta'): max |z| below the Bonferroni threshold",
+    assumptions="2x2 softmax (H = 4), I2 bump, I5 (H = 10), softmax garnets; ||theta - theta'|| "
+                f"= 1; n from the control's exact bias (4 s.e. < |bias|), {N3_MIN}..{N3_MAX}",
+    provenance="paper", kind="upper_bound", instances=_hvp_mc_instances,
+    measure=lambda c, rng: _hvp_mc(c, rng, False),
+    negative_control=lambda c, rng: _hvp_mc(c, rng, True),
+    control_note="q = 1 (Hessian at the end point): biased at second order",
+    quick=1, default=10)
 
 
 # ========================================================================= N4: recursion
@@ -658,6 +788,94 @@ _register(
     negative_control=lambda p, rng: _truncation(p, rng, 2),
     control_note="gamma^(2H) in place of gamma^H",
     quick=2, default=20)
+
+
+# ========================================================================= N5: constants
+def _constants_instances(n: int, rng: np.random.Generator) -> list[Instance]:
+    out = [Instance("harpg_absorbing(gamma=0.95,H=200)",
+                    {"builder": "harpg_absorbing", "gamma": 0.95, "H": 200, "theta": [0.0, 0.0]},
+                    lambda: EstimatorCase(inst.harpg_absorbing(2, 0.95), 200, (0.0, 0.0))),
+           Instance("i2_bump", {"builder": "logistic_bump"},
+                    lambda: EstimatorCase(inst.logistic_bump(), 1)),
+           Instance("harpg_two_state(H=6)", {"builder": "harpg_two_state", "H": 6},
+                    lambda: EstimatorCase(inst.harpg_two_state(), 6))]
+    for i in range(n):
+        seed = int(rng.integers(0, 2**32))
+        S, A = int(rng.integers(2, 5)), int(rng.integers(2, 4))
+        gamma = round(float(rng.uniform(0.5, 0.97)), 3)
+        H = int(rng.integers(2, 60))
+        out.append(Instance(f"softmax_garnet#{i}(S={S},A={A},gamma={gamma},H={H})",
+                            {"seed": seed, "S": S, "A": A, "gamma": gamma, "H": H},
+                            functools.partial(_garnet_gamma_case, seed, S, A, gamma, H)))
+    return out
+
+
+def _garnet_gamma_case(seed: int, S: int, A: int, gamma: float, H: int) -> EstimatorCase:
+    return EstimatorCase(inst.softmax_garnet(S, A, min(2, S), gamma=gamma, rng=seed), H)
+
+
+#: Trajectories per Monte Carlo second moment of claim N5.
+N5_MC = 10_000
+
+
+def _constants_check(case: EstimatorCase, rng: np.random.Generator, power_shift: int
+                     ) -> Measurement:
+    """Card N5: (a) ||hess J(theta)||_2 <= L_g and ||hess J_H(theta)||_2 <= L_g (exact);
+    (b) E||g - grad J_H||^2 <= sigma_g^2; (c) E||B - hess J_H||^2 <= sigma_h^2 in both the
+    Frobenius and the spectral norm (Monte Carlo over N5_MC trajectories of the compiled
+    sampler; grad J_H and hess J_H exact). Constants of card §2 from the class's r_max, M_g,
+    M_h. The control multiplies each constant by (1-gamma)^power_shift (L_g with (1-gamma)^-1,
+    sigma_g^2 with (1-gamma)^-2, sigma_h^2 with (1-gamma)^-3: card N5's control).
+
+    Tolerances: exact cells 64 eps ||hess|| d (an LU solve and sums of d terms [higham2002
+    §9]); Monte Carlo cells z s.e., z the one-sided Bonferroni threshold over the three Monte
+    Carlo cells at family level Z_FAMILY_LEVEL (the squared deviations are bounded for a
+    finite horizon, so the CLT applies). The worst cell by margin decides; ``tightest``
+    reports the largest measured/bound among cells that hold, and ``extra`` every ratio."""
+    p, H = case.problem, case.H
+    theta = np.array(case.theta) if case.theta is not None else rng.normal(size=p.d)
+    c = constants(p.r_max, p.M_g, p.M_h, p.gamma, H)
+    shrink = (1.0 - p.gamma) ** power_shift
+    L_g, s_g2, s_h2 = c.L_g * shrink, c.sigma_g2 * shrink, c.sigma_h2 * shrink
+    d = p.d
+    hJ = np.asarray(p.hess_J(theta)).reshape(d, d)
+    hJH = np.asarray(p.hess_J_H(theta, H)).reshape(d, d)
+    gJH = np.asarray(p.grad_J_H(theta, H)).reshape(d)
+    cands = []
+    for label, Hs in (("L_g: ||hess J||_2", hJ), ("L_g: ||hess J_H||_2", hJH)):
+        v = float(np.linalg.norm(Hs, 2))
+        cands.append(Candidate(v, L_g, 64.0 * d * _EPS * max(v, 1e-300), label))
+    ro = p.sample(theta, H=H, n=N5_MC, rng=rng)
+    dev_g = np.sum((est.gpomdp(ro) - gJH) ** 2, axis=-1)
+    dev_B = est.hessian(ro) - hJH
+    dev_F = np.sum(dev_B ** 2, axis=(-2, -1))
+    dev_2 = np.linalg.norm(dev_B, 2, axis=(-2, -1)) ** 2
+    z = float(stats.norm.isf(Z_FAMILY_LEVEL / 3))
+    for label, x, bound in (("sigma_g^2: E||g - grad J_H||^2", dev_g, s_g2),
+                            ("sigma_h^2: E||B - hess J_H||_F^2", dev_F, s_h2),
+                            ("sigma_h^2: E||B - hess J_H||_2^2", dev_2, s_h2)):
+        se = float(x.std(ddof=1)) / math.sqrt(x.size)
+        cands.append(Candidate(float(x.mean()), bound, z * se, label))
+    ratios = {cd.label: cd.measured / cd.bound for cd in cands if cd.bound > 0}
+    return worst_of(cands, "upper_bound", tightest=True, ratios=ratios,
+                    constants={"L_g": L_g, "sigma_g2": s_g2, "sigma_h2": s_h2},
+                    gamma=p.gamma, H=H)
+
+
+_register(
+    id="harpg.prop.constants", cite=CITE + " §2 derived constants L_g, sigma_g, sigma_h; §4.1 N5]",
+    statement="||hess J||_2, ||hess J_H||_2 <= L_g = r_max (M_g^2 + M_h)/(1-gamma)^2; "
+              "E||g - grad J_H||^2 <= sigma_g^2 = r_max^2 M_g^2/(1-gamma)^3; "
+              "E||B - hess J_H||^2 <= sigma_h^2 = r_max^2 (H^2 M_g^4 + M_h^2)/(1-gamma)^4 "
+              "(Frobenius and spectral)",
+    assumptions="A1 (softmax: M_g = sqrt 2, M_h = 1/2; I2 bump: M_g = sqrt(m)/b, M_h = 1/(2b^2)); "
+                f"second moments by Monte Carlo ({N5_MC} trajectories, z-tolerance)",
+    provenance="paper", kind="upper_bound", instances=_constants_instances,
+    measure=lambda c, rng: _constants_check(c, rng, 0),
+    negative_control=lambda c, rng: _constants_check(c, rng, 1),
+    control_note="one power of (1-gamma) less in each constant: sigma_g^2 is violated on the "
+                 "absorbing instance (gamma = 0.95)",
+    quick=1, default=10)
 
 
 # ======================================================================= N7: relaxed WGD
@@ -887,6 +1105,51 @@ _register(
     quick=3, default=20)
 
 
+def _pq_instances(n: int, rng: np.random.Generator) -> list[Instance]:
+    named = [Instance(f"p={p:.4g},q={q:.4g}", {"p": p, "q": q}, functools.partial(tuple, (p, q)))
+             for p, q in ((1.6, 0.8), (1.2, 0.8), (1.0, 0.8), (0.0, 0.8), (1.0, 2.0 / 3.0))]
+    rand = []
+    for i in range(n):
+        p, q = round(float(rng.uniform(0.0, 2.0)), 4), round(float(rng.uniform(0.0, 0.95)), 4)
+        rand.append(Instance(f"pq#{i}(p={p},q={q})", {"p": p, "q": q},
+                             functools.partial(tuple, (p, q))))
+    return named + rand
+
+
+#: N9(b): the ratio is checked for T <= N9B_T_CHECK; the constant is certified from T0 = N9B_T0.
+N9B_T_CHECK, N9B_T0 = 200_000, 1000
+
+
+def _sequence_constant(pq: tuple[float, float], rng: np.random.Generator, factor: float
+                       ) -> Measurement:
+    """max_{T <= 2e5} of sum_{t<T} alpha_t prod_{tau=t+1}^{T-1}(1 - eta_tau) / (alpha_T/eta_T)
+    against factor * C, C = :func:`~rlsandbox.algorithms.harpg.theory.c_certified` (p, q, T0 =
+    1000): the sup over T <= 1000 enlarged to the constant an induction proves for every later
+    T [derived]; the check on 1000 < T <= 2e5 tests that proof and the recursion. tol: the
+    compiled recursion accumulates one rounding per step on numbers <= C alpha_T/eta_T, and
+    the ratio adds three more: 4 T eps C [higham2002, §3.1]."""
+    p, q = pq
+    ratio = sequence_ratio(p, q, N9B_T_CHECK)
+    C = c_certified(p, q, N9B_T0)
+    k = int(np.argmax(ratio))
+    return Measurement(float(ratio[k]), factor * C, tol=4.0 * N9B_T_CHECK * _EPS * C,
+                       extra={"argmax_T": k + 1, "C_certified": C,
+                              "C_num_T0": c_num(p, q, N9B_T0), "p": p, "q": q})
+
+
+_register(
+    id="harpg.lemma.sequence_constant", cite=CITE + " §4.1 N9(b)]",
+    statement="alpha_t = alpha_0 (2/(t+2))^p, eta_t = (2/(t+2))^q: sum_{t<T} alpha_t "
+              "prod_{tau=t+1}^{T-1}(1 - eta_tau) <= C(p, q) alpha_T / eta_T for every T",
+    assumptions="p >= 0, q in [0, 1); C(p, q) the certified numerical constant (the paper's "
+                "closed form is unusable, card N9(b)); checked for T <= 2e5",
+    provenance="paper", kind="upper_bound", instances=_pq_instances,
+    measure=lambda pq, rng: _sequence_constant(pq, rng, 1.0),
+    negative_control=lambda pq, rng: _sequence_constant(pq, rng, 0.5),
+    control_note="C = C_num / 2 (card N9(b) control)",
+    quick=2, default=20)
+
+
 def _recursion_lemma(tau: float, rng: np.random.Generator, broken: bool) -> Measurement:
     """N9(c) on the worst case (the recursion with equality) with random beta_t >= 0:
     r_{t+1} = (1 - a alpha_t) r_t + beta_t, alpha_t = 2/(a (t + tau)) (control: 1/(a (t+tau))),
@@ -934,7 +1197,9 @@ def _fisher_instances(n: int, rng: np.random.Generator) -> list[Instance]:
                                                     "sigma": 0.7},
                     functools.partial(inst.gaussian_bump, 2, 0.7)),
            Instance("lqr_reference(W=0.05)", {"builder": "lqr_reference", "W": 0.05},
-                    functools.partial(inst.lqr_reference, W=0.05))]
+                    functools.partial(inst.lqr_reference, W=0.05)),
+           Instance("i5_logistic_states", {"builder": "logistic_state_mdp"},
+                    inst.logistic_state_mdp)]
     for i in range(n):
         m = int(rng.integers(1, 4))
         b = round(float(rng.uniform(0.2, 2.0)), 3)
@@ -946,7 +1211,7 @@ def _fisher_instances(n: int, rng: np.random.Generator) -> list[Instance]:
 def _fisher_matrix(p: Any, theta: np.ndarray) -> np.ndarray:
     """F(theta) computed independently of the class's closed form where possible: for I2 by
     quadrature of E[score score^T] (coordinates independent, E tanh^2(X/2)/b^2 on the diagonal);
-    for I3 and I4 by their closed forms (card §4.0)."""
+    for I3, I4 and I5 by their closed forms (card §4.0; I5: occupancy-weighted phi phi^T/(3b^2))."""
     if isinstance(p, LogisticBandit):
         from rlsandbox.algorithms.harpg.models import _LOGISTIC_W, _LOGISTIC_X
         v = float(_LOGISTIC_W @ np.tanh(_LOGISTIC_X / 2.0) ** 2) / p.b ** 2
@@ -981,7 +1246,8 @@ _register(
     id="harpg.assume.fisher", cite=CITE + " §2 A3; §4.0 I2-I4; §4.1 N12]",
     statement="lambda_min(F(theta)) >= mu_F on the instances used for the A3 claims",
     assumptions="I2: mu_F = 1/(3b^2) (exact); I3: 1/sigma^2; I4: ((1-gamma) Sigma0 + gamma "
-                "(B_d^2 sigma^2 + W))/sigma^2 on the stabilising interval",
+                "(B_d^2 sigma^2 + W))/sigma^2 on the stabilising interval; I5: (1-gamma) "
+                "lambda_min(E_rho phi phi^T)/(3b^2)",
     provenance="paper", kind="lower_bound", instances=_fisher_instances,
     measure=lambda p, rng: _fisher(p, rng, False),
     negative_control=lambda p, rng: _fisher(p, rng, True),

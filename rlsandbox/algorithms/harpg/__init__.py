@@ -17,7 +17,8 @@ Modules
 -------
 :mod:`.models`      the instances with exact quantities (card §4.0): :class:`LogLinearMDP` (I1,
                     tabular softmax / log-linear), :class:`LogisticBandit` (I2),
-                    :class:`GaussianBandit` (I3), :class:`ScalarLQR` (I4); each has J, grad J,
+                    :class:`GaussianBandit` (I3), :class:`ScalarLQR` (I4), :class:`LogisticStateMDP`
+                    (I5, finite states and logistic continuous actions); each has J, grad J,
                     hess J, their truncated versions, the Fisher matrix, the assumption constants
                     and a compiled sampler returning :class:`Rollouts`.
 :mod:`.estimators`  GPOMDP, REINFORCE, the Hessian estimator B and its vector product (card §2),
@@ -25,16 +26,20 @@ Modules
 :mod:`.methods`     :func:`run` (and :func:`vanilla_pg`, :func:`n_mpg`, :func:`n_pg_igt`,
                     :func:`harpg`, :func:`n_harpg`) with the theory and code schedules (§3.5),
                     oracle mode and the negative-control switches, on many replicates at once.
+:mod:`.baselines`   the variance-reduced literature baselines of card §3.4: :func:`storm_pg`,
+                    :func:`is_mbpg`, :func:`page_pg`, :func:`srvr_pg` (importance-weighted) and
+                    :func:`hapg` (Hessian-aided), on the same problems and trajectory counts.
 :mod:`.theory`      the derived constants (L_g, sigma_g, sigma_h, D_g, D_h, mu), the horizon
-                    rule, HARPG's alpha_0 and the sequence lemmas N9 (C_num).
+                    rule, HARPG's alpha_0 and the sequence lemmas N9 (C_num, and the
+                    certified constant C(p, q) valid for every T).
 
 Named instances live in :mod:`rlsandbox.mdps.harpg`; the claims in
 :mod:`rlsandbox.proofs_check.harpg` (``rlsandbox verify harpg``); the figures
-``harpg_tracking_error`` and ``harpg_gap_rates`` in :mod:`rlsandbox.experiments`.
+``harpg_estimators`` (F1), ``harpg_tracking_error`` (F2), ``harpg_gap_rates`` (F3),
+``harpg_learning_curves`` (F4) and ``harpg_table1`` (F5) in :mod:`rlsandbox.experiments`.
 
-Not implemented yet: instance I5 (finite states, continuous actions); the literature baselines
-of card §3.4 (STORM-PG, IS-MBPG, PAGE-PG, HAPG, SRVR-PG); claim N5 (constants sigma_g, sigma_h)
-and the Monte Carlo form of N3; figures F1, F4, F5.
+Not implemented yet: the bound-with-constants form N11(a) of the theorems; a theorem-rate claim
+for non-normalised HARPG; eps_bias and the relaxed-WGD claims on I5.
 
 Examples
 --------
@@ -48,22 +53,27 @@ Examples
 >>> bool(np.all(gap < bump.J_star_class - bump.J(np.zeros(2))))
 True
 """
+from rlsandbox.algorithms.harpg.baselines import (BASELINES, hapg, is_mbpg, page_pg, srvr_pg,
+                                                  storm_pg)
 from rlsandbox.algorithms.harpg.estimators import (enumerate_expectations, gpomdp,
                                                    gpomdp_from_t, hessian, hessian_no_outer, hvp,
                                                    hvp_transposed, reinforce)
 from rlsandbox.algorithms.harpg.methods import (METHODS, Schedule, Trace, code_schedule, harpg,
                                                 log_checkpoints, n_harpg, n_mpg, n_pg_igt, run,
                                                 theory_schedule, trajectories_before, vanilla_pg)
-from rlsandbox.algorithms.harpg.models import (GaussianBandit, LogisticBandit, LogLinearMDP,
-                                               Rollouts, ScalarLQR, logistic_expectation_rule)
-from rlsandbox.algorithms.harpg.theory import (Constants, c_num, constants, harpg_alpha0,
-                                               horizon, momentum_ratio, recursion_bound,
-                                               sequence_ratio)
+from rlsandbox.algorithms.harpg.models import (GaussianBandit, LogisticBandit, LogisticStateMDP,
+                                               LogLinearMDP, Rollouts, ScalarLQR,
+                                               logistic_expectation_rule)
+from rlsandbox.algorithms.harpg.theory import (Constants, c_certified, c_num, constants,
+                                               harpg_alpha0, horizon, momentum_ratio,
+                                               recursion_bound, sequence_ratio)
 
-__all__ = ["LogLinearMDP", "LogisticBandit", "GaussianBandit", "ScalarLQR", "Rollouts",
+__all__ = ["LogLinearMDP", "LogisticBandit", "GaussianBandit", "ScalarLQR", "LogisticStateMDP",
+           "Rollouts",
            "logistic_expectation_rule", "gpomdp", "gpomdp_from_t", "reinforce", "hessian",
            "hessian_no_outer", "hvp", "hvp_transposed", "enumerate_expectations", "METHODS",
            "Schedule", "Trace", "run", "code_schedule", "theory_schedule", "vanilla_pg", "n_mpg",
            "n_pg_igt", "harpg", "n_harpg", "trajectories_before", "log_checkpoints", "Constants",
            "constants", "horizon", "harpg_alpha0", "momentum_ratio", "sequence_ratio", "c_num",
-           "recursion_bound"]
+           "recursion_bound", "c_certified", "BASELINES", "storm_pg", "is_mbpg", "page_pg",
+           "srvr_pg", "hapg"]

@@ -170,3 +170,59 @@ def _sample_logistic(theta, U, b, c, w, bump, out_g, out_score, out_r, out_curv)
             for k in range(m):
                 out_g[i, j, k] = r * out_score[i, j, k]
                 out_curv[i, j, k] *= r
+
+
+@kernel
+def _affine_recursion(a, b, out):
+    """out[0] = 0, out[k + 1] = a[k] out[k] + b[k] for k < len(a) (out has len(a) + 1 entries)."""
+    out[0] = 0.0
+    for k in range(a.shape[0]):
+        out[k + 1] = a[k] * out[k] + b[k]
+
+
+@kernel
+def _rollout_logistic_states(mu, b, kappa, beta, c, w, gamma, rho_cdf, u_0, u_a, u_s,
+                             out_psi, out_h, out_r, out_s):
+    """I5 trajectories: N parameter vectors (location mu (N, S) = phi theta), n trajectories each.
+
+    s_0 from rho_cdf with u_0[i, j]; X_t = log(u/(1-u)), u = u_a[i, j, t]; a_t = mu[i, s_t] +
+    b X_t; r_t = exp(-(a_t - c[s_t])^2 / (2 w^2)); s_{t+1} drawn from softmax_{s'}(kappa[s_t, s']
+    a_t + beta[s_t, s']) with u_s[i, j, t]. Writes per step the scalar location score
+    out_psi = tanh(X_t/2)/b, the log-density curvature out_h = -(1 - tanh^2(X_t/2))/(2 b^2),
+    out_r and the state out_s, all (N, n, H); the caller forms the estimators.
+    """
+    N, n, H = u_a.shape
+    S = kappa.shape[0]
+    p = np.empty(S)
+    inv_2w2 = 1.0 / (2.0 * w * w)
+    for i in range(N):
+        for j in range(n):
+            s = _draw(rho_cdf, u_0[i, j])
+            for t in range(H):
+                u = u_a[i, j, t]
+                x = np.log(u / (1.0 - u))
+                a = mu[i, s] + b * x
+                th = np.tanh(0.5 * x)
+                out_psi[i, j, t] = th / b
+                out_h[i, j, t] = -(1.0 - th * th) / (2.0 * b * b)
+                z = a - c[s]
+                out_r[i, j, t] = np.exp(-z * z * inv_2w2)
+                out_s[i, j, t] = s
+                m = -np.inf
+                for k in range(S):
+                    p[k] = kappa[s, k] * a + beta[s, k]
+                    if p[k] > m:
+                        m = p[k]
+                tot = 0.0
+                for k in range(S):
+                    p[k] = np.exp(p[k] - m)
+                    tot += p[k]
+                acc = 0.0
+                nxt = S - 1
+                target = u_s[i, j, t] * tot
+                for k in range(S):
+                    acc += p[k]
+                    if target < acc:
+                        nxt = k
+                        break
+                s = nxt

@@ -36,7 +36,8 @@ from rlsandbox._validate import check_int
 from rlsandbox.algorithms.harpg.models import LogLinearMDP, Rollouts
 
 __all__ = ["gpomdp", "gpomdp_from_t", "reinforce", "hessian", "hessian_no_outer", "hvp",
-           "hvp_transposed", "enumerate_expectations", "MAX_ENUMERATED_PATHS"]
+           "hvp_transposed", "interpolated_hvp_samples", "enumerate_expectations",
+           "MAX_ENUMERATED_PATHS"]
 
 #: enumerate_expectations refuses problems with more paths than this.
 MAX_ENUMERATED_PATHS = 200_000
@@ -100,6 +101,35 @@ def hvp_transposed(ro: Rollouts, u: Any) -> np.ndarray:
     ro = _ro(ro)
     u = np.asarray(u, dtype=np.float64)
     return ro.score_sum * np.einsum("...nd,...d->...n", ro.g, u)[..., None] + ro.curv_matvec(u)
+
+
+def interpolated_hvp_samples(problem: Any, theta: Any, theta_prev: Any, *, H: int, n: int,
+                             rng: Any, endpoint: bool = False) -> np.ndarray:
+    """n independent draws of HARPG's correction v = B(tau^, theta^)(theta - theta_prev), (n, d).
+
+    theta^ = q theta + (1 - q) theta_prev with a fresh q ~ U[0, 1] per draw and one trajectory
+    tau^ at each theta^ (card §3.2); E v = grad J_H(theta) - grad J_H(theta_prev) (card N3).
+    ``endpoint=True`` is the control q = 1 (all draws at theta; biased at second order).
+    Draws from ``rng``: q (n,) (not with ``endpoint``), then the problem's ``sample`` at the n
+    points (n = 1 trajectory each) or at theta (n trajectories).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rlsandbox.algorithms.harpg.models import LogisticBandit
+    >>> bump = LogisticBandit(m=2, b=0.5, reward="bump", c=[1.0, -0.5])
+    >>> interpolated_hvp_samples(bump, np.zeros(2), np.ones(2), H=1, n=5, rng=0).shape
+    (5, 2)
+    """
+    n = check_int("n", n, low=1)
+    theta = np.asarray(theta, dtype=np.float64)
+    delta = theta - np.asarray(theta_prev, dtype=np.float64)
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    if endpoint:
+        return hvp(problem.sample(theta, H=H, n=n, rng=rng), delta)
+    q = rng.random(n)[:, None]
+    ro = problem.sample(q * theta + (1.0 - q) * (theta - delta), H=H, n=1, rng=rng)
+    return hvp(ro, np.broadcast_to(delta, (n, delta.size)))[:, 0, :]
 
 
 def enumerate_expectations(problem: LogLinearMDP, theta: Any, H: int) -> dict[str, np.ndarray]:

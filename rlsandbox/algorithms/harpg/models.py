@@ -23,8 +23,8 @@ Classes
 :class:`LogisticBandit` I2: one step, a = theta + b X with X standard logistic (A1-A3 exactly).
 :class:`GaussianBandit` I3: one step, a = theta + sigma xi (closed forms; A1 fails).
 :class:`ScalarLQR`      I4: discounted scalar LQR with the linear Gaussian policy a = -K s + sigma xi.
-
-Not implemented yet: I5 (finite states, continuous actions, logistic policy).
+:class:`LogisticStateMDP` I5: finite states, a continuous action with a logistic policy
+                        (A1-A3), action-dependent transitions; exact by quadrature.
 
 Conventions. theta is float64 (d,) (or (N, d) where a method says so); the truncation horizon
 H >= 1 is an int. For the bandits gamma = 0 and J_H = J for every H >= 1 (one step).
@@ -41,11 +41,12 @@ import numpy as np
 
 from rlsandbox._validate import (check_choice, check_float_array, check_in_range, check_int,
                                  check_rng, readonly)
-from rlsandbox.algorithms.harpg._kernels import _rollout_loglinear, _rollout_lqr, _sample_logistic
+from rlsandbox.algorithms.harpg._kernels import (_rollout_logistic_states, _rollout_loglinear,
+                                                 _rollout_lqr, _sample_logistic)
 from rlsandbox.mdp import TabularMDP
 
 __all__ = ["Rollouts", "PolicyProblem", "LogLinearMDP", "LogisticBandit", "GaussianBandit",
-           "ScalarLQR", "logistic_expectation_rule"]
+           "ScalarLQR", "LogisticStateMDP", "logistic_expectation_rule"]
 
 
 # =============================================================================== rollouts
@@ -76,6 +77,12 @@ class Rollouts:
         Log-policy Hessian of each state at the sampling parameter ("states" only).
     H : int
         Trajectory length.
+    theta : (*lead, d) or None
+        The sampling parameter (kept where the problem supports :meth:`reweighted`).
+    path : tuple of arrays or None
+        What the problem needs to re-evaluate the trajectories at another parameter: visited
+        (states, actions) (*lead, n, H) for :class:`LogLinearMDP`, actions (*lead, n, m) for
+        the bandits.
     """
 
     g: np.ndarray
@@ -86,6 +93,8 @@ class Rollouts:
     curv: np.ndarray
     state_hess: np.ndarray | None
     H: int
+    theta: np.ndarray | None = None
+    path: tuple | None = None
 
     @property
     def n(self) -> int:
@@ -157,6 +166,31 @@ def _check_H(H: Any) -> int:
     return check_int("H", H, low=1)
 
 
+def _logsumexp(z: np.ndarray) -> np.ndarray:
+    """log sum_a exp z[..., a] (max-shifted)."""
+    m = z.max(axis=-1)
+    return m + np.log(np.exp(z - m[..., None]).sum(axis=-1))
+
+
+def _reweight_args(problem: Any, ro: Any, theta: Any):
+    """Validate a reweighting request. Returns (path_a, path_b, theta_sample, theta', single)
+    with a leading parameter axis N on every array: path_a, path_b = (states, actions) for a
+    tabular path, (actions,), None for a bandit."""
+    if not isinstance(ro, Rollouts) or ro.path is None or ro.theta is None:
+        raise TypeError(f"reweighted needs Rollouts from {type(problem).__name__}.sample (with "
+                        f"their path), got {type(ro).__name__}")
+    th1 = _theta("theta", theta, problem.d, batch=True)
+    if th1.shape != ro.theta.shape:
+        raise ValueError(f"theta has shape {th1.shape}; expected {ro.theta.shape}, the shape "
+                         f"of the sampling parameter")
+    single = ro.theta.ndim == 1
+    lead = (lambda x: x[None]) if single else (lambda x: x)              # noqa: E731
+    path = tuple(lead(x) for x in ro.path)
+    if len(path) == 2:
+        return path[0], path[1], lead(ro.theta), lead(th1), single
+    return path, None, lead(ro.theta), lead(th1), single
+
+
 def _rowwise(method):
     """Let a single-theta method of LogLinearMDP also take theta of shape (N, d) (row by row)."""
     def wrapper(self, theta, *args):
@@ -198,8 +232,105 @@ class _TabularDerivs:
     dr: np.ndarray        # (d, S)
 
 
+class _ExactTabular:
+    """Exact J, grad J, hess J and their H-truncated versions from the policy-averaged model.
+
+    A subclass provides ``d``, ``S``, ``gamma``, ``rho`` (S,), ``_derivs(theta)`` (an object with
+    P_pi (S, S), r_pi (S,), dP (d, S, S), dr (d, S)) and ``_second(D)`` -> (d2P (d, d, S, S),
+    d2r (d, d, S)); the formulas are those of :class:`LogLinearMDP` (card §4.0 I1), which hold
+    for any policy class once P_pi, r_pi and their derivatives are known (card §4.0 I5).
+    """
+
+    def _resolvent(self, D: _TabularDerivs) -> np.ndarray:
+        return np.eye(self.S) - self.gamma * D.P_pi
+
+    def V(self, theta: Any) -> np.ndarray:
+        """V^{pi_theta} (S,)."""
+        D = self._derivs(theta)
+        return np.linalg.solve(self._resolvent(D), D.r_pi)
+
+    @_rowwise
+    def J(self, theta: Any) -> float:
+        """J(theta) = rho^T (I - gamma P_pi)^{-1} r_pi."""
+        return float(self.rho @ self.V(theta))
+
+    @_rowwise
+    def grad_J(self, theta: Any) -> np.ndarray:
+        """Exact grad J (d,) (class docstring)."""
+        D = self._derivs(theta)
+        Mt = self._resolvent(D)
+        V = np.linalg.solve(Mt, D.r_pi)
+        y = np.linalg.solve(Mt.T, self.rho)
+        return (D.dr + self.gamma * D.dP @ V) @ y
+
+    def hess_J(self, theta: Any) -> np.ndarray:
+        """Exact Hessian of J (d, d) (class docstring)."""
+        D = self._derivs(theta)
+        d2P, d2r = self._second(D)
+        Mt = self._resolvent(D)
+        V = np.linalg.solve(Mt, D.r_pi)
+        y = np.linalg.solve(Mt.T, self.rho)
+        b = D.dr + self.gamma * D.dP @ V                               # (d, S)
+        dV = np.linalg.solve(Mt, b.T).T                                # (d, S)
+        cross = np.einsum("kst,lt->kls", D.dP, dV)                     # d_k P d_l V
+        inner = d2r + self.gamma * d2P @ V + self.gamma * (cross + cross.transpose(1, 0, 2))
+        return inner @ y
+
+    def occupancy(self, theta: Any) -> np.ndarray:
+        """Normalised discounted state occupancy d_rho^theta (S,) = (1-gamma) rho^T M."""
+        D = self._derivs(theta)
+        return (1.0 - self.gamma) * np.linalg.solve(self._resolvent(D).T, self.rho)
+
+
+    def _forward(self, theta: Any, H: int, order: int) -> tuple[float, np.ndarray | None,
+                                                                 np.ndarray | None]:
+        H = _check_H(H)
+        D = self._derivs(theta)
+        d, S, g = self.d, self.S, self.gamma
+        x = np.array(self.rho, dtype=np.float64)
+        dx = np.zeros((d, S))
+        J = 0.0
+        grad = np.zeros(d)
+        if order >= 2:
+            d2P, d2r = self._second(D)
+            d2x = np.zeros((d, d, S))
+            hess = np.zeros((d, d))
+        for t in range(H):
+            gt = g ** t
+            J += gt * (x @ D.r_pi)
+            if order >= 1:
+                grad += gt * (dx @ D.r_pi + D.dr @ x)
+            if order >= 2:
+                t1 = dx @ D.dr.T                                       # (d, d): d_k x . d_l r
+                hess += gt * (d2x @ D.r_pi + t1 + t1.T + d2r @ x)
+            if t == H - 1:
+                break
+            if order >= 2:
+                c = np.einsum("ks,lst->klt", dx, D.dP)                 # d_k x d_l P
+                d2x = d2x @ D.P_pi + c + c.transpose(1, 0, 2) + np.einsum("s,klst->klt", x, d2P)
+            if order >= 1:
+                dx = dx @ D.P_pi + np.einsum("s,kst->kt", x, D.dP)
+            x = x @ D.P_pi
+        return J, (grad if order >= 1 else None), (hess if order >= 2 else None)
+
+    @_rowwise
+    def J_H(self, theta: Any, H: int) -> float:
+        """J_H(theta) = sum_{t<H} gamma^t x_t . r_pi, x_0 = rho, x_{t+1} = x_t P_pi."""
+        return self._forward(theta, H, 0)[0]
+
+    @_rowwise
+    def grad_J_H(self, theta: Any, H: int) -> np.ndarray:
+        """Exact grad J_H (d,) by forward differentiation (class docstring)."""
+        return self._forward(theta, H, 1)[1]
+
+    def hess_J_H(self, theta: Any, H: int) -> np.ndarray:
+        """Exact Hessian of J_H (d, d) by forward differentiation (class docstring)."""
+        return self._forward(theta, H, 2)[2]
+
+
+
 @dataclass(frozen=True, eq=False)
-class LogLinearMDP:
+class LogLinearMDP(_ExactTabular):
     """I1: a tabular MDP with a log-linear (softmax) policy class (card §4.0, I1).
 
     pi_theta(a|s) = exp(theta . phi(s, a)) / sum_b exp(theta . phi(s, b)),  theta in R^d.
@@ -292,6 +423,10 @@ class LogLinearMDP:
         return self.mdp.A
 
     @property
+    def rho(self) -> np.ndarray:
+        return self.mdp.rho
+
+    @property
     def r_max(self) -> float:
         """max |R[s, a]|."""
         return float(np.abs(self.mdp.R).max())
@@ -347,47 +482,6 @@ class LogLinearMDP:
         d2P = np.einsum("sakl,sat->klst", w, self.P)
         d2r = np.einsum("sakl,sa->kls", w, self.mdp.R)
         return d2P, d2r
-
-    # ----------------------------------------------------------- infinite horizon
-    def _resolvent(self, D: _TabularDerivs) -> np.ndarray:
-        return np.eye(self.S) - self.gamma * D.P_pi
-
-    def V(self, theta: Any) -> np.ndarray:
-        """V^{pi_theta} (S,)."""
-        D = self._derivs(theta)
-        return np.linalg.solve(self._resolvent(D), D.r_pi)
-
-    @_rowwise
-    def J(self, theta: Any) -> float:
-        """J(theta) = rho^T (I - gamma P_pi)^{-1} r_pi."""
-        return float(self.mdp.rho @ self.V(theta))
-
-    @_rowwise
-    def grad_J(self, theta: Any) -> np.ndarray:
-        """Exact grad J (d,) (class docstring)."""
-        D = self._derivs(theta)
-        Mt = self._resolvent(D)
-        V = np.linalg.solve(Mt, D.r_pi)
-        y = np.linalg.solve(Mt.T, self.mdp.rho)
-        return (D.dr + self.gamma * D.dP @ V) @ y
-
-    def hess_J(self, theta: Any) -> np.ndarray:
-        """Exact Hessian of J (d, d) (class docstring)."""
-        D = self._derivs(theta)
-        d2P, d2r = self._second(D)
-        Mt = self._resolvent(D)
-        V = np.linalg.solve(Mt, D.r_pi)
-        y = np.linalg.solve(Mt.T, self.mdp.rho)
-        b = D.dr + self.gamma * D.dP @ V                               # (d, S)
-        dV = np.linalg.solve(Mt, b.T).T                                # (d, S)
-        cross = np.einsum("kst,lt->kls", D.dP, dV)                     # d_k P d_l V
-        inner = d2r + self.gamma * d2P @ V + self.gamma * (cross + cross.transpose(1, 0, 2))
-        return inner @ y
-
-    def occupancy(self, theta: Any) -> np.ndarray:
-        """Normalised discounted state occupancy d_rho^theta (S,) = (1-gamma) rho^T M."""
-        D = self._derivs(theta)
-        return (1.0 - self.gamma) * np.linalg.solve(self._resolvent(D).T, self.mdp.rho)
 
     def advantage(self, theta: Any) -> np.ndarray:
         """A^{pi_theta}(s, a) = R + gamma P V - V, (S, A)."""
@@ -447,52 +541,6 @@ class LogLinearMDP:
         """An optimal deterministic policy (S,) int (policy iteration; cached)."""
         return np.array(self._solution().policy)
 
-    # --------------------------------------------------------------- truncated
-    def _forward(self, theta: Any, H: int, order: int) -> tuple[float, np.ndarray | None,
-                                                                 np.ndarray | None]:
-        H = _check_H(H)
-        D = self._derivs(theta)
-        d, S, g = self.d, self.S, self.gamma
-        x = np.array(self.mdp.rho, dtype=np.float64)
-        dx = np.zeros((d, S))
-        J = 0.0
-        grad = np.zeros(d)
-        if order >= 2:
-            d2P, d2r = self._second(D)
-            d2x = np.zeros((d, d, S))
-            hess = np.zeros((d, d))
-        for t in range(H):
-            gt = g ** t
-            J += gt * (x @ D.r_pi)
-            if order >= 1:
-                grad += gt * (dx @ D.r_pi + D.dr @ x)
-            if order >= 2:
-                t1 = dx @ D.dr.T                                       # (d, d): d_k x . d_l r
-                hess += gt * (d2x @ D.r_pi + t1 + t1.T + d2r @ x)
-            if t == H - 1:
-                break
-            if order >= 2:
-                c = np.einsum("ks,lst->klt", dx, D.dP)                 # d_k x d_l P
-                d2x = d2x @ D.P_pi + c + c.transpose(1, 0, 2) + np.einsum("s,klst->klt", x, d2P)
-            if order >= 1:
-                dx = dx @ D.P_pi + np.einsum("s,kst->kt", x, D.dP)
-            x = x @ D.P_pi
-        return J, (grad if order >= 1 else None), (hess if order >= 2 else None)
-
-    @_rowwise
-    def J_H(self, theta: Any, H: int) -> float:
-        """J_H(theta) = sum_{t<H} gamma^t x_t . r_pi, x_0 = rho, x_{t+1} = x_t P_pi."""
-        return self._forward(theta, H, 0)[0]
-
-    @_rowwise
-    def grad_J_H(self, theta: Any, H: int) -> np.ndarray:
-        """Exact grad J_H (d,) by forward differentiation (class docstring)."""
-        return self._forward(theta, H, 1)[1]
-
-    def hess_J_H(self, theta: Any, H: int) -> np.ndarray:
-        """Exact Hessian of J_H (d, d) by forward differentiation (class docstring)."""
-        return self._forward(theta, H, 2)[2]
-
     # ---------------------------------------------------------------- sampling
     def sample(self, theta: Any, *, H: int, n: int, rng: Any) -> Rollouts:
         """Draw ``n`` length-H trajectories from rho under pi_theta, for each theta.
@@ -507,11 +555,14 @@ class LogLinearMDP:
         rng = check_rng("rng", rng)
         th, single = _lead(theta)
         N, S, d = th.shape[0], self.S, self.d
-        pis = np.stack([self.policy(t) for t in th])                    # (N, S, A)
+        z = np.einsum("sad,nd->nsa", self.phi, th)                       # as policy(), batched
+        pis = np.exp(z - z.max(axis=2, keepdims=True))
+        pis /= pis.sum(axis=2, keepdims=True)                           # (N, S, A)
         pi_cdf = np.cumsum(pis, axis=2)
         pi_cdf /= pi_cdf[:, :, -1:]
         psi = self.phi[None] - np.einsum("nsa,sad->nsd", pis, self.phi)[:, :, None, :]
-        state_hess = -np.einsum("nsa,nsad,nsae->nsde", pis, psi, psi)
+        # -sum_a pi psi psi^T per (n, s), as a batched matmul (a 3-operand einsum is ~10x slower)
+        state_hess = -np.matmul((psi * pis[..., None]).swapaxes(-1, -2), psi)
         u_0 = rng.random((N, n))
         u_a = rng.random((N, n, H))
         u_s = rng.random((N, n, H))
@@ -526,7 +577,35 @@ class LogLinearMDP:
                            np.ascontiguousarray(self.mdp.R), np.ascontiguousarray(psi),
                            float(self.gamma), u_0, u_a, u_s, g, gt, ss, ret, W, s_out, a_out)
         sq = lambda x: _squeeze(x, single)                              # noqa: E731
-        return Rollouts(sq(g), sq(gt), sq(ss), sq(ret), "states", sq(W), sq(state_hess), H)
+        return Rollouts(sq(g), sq(gt), sq(ss), sq(ret), "states", sq(W), sq(state_hess), H,
+                        sq(th), (sq(s_out), sq(a_out)))
+
+    def reweighted(self, ro: Rollouts, theta: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The GPOMDP estimate of the *same* trajectories at another parameter, and their log
+        importance weight (card §3.4, w(tau | theta', theta) = p(tau|theta')/p(tau|theta)):
+
+            g(tau, theta') = sum_t R_t grad log pi_theta'(a_t|s_t)   (R_t does not depend on theta)
+            log w = sum_t log pi_theta'(a_t|s_t) - log pi_theta(a_t|s_t)
+
+        ``ro`` from :meth:`sample`; ``theta`` of the shape of ``ro.theta``. Returns
+        (g' (*lead, n, d), log_w (*lead, n)).
+        """
+        states, actions, th0, th1, single = _reweight_args(self, ro, theta)
+        out_g, out_lw = [], []
+        R = self.mdp.R
+        disc = self.gamma ** np.arange(ro.H)
+        for i in range(th1.shape[0]):
+            s_i, a_i = states[i], actions[i]                              # (n, H)
+            r = R[s_i, a_i] * disc
+            Rt = np.cumsum(r[:, ::-1], axis=1)[:, ::-1]                     # sum_{h>=t} gamma^h r_h
+            z1, z0 = self.phi @ th1[i], self.phi @ th0[i]                    # (S, A) logits
+            logp1 = z1 - _logsumexp(z1)[:, None]
+            logp0 = z0 - _logsumexp(z0)[:, None]
+            psi1 = self.phi - np.einsum("sa,sad->sd", np.exp(logp1), self.phi)[:, None, :]
+            out_g.append(np.einsum("nt,ntd->nd", Rt, psi1[s_i, a_i]))
+            out_lw.append((logp1[s_i, a_i] - logp0[s_i, a_i]).sum(axis=1))
+        g, lw = np.stack(out_g), np.stack(out_lw)
+        return (g[0], lw[0]) if single else (g, lw)
 
 
 # ================================================================ I2: logistic bandit
@@ -774,8 +853,24 @@ class LogisticBandit(_OneStep):
         r = np.empty((N, n))
         _sample_logistic(np.ascontiguousarray(th), U, self.b, np.ascontiguousarray(self.c),
                          self.w, self.reward == "bump", g, score, r, curv)
+        a = th[:, None, :] + self.b * np.log(U / (1.0 - U))             # the kernel's actions
         sq = lambda x: _squeeze(x, single)                              # noqa: E731
-        return Rollouts(sq(g), sq(g), sq(score), sq(r), "diag", sq(curv), None, 1)
+        return Rollouts(sq(g), sq(g), sq(score), sq(r), "diag", sq(curv), None, 1, sq(th),
+                        (sq(a),))
+
+    def reweighted(self, ro: Rollouts, theta: Any) -> tuple[np.ndarray, np.ndarray]:
+        """GPOMDP of the same actions at another theta' and the log importance weight
+        (see :meth:`LogLinearMDP.reweighted`): g' = r(a) tanh((a - theta')/(2b))/b and
+        log w = sum_i l((a_i - theta'_i)/b) - l((a_i - theta_i)/b), l(z) = -z - 2 log(1 + e^-z)
+        the standard logistic log-density."""
+        (a,), _, th0, th1, single = _reweight_args(self, ro, theta)
+        r = self.r(a)                                                   # (N, n)
+        z1 = (a - th1[:, None, :]) / self.b
+        z0 = (a - th0[:, None, :]) / self.b
+        g = r[..., None] * np.tanh(z1 / 2.0) / self.b
+        logpdf = lambda z: -z - 2.0 * np.logaddexp(0.0, -z)             # noqa: E731
+        lw = (logpdf(z1) - logpdf(z0)).sum(axis=-1)
+        return (g[0], lw[0]) if single else (g, lw)
 
 
 def _prod_except(E: np.ndarray) -> np.ndarray:
@@ -785,6 +880,209 @@ def _prod_except(E: np.ndarray) -> np.ndarray:
     for i in range(m):
         out[..., i] = np.delete(E, i, axis=-1).prod(-1)
     return out
+
+
+# ============================================ I5: finite states, continuous logistic actions
+@dataclass(frozen=True, eq=False)
+class _ModelDerivs:
+    """P_pi, r_pi and their first and second derivatives at one theta (any policy class)."""
+
+    P_pi: np.ndarray      # (S, S)
+    r_pi: np.ndarray      # (S,)
+    dP: np.ndarray        # (d, S, S)
+    dr: np.ndarray        # (d, S)
+    d2P: np.ndarray       # (d, d, S, S)
+    d2r: np.ndarray       # (d, d, S)
+
+
+@dataclass(frozen=True, eq=False)
+class LogisticStateMDP(_ExactTabular):
+    """I5: finite states, a continuous action, a logistic policy (card §4.0, I5; not prototyped).
+
+    pi_theta(a|s) = Logistic(a; theta . phi(s), b); transitions
+    P(s'|s, a) = softmax_{s'}(kappa[s, s'] a + beta[s, s']); reward r(s, a) =
+    exp(-(a - c_s)^2 / (2 w^2)) (bounded, r_max = 1). With a = theta . phi(s) + b X, X standard
+    logistic, the location score is tanh(X/2)/b, so (card §4.0 I5)
+
+        grad log pi(a|s) = tanh(X/2) phi(s) / b,   hess log pi(a|s) = -sech^2(X/2) phi(s) phi(s)^T / (2 b^2),
+        P_pi(s, s')    = E[P(s'|s, a)],  d P_pi = E[P(s'|s, a) grad log pi],
+        d^2 P_pi       = E[P(s'|s, a)(grad log pi grad log pi^T + hess log pi)]   (same for r_pi),
+
+    each a 1-D expectation per state (:func:`logistic_expectation_rule`); then J, grad J, hess J,
+    J_H and their derivatives follow the tabular formulas of I1 (:class:`_ExactTabular`).
+    Constants [derived from I2]: M_g = max_s ||phi(s)||/b, M_h = max_s ||phi(s)||^2/(2 b^2),
+    l_2 = max_s ||phi(s)||^3/(3 sqrt3 b^3); F(theta) = sum_s d_theta(s) phi(s) phi(s)^T/(3 b^2)
+    >= mu_F I with mu_F = (1 - gamma) lambda_min(E_rho[phi phi^T])/(3 b^2) (card: A1-A3 hold).
+    J* (over all policies) is approximated from below by value iteration on an action grid
+    (:attr:`J_star`, card: "pi* computed on a fine action grid").
+
+    Parameters
+    ----------
+    phi : (S, d) state features; kappa, beta : (S, S); c : (S,) reward centres; b, w : > 0;
+    gamma in (0, 1); rho : (S,) (default uniform).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rlsandbox.mdps.harpg import logistic_state_mdp
+    >>> p = logistic_state_mdp()
+    >>> theta = np.array([0.3, -0.2])
+    >>> fd = (p.J(theta + [1e-6, 0]) - p.J(theta - [1e-6, 0])) / 2e-6
+    >>> bool(abs(fd - p.grad_J(theta)[0]) < 1e-7)
+    True
+    """
+
+    phi: Any
+    kappa: Any
+    beta: Any
+    c: Any
+    b: float = 0.5
+    w: float = 1.0
+    gamma: float = 0.9
+    rho: Any = None
+    _cache: dict = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        phi = check_float_array("phi", self.phi, ndim=2)
+        S = phi.shape[0]
+        set_(self, "phi", readonly(phi))
+        for name in ("kappa", "beta"):
+            set_(self, name, readonly(check_float_array(name, getattr(self, name), shape=(S, S))))
+        set_(self, "c", readonly(check_float_array("c", self.c, shape=(S,))))
+        set_(self, "b", check_in_range("b", self.b, low=0.0, low_open=True))
+        set_(self, "w", check_in_range("w", self.w, low=0.0, low_open=True))
+        set_(self, "gamma", check_in_range("gamma", self.gamma, low=0.0, high=1.0,
+                                           high_open=True))
+        rho = np.full(S, 1.0 / S) if self.rho is None else \
+            check_float_array("rho", self.rho, shape=(S,))
+        if np.any(rho < 0) or abs(rho.sum() - 1.0) > 1e-9:
+            raise ValueError(f"rho sums to {rho.sum():.6g} with min {rho.min():.3g}; it must be "
+                             f"a distribution over the {S} states (nonnegative, sum 1)")
+        set_(self, "rho", readonly(rho))
+
+    @property
+    def S(self) -> int:
+        return self.phi.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.phi.shape[1]
+
+    r_max = 1.0
+
+    @property
+    def M_g(self) -> float:
+        return float(np.linalg.norm(self.phi, axis=1).max() / self.b)
+
+    @property
+    def M_h(self) -> float:
+        return float(np.linalg.norm(self.phi, axis=1).max() ** 2 / (2.0 * self.b ** 2))
+
+    @property
+    def l_2(self) -> float:
+        return float(np.linalg.norm(self.phi, axis=1).max() ** 3 / (3.0 * np.sqrt(3.0) * self.b ** 3))
+
+    @property
+    def mu_F(self) -> float:
+        G = np.einsum("s,sd,se->de", self.rho, self.phi, self.phi)
+        return float((1.0 - self.gamma) * np.linalg.eigvalsh(G).min() / (3.0 * self.b ** 2))
+
+    # ------------------------------------------------------------------ model
+    def _transitions(self, a: np.ndarray) -> np.ndarray:
+        """P(s'|s, a) for actions a (S, K) -> (S, K, S') (softmax over s')."""
+        z = self.kappa[:, None, :] * a[..., None] + self.beta[:, None, :]
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def _reward(self, a: np.ndarray) -> np.ndarray:
+        """r(s, a) for actions a (S, K)."""
+        return np.exp(-(a - self.c[:, None]) ** 2 / (2.0 * self.w ** 2))
+
+    def _derivs(self, theta: Any) -> _ModelDerivs:
+        theta = _theta("theta", theta, self.d)
+        a = (self.phi @ theta)[:, None] + self.b * _LOGISTIC_X[None, :]    # (S, K)
+        th = np.tanh(_LOGISTIC_X / 2.0)
+        t1 = th / self.b                                                   # location score
+        t2 = t1 ** 2 - (1.0 - th ** 2) / (2.0 * self.b ** 2)              # score^2 + log-Hessian
+        Pa, ra = self._transitions(a), self._reward(a)                     # (S, K, S), (S, K)
+        W = _LOGISTIC_W
+        P_pi = np.einsum("k,skt->st", W, Pa)
+        r_pi = ra @ W
+        P1, r1 = np.einsum("k,skt->st", W * t1, Pa), ra @ (W * t1)
+        P2, r2 = np.einsum("k,skt->st", W * t2, Pa), ra @ (W * t2)
+        phi = self.phi
+        outer = np.einsum("sk,sl->kls", phi, phi)                          # (d, d, S)
+        return _ModelDerivs(P_pi, r_pi, phi.T[:, :, None] * P1[None], phi.T * r1[None],
+                            outer[..., None] * P2[None, None], outer * r2[None, None])
+
+    def _second(self, D: _ModelDerivs) -> tuple[np.ndarray, np.ndarray]:
+        return D.d2P, D.d2r
+
+    def fisher(self, theta: Any) -> np.ndarray:
+        """F(theta) = sum_s d_theta(s) E[tanh^2(X/2)] phi(s) phi(s)^T / b^2 (quadrature), (d, d)."""
+        e2 = float(_LOGISTIC_W @ np.tanh(_LOGISTIC_X / 2.0) ** 2)         # = 1/3
+        return np.einsum("s,sd,se->de", self.occupancy(theta), self.phi, self.phi) * e2 / self.b ** 2
+
+    def J_star_grid(self, n_actions: int = 801, half_width: float = 8.0) -> float:
+        """max over deterministic policies with actions on a grid of ``n_actions`` points in
+        [min c - half_width, max c + half_width] (policy iteration on the discretised MDP): a
+        lower bound on J* that converges to it as the grid refines. Cached per arguments."""
+        key = ("J_star", n_actions, half_width)
+        if key not in self._cache:
+            from rlsandbox.dp import policy_iteration
+            grid = np.linspace(self.c.min() - half_width, self.c.max() + half_width, n_actions)
+            a = np.broadcast_to(grid, (self.S, n_actions))
+            mdp = TabularMDP(self._transitions(a), self._reward(a), self.gamma, rho=self.rho)
+            self._cache[key] = float(self.rho @ policy_iteration(mdp).V)
+        return self._cache[key]
+
+    @property
+    def J_star(self) -> float:
+        """:meth:`J_star_grid` with its defaults (801 actions)."""
+        return self.J_star_grid()
+
+    # ---------------------------------------------------------------- sampling
+    def sample(self, theta: Any, *, H: int, n: int, rng: Any) -> Rollouts:
+        """``n`` length-H trajectories per theta ((d,) or (N, d)). Draws from ``rng``, in order:
+        u_0 (N, n), u_a (N, n, H), u_s (N, n, H) uniforms (a draw of exactly 0 in u_a is mapped
+        to the smallest positive float); compiled kernel ``_rollout_logistic_states``; the
+        estimators are assembled from its per-step score, curvature, reward and state."""
+        theta = _theta("theta", theta, self.d, batch=True)
+        H = _check_H(H)
+        n = check_int("n", n, low=1)
+        rng = check_rng("rng", rng)
+        th, single = _lead(theta)
+        N, S, d = th.shape[0], self.S, self.d
+        u_0 = rng.random((N, n))
+        u_a = np.maximum(rng.random((N, n, H)), np.finfo(np.float64).tiny)
+        u_s = rng.random((N, n, H))
+        psi, h, r = (np.empty((N, n, H)) for _ in range(3))
+        st = np.empty((N, n, H), dtype=np.int64)
+        rc = np.cumsum(self.rho)
+        _rollout_logistic_states(np.ascontiguousarray(th @ self.phi.T), float(self.b),
+                                 np.ascontiguousarray(self.kappa), np.ascontiguousarray(self.beta),
+                                 np.ascontiguousarray(self.c), float(self.w), float(self.gamma),
+                                 rc / rc[-1], u_0, u_a, u_s, psi, h, r, st)
+        disc_r = r * self.gamma ** np.arange(H)
+        Rt = np.cumsum(disc_r[..., ::-1], axis=-1)[..., ::-1]            # sum_{h>=t} gamma^h r_h
+        Rp = np.empty_like(r)                                             # sum_{h>=t} gamma^(h-t) r_h
+        acc = np.zeros((N, n))
+        for t in range(H - 1, -1, -1):
+            acc = r[..., t] + self.gamma * acc
+            Rp[..., t] = acc
+        phi_s = self.phi[st]                                              # (N, n, H, d)
+        g = np.einsum("Nnt,Nntd->Nnd", Rt * psi, phi_s)
+        gt = np.einsum("Nnt,Nntd->Nnd", Rp * psi, phi_s)
+        ss = np.einsum("Nnt,Nntd->Nnd", psi, phi_s)
+        W = np.zeros((N, n, S))
+        for k in range(S):
+            W[..., k] = np.sum(np.where(st == k, Rt * h, 0.0), axis=-1)
+        state_hess = np.broadcast_to(np.einsum("sd,se->sde", self.phi, self.phi), (N, S, d, d))
+        sq = lambda x: _squeeze(x, single)                              # noqa: E731
+        return Rollouts(sq(g), sq(gt), sq(ss), sq(Rt[..., 0]), "states", sq(W),
+                        sq(np.ascontiguousarray(state_hess)), H)
 
 
 # ================================================================ I3: Gaussian bandit

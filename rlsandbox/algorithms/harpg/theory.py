@@ -18,7 +18,8 @@ Sequence lemmas [card §4.1 N9, paper appendix; lemma numbers unverified]:
 (b) with alpha_t = alpha_0 (2/(t+2))^p: sum_{t<T} alpha_t prod_{tau=t+1}^{T-1}(1 - eta_tau)
     <= C(p, q) alpha_T / eta_T; the paper's closed-form C(p, q) is not usable (card: it
     evaluates to astronomically large values, probably a typo), so :func:`c_num` computes
-    C_num(p, q) = sup_{T <= T_max} of the ratio.
+    C_num(p, q) = sup_{T <= T_max} of the ratio, and :func:`c_certified` a constant valid for
+    *every* T (a finite-range sup certified by induction beyond the range [derived]).
 (c) r_{t+1} - r_t <= -a alpha_t r_t + beta_t, a alpha_t <= 1, alpha_t = 2/(a(t + tau)):
     r_T <= (t0 + tau - 1)^2 r_{t0} / (T + tau - 1)^2 + sum_{t=t0}^{T-1} beta_t (t + tau)^2 / (T + tau - 1)^2.
 """
@@ -31,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from rlsandbox._validate import check_float_array, check_in_range, check_int
+from rlsandbox.algorithms.harpg._kernels import _affine_recursion
 
 __all__ = ["Constants", "constants", "horizon", "harpg_alpha0", "eta_sequence",
-           "momentum_ratio", "sequence_ratio", "c_num", "recursion_bound"]
+           "momentum_ratio", "sequence_ratio", "c_num", "c_certified", "recursion_bound"]
 
 
 @dataclass(frozen=True)
@@ -154,9 +156,7 @@ def sequence_ratio(p: float, q: float, T_max: int) -> np.ndarray:
     alpha = (2.0 / (t + 2.0)) ** p
     eta = (2.0 / (t + 2.0)) ** q
     S = np.empty(T_max + 1)
-    S[0] = 0.0
-    for T in range(T_max):
-        S[T + 1] = (1.0 - eta[T]) * S[T] + alpha[T]
+    _affine_recursion(1.0 - eta[:-1], alpha[:-1], S)                # compiled loop
     return S[1:] * eta[1:] / alpha[1:]
 
 
@@ -169,6 +169,41 @@ def c_num(p: float, q: float, T_max: int = 200_000) -> float:
     0.96
     """
     return float(sequence_ratio(p, q, T_max).max())
+
+
+def c_certified(p: float, q: float, T0: int = 1000) -> float:
+    """A constant C with ratio_T <= C for *all* T >= 1 in N9(b) (:func:`sequence_ratio`) [derived].
+
+    With a_T = alpha_T / eta_T and S_T the sum of N9(b), S_{T+1} = (1 - eta_T) S_T + alpha_T and
+    (1 - eta_T) a_T = a_T - alpha_T, so S_T <= C a_T implies S_{T+1} <= C a_{T+1} as soon as
+    C (a_T - a_{T+1}) <= (C - 1) alpha_T (eta_T <= 1, C >= 1). For p <= q, a_T is
+    nondecreasing and any C >= 1 works. For p > q, a_T - a_{T+1} <= a_T (p - q)/(T + 2)
+    (1 - e^{-ky} <= k y with y = -log(1 - 1/(T+3)) <= 1/(T+2)), so it suffices that
+    C (p - q) <= (C - 1) 2^q (T + 2)^{1-q}, which holds for all T >= T0 once
+    C >= C* = K/(K - (p - q)), K = 2^q (T0 + 2)^{1-q} > p - q (q <= 1). Hence
+
+        C = max(1, max_{T <= T0} ratio_T, C*)      (C* only when p > q)
+
+    bounds ratio_T for every T (the T <= T0 part by inspection, the rest by induction). The
+    paper's closed-form C(p, q) is not usable (card N9(b)); this is the sandbox's replacement.
+
+    Examples
+    --------
+    >>> c = c_certified(1.0, 0.8)
+    >>> bool(sequence_ratio(1.0, 0.8, 20_000).max() <= c), round(c, 2)
+    (True, 1.08)
+    """
+    p = check_in_range("p", p, low=0.0)
+    q = check_in_range("q", q, low=0.0, high=1.0)
+    T0 = check_int("T0", T0, low=1)
+    c = max(1.0, float(sequence_ratio(p, q, T0).max()))
+    if p > q:
+        K = 2.0 ** q * (T0 + 2.0) ** (1.0 - q)
+        if K <= p - q:
+            raise ValueError(f"c_certified: K = 2^q (T0+2)^(1-q) = {K:.4g} <= p - q = {p - q:.4g}; "
+                             f"the induction needs a larger T0 (or q < 1)")
+        c = max(c, K / (K - (p - q)))
+    return c
 
 
 def recursion_bound(r_t0: float, beta: Any, t0: int, T: int, tau: float) -> float:
