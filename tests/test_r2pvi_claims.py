@@ -22,6 +22,13 @@ def test_every_claim_is_registered_with_the_card_provenance():
     assert prov["r2pvi.c6.suboptimality_bound"] == "unverified"      # card: constants unverified
     assert prov["r2pvi.c5.pessimism"] == prov["r2pvi.c5.suboptimality"] == "derived"
     assert prov["r2pvi.c2.worst_case_attains"] == "paper"
+    # card §4: C8 "[paper form; constants and construction unverified]", C9 "[paper]",
+    # C10 "[math]", C12 "[reproduced]" (a soft trend of the paper's experiment)
+    assert prov["r2pvi.c8.lower_bound_two_point"] == "unverified"
+    assert prov["r2pvi.c9.closed_form_cost"] == prov["r2pvi.c12.robustness_trend"] == "paper"
+    assert prov["r2pvi.c10.kl_chi2_large_lam_nonrobust"] == "derived"
+    # every card id C1-C12 has at least one registered claim
+    assert {c.id.split(".")[1] for c in claims.CLAIMS} == {f"c{k}" for k in range(1, 13)}
 
 
 @pytest.mark.parametrize("cid", IDS)
@@ -65,3 +72,19 @@ def test_theory_beta_values():
     kl = claims.theory_beta("kl", d=4, H=3, K=100, lam=0.3, xi=1.0)
     assert kl == pytest.approx(16 * 4 * 0.3 * math.exp(10.0) * math.sqrt(10.0 + 1.0))
     assert claims.theory_beta("chi2", d=4, H=3, K=100, lam=0.5, xi=1.0) == 8 * 4 * 9 * 3
+
+
+def test_le_cam_tv_and_gaps():
+    """C8's ingredients: the binomial TV bound equals the direct sum over (n, x) for small K
+    (scipy.stats.binom), and the two instances have opposite optimal actions at s0."""
+    from scipy.stats import binom
+
+    K, p1, p2 = 40, 0.66, 0.58
+    direct = sum(binom.pmf(n, K, 0.5) * 0.5 * np.abs(binom.pmf(np.arange(n + 1), n, p1)
+                                                      - binom.pmf(np.arange(n + 1), n, p2)).sum()
+                 for n in range(K + 1))
+    assert claims._binomial_tv(K, p1, p2) == pytest.approx(direct, abs=1e-12)
+    p_mid = 1.0 / (1.0 + math.exp(-0.5))
+    acts = [robust_dp(claims.le_cam_pair(p), lam=1.0, divergence="kl").policy[0, 0]
+            for p in (p_mid + 0.01, p_mid - 0.01)]
+    assert acts == [0, 1]

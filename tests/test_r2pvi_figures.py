@@ -119,3 +119,56 @@ def test_committed_figure_1d_matches_the_card():
     assert all(v <= 5e-4 + 1e-9 for k, v in stds.items() if k != "R2PVI-TV lam=5")
     got = diag["std_legacy_mc"]["R2PVI-TV lam=5"]
     assert abs(got[0] - 0.009) <= 5e-4 and abs(got[0] - opt.CARD["R2PVI-TV lam=5"][1][0]) > 0.2
+
+
+# ---------------------------------------------------------------- Figure 1(c), rho vs lambda
+def test_figure_1c_quick_inverse_roles():
+    """Card §5.1 Figure 1(c) / C4: DRPVI's test value (q = 1) rises with rho and R2PVI-TV's
+    falls with lambda; the curves cross (DRPVI below at x = 0, above at x = 1). Full-run gaps
+    between x = 0 and x = 1: +0.42 (DRPVI) and -0.31 (R2PVI-TV); asserted at 0.15, about three
+    standard errors of a 10-data-set mean (per-data-set std up to ~0.15, card)."""
+    from rlsandbox.experiments import r2pvi_rho_lambda as fig1c
+
+    df = fig1c.run(fig1c.QUICK, rng=np.random.default_rng(14))
+    m = df[df["evaluator"] == "exact"].groupby(["family", "x"])["value"].mean()
+    dr, tv = m["DRPVI"].to_numpy(), m["R2PVI-TV"].to_numpy()
+    assert dr[-1] - dr[0] > 0.15 and tv[0] - tv[-1] > 0.15
+    assert dr[0] < tv[0] and dr[-1] > tv[-1]
+
+
+# ---------------------------------------------------------------- Figures 2(a), 2(b), C9
+def test_timing_quick_counts_dual_evaluations():
+    """Card §4 C9 / Figures 2(a), 2(b), the deterministic part: PEVI and the closed forms (TV,
+    KL) and DRPVI's exact breakpoint oracle make no scalar dual evaluations; DRPVI and DRVI-L
+    (Nelder-Mead) make d (H - 1) searches, each of at least 2 and at most scipy's default
+    maxfev (200 per parameter) + 1 evaluations; the numeric-TV control searches too.
+    Wall-clock times are never asserted (machine load); the quick run does not report them
+    and the timed path is exercised below."""
+    from rlsandbox.experiments import r2pvi_timing as timing
+
+    cfg = timing.QUICK
+    df = timing.run(cfg, rng=np.random.default_rng(15))
+    assert set(df["method"]) == {m for m, *_ in timing.METHODS}
+    assert "min_seconds" not in df.attrs["diagnostics"]                   # QUICK is untimed
+    n = df.groupby(["method", "K", "d"])["n_evals"].max()
+    for label in ("PEVI", "R2PVI-TV", "R2PVI-KL", "DRPVI (exact)"):
+        assert (n[label] == 0).all(), label
+    for label in ("DRPVI", "DRVI-L", "R2PVI-TV (numeric)"):
+        for (K, d), count in n[label].items():
+            searches = d * (cfg.H - 1)
+            assert 2 * searches <= count <= 201 * searches, (label, K, d, count)
+
+
+def test_timing_timed_run_records_clocks():
+    """The timed path (DEFAULT's): both clocks recorded, positive wall time; ratios to PEVI in
+    the diagnostics. Nothing about their sizes is asserted."""
+    from rlsandbox.experiments import r2pvi_timing as timing
+
+    cfg = timing.Config(Ks=(30,), ds=(3,), K_base=30, d_base=3, H=3, repeats=2)
+    df = timing.run(cfg, rng=np.random.default_rng(16))
+    assert len(df) == len(timing.METHODS)                     # one row per method: counts
+    diag = df.attrs["diagnostics"]
+    walls = diag["min_seconds"]["K=30,d=3"]
+    assert set(walls) == set(df["method"]) and all(t > 0.0 for t in walls.values())
+    assert all(t >= 0.0 for t in diag["min_cpu_seconds"]["K=30,d=3"].values())
+    assert diag["ratio_to_pevi"]["K=30,d=3"]["PEVI"] == 1.0

@@ -295,6 +295,21 @@ def test_reference_code_reproduces_c12(legacy):
     assert abs(_mc_mean(test, [pevi(lin, d, beta=0.0, **kw) for d in datas]) - 0.627) <= half
 
 
+def test_reference_code_reproduces_figure_1c_drpvi_endpoints(legacy):
+    """[r2pvi, §5.1 Figure 1(c)]: the card's "code defaults" numbers for DRPVI at q = 1 (rho on
+    factor 4 at the first step only, P4): 0.681, 1.048, 1.120 for rho = 0, 4/9, 1 (the panel
+    itself is not reproduced: rlsandbox/experiments/r2pvi_rho_lambda.py). 3 decimals."""
+    lin, datas = legacy
+    test = simulated_test_mdp(1.0)
+    kw = dict(beta=1.0, ridge=0.1, mode="reference_code", fail_states=[FAIL_STATE])
+    got = []
+    for rho in (0.0, 4 / 9, 1.0):
+        table = np.zeros((lin.H, lin.d))
+        table[0, 3] = rho
+        got.append(_mc_mean(test, [drpvi(lin, d, rho=table, **kw) for d in datas]))
+    assert np.allclose(got, [0.681, 1.048, 1.120], rtol=0, atol=5e-4 + 1e-12)
+
+
 # ====================================================================== data, determinism, errors
 def test_collect_is_deterministic_and_valid():
     lin = simulated_linear_mdp()
@@ -344,3 +359,46 @@ def test_input_errors(sim):
         OfflineData(data.s, data.a.astype(float), data.r)
     with pytest.raises(ValueError, match=r"rho\[0, 1\] == -0.1"):
         drpvi(lin, data, rho=np.array([0.0, -0.1, 0.0, 0.0]), beta=1.0)
+
+
+# ====================================================================== variance-aware (§3.6)
+def test_variance_aware_reduces_to_plain_when_variances_are_small(sim):
+    """[r2pvi, §3.6]: sigma2 = max{1, Var_hat}; on the simulated MDP (values in [0, 2]) every
+    estimate is 1 here, so VA-R2PVI and VA-DRPVI equal the plain methods bit for bit."""
+    lin, data = sim
+    kw = dict(beta=1.0, ridge=1.0, fail_states=[FAIL_STATE])
+    plain = r2pvi(lin, data, divergence="tv", lam=0.3, **kw)
+    assert np.all(off.variance_weights(lin, data, plain.V) == 1.0)
+    va = r2pvi(lin, data, divergence="tv", lam=0.3, variance_aware=True, **kw)
+    assert np.array_equal(va.Q, plain.Q) and va.params["variance_aware"]
+    dr, dr_va = (drpvi(lin, data, rho=0.1, variance_aware=v, **kw) for v in (False, True))
+    assert np.array_equal(dr.Q, dr_va.Q)
+
+
+def test_variance_aware_hand_computed_on_one_hot_features():
+    """With one-hot features the weighted ridge regression is per coordinate:
+    w_i = sum_{tau: phi^tau = e_i} y^tau / (n_i + ridge sigma2_i), where
+    sigma2_i = max{1, min(m2, H^2) - min(m1, H)^2} from the plain run's values,
+    m1 = n_i mean(V) / (n_i + ridge), m2 = n_i mean(V^2) / (n_i + ridge) (card §3.6)."""
+    lin = _one_hot_instance(seed=3, S=3, A=2, H=4)
+    theta = np.full_like(lin.theta, 1.0)                     # reward 1 everywhere: V up to H
+    lin = LinearMDP(lin.phi, lin.mu, theta, rho=lin.rho)
+    data = collect(lin, np.full((lin.H, lin.S, lin.A), 0.5), K=60, rng=11)
+    kw = dict(divergence="tv", lam=0.7, beta=0.2, ridge=1.0)
+    plain = r2pvi(lin, data, **kw)
+    va = r2pvi(lin, data, variance_aware=True, **kw)
+    sigma2 = off.variance_weights(lin, data, plain.V)
+    H = lin.H
+    for h in range(H - 1):
+        idx = data.s[:, h] * lin.A + data.a[:, h]            # the active coordinate per sample
+        v_plain = plain.V[h + 1][data.s[:, h + 1]]
+        v_va = va.V[h + 1][data.s[:, h + 1]]
+        y = np.minimum(v_va, va.V[h + 1].min() + 0.7)
+        for i in np.unique(idx):
+            n = int((idx == i).sum())
+            m1 = min(n * v_plain[idx == i].mean() / (n + 1.0), H)
+            m2 = min(n * (v_plain[idx == i] ** 2).mean() / (n + 1.0), H * H)
+            s2 = max(1.0, m2 - m1 ** 2)
+            assert sigma2[h].reshape(-1)[i] == pytest.approx(s2, rel=1e-12)
+            assert va.w[h, i] == pytest.approx(y[idx == i].sum() / (n + s2), rel=1e-12)
+    assert np.any(sigma2[:H - 1] > 1.0)                      # the weights are not all 1 here

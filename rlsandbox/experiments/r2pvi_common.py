@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_choice, check_in_range, check_int
-from rlsandbox.algorithms.r2pvi.offline import OfflineData, collect, pevi, r2pvi
+from rlsandbox.algorithms.r2pvi.offline import OfflineData, collect, drpvi, pevi, r2pvi
 from rlsandbox.dp.finite_horizon import evaluate_finite
 from rlsandbox.mdps.r2pvi import (FAIL_STATE, X1, legacy_dataset, legacy_monte_carlo,
                                   simulated_linear_mdp, simulated_test_mdp, uniform_behavior)
@@ -40,11 +40,14 @@ LABELS = {"pevi": "PEVI", "tv": "R2PVI-TV", "kl": "R2PVI-KL", "chi2": r"R2PVI-$\
 
 @dataclass(frozen=True)
 class Spec:
-    """One curve: ``method`` in {"pevi", "tv", "kl", "chi2"} and its lam (nan for PEVI)."""
+    """One curve: ``method`` in {"pevi", "tv", "kl", "chi2", "drpvi"} and its lam (nan for
+    PEVI and DRPVI); ``rho`` is DRPVI's radius, applied as in the official simulated-MDP code
+    to factor 4 at the first step only (``Rho = [[0, 0, 0, rho], [0, 0, 0, 0]]``, card P4)."""
 
     method: str
     lam: float
     label: str
+    rho: float = float("nan")
 
 
 
@@ -95,6 +98,10 @@ def run_grid(specs: list[Spec], *, qs: tuple, K: int, replications: int, beta: f
         for rep, d in enumerate(datasets):
             if spec.method == "pevi":
                 sol = pevi(lin, d, **kw)
+            elif spec.method == "drpvi":
+                table = np.zeros((lin.H, lin.d))
+                table[0, 3] = spec.rho
+                sol = drpvi(lin, d, rho=table, **kw)
             else:
                 sol = r2pvi(lin, d, divergence=spec.method, lam=spec.lam, **kw)
             for q, test, fh in zip(qs, tests, fh_tests):

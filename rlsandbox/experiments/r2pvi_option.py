@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_choice, check_in_range, check_int
-from rlsandbox.algorithms.r2pvi.option import DOWN, UP, exact_value, legacy_dataset, \
-    legacy_initial_price, legacy_monte_carlo, train_option
+from rlsandbox.algorithms.r2pvi.option import exact_value, legacy_dataset, \
+    legacy_initial_price, legacy_monte_carlo, price_paths, train_option
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "CARD"]
 
@@ -96,17 +96,6 @@ DEFAULT = Config()
 QUICK = Config(data="generator", mc_episodes=0)
 
 
-def _paths(config: Config, rng: np.random.Generator) -> np.ndarray:
-    s1 = float(rng.uniform(95.0, 105.0))
-    up = rng.random((config.K, config.H)) < config.p0
-    factors = np.where(up, UP, DOWN)
-    prices = np.empty((config.K, config.H + 1))
-    prices[:, 0] = s1
-    for h in range(config.H):                       # sequential products, as the environment
-        prices[:, h + 1] = prices[:, h] * factors[:, h]
-    return prices
-
-
 def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
     """Train the seven agents per replication and score them; tidy rows (method, replication,
     p, evaluator, value). ``attrs["diagnostics"]``: means and stds (ddof 0, as the code) per
@@ -128,7 +117,8 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
         datasets = [legacy_dataset(p0=config.p0, K=config.K, H=config.H, seed=rep)
                     for rep in range(config.replications)]
     else:
-        datasets = [_paths(config, child) for child in rng.spawn(config.replications)]
+        datasets = [price_paths(K=config.K, H=config.H, p0=config.p0, rng=child)
+                    for child in rng.spawn(config.replications)]
     cols: dict[str, list] = {"method": [], "replication": [], "p": [], "evaluator": [],
                              "value": []}
     for label, method, param in METHODS:

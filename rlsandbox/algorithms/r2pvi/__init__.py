@@ -49,7 +49,7 @@ from rlsandbox.algorithms.r2pvi.divergences import (DIVERGENCES, ball_inf, ball_
                                                     inner_minimizer, inner_value, inner_values)
 from rlsandbox.algorithms.r2pvi.offline import (BONUS_FORMS, MODES, OfflineData,
                                                 OfflineSolution, bonus_factor, collect, drpvi,
-                                                drvi_l, pevi, r2pvi)
+                                                drvi_l, pevi, r2pvi, variance_weights)
 from rlsandbox.algorithms.r2pvi.robust_dp import (RobustSolution, ball_radii, constrained_dp,
                                                   instance_term, regularized_return, robust_dp,
                                                   robust_evaluate, suboptimality,
@@ -61,6 +61,6 @@ __all__ = ["DIVERGENCES", "divergence", "inner_value", "inner_minimizer", "inner
            "worst_case_factors", "regularized_return", "instance_term", "ball_radii",
            "constrained_dp",
            "OfflineData", "OfflineSolution", "collect", "r2pvi", "drpvi", "drvi_l", "pevi",
-           "bonus_factor", "MODES", "BONUS_FORMS",
+           "bonus_factor", "variance_weights", "MODES", "BONUS_FORMS",
            "exact_inner", "estimation_error", "event_holds", "beta_empirical",
            "instance_dependent_term", "population_gram", "population_instance_term"]

@@ -57,8 +57,9 @@ local-optimum effects may differ from the code's SciPy version.
 
 Deviations from the card: none in ``mode="paper"`` beyond the [unverified] items above (the
 KL clip level ``exp(-H/lam)`` and no clipping of ``z``, ``z2`` before forming the chi2 variance
-are the code's choices, exposed in the docstrings). The variance-aware variants (card §3.6)
-are not implemented (the public code degenerates to the plain methods, P5).
+are the code's choices, exposed in the docstrings). The variance-aware variants (card §3.6,
+``variance_aware=True`` for R2PVI and DRPVI) follow the card's description, not the official
+code, whose variance regression degenerates to weights 1 (P5).
 
 Shapes: phi (S, A, d); data s (K, H+1), a (K, H), r (K, H); Q (H, S, A), V (H+1, S),
 w (H, d), Lambda (H, d, d), policy (H, S).
@@ -85,7 +86,7 @@ from rlsandbox.linear import LinearMDP
 from rlsandbox.sampling import Trajectories, trajectories
 
 __all__ = ["OfflineData", "OfflineSolution", "collect", "r2pvi", "drpvi", "drvi_l", "pevi",
-           "bonus_factor", "MODES", "BONUS_FORMS", "DRVI_L_LOG_FLOOR"]
+           "bonus_factor", "variance_weights", "MODES", "BONUS_FORMS", "DRVI_L_LOG_FLOOR"]
 
 MODES = ("paper", "reference_code")
 BONUS_FORMS = ("d_rect", "diag_l2", "full")
@@ -354,11 +355,68 @@ def _check_data(lin: LinearMDP, data: Any) -> OfflineData:
     return data
 
 
+def variance_weights(lin: LinearMDP, data: Any, V: Any, *, ridge: float = 1.0) -> np.ndarray:
+    """The variance estimates of the variance-aware variants [r2pvi, §3.6], per step and (s, a).
+
+    For each step h, with ``Lambda_h = sum_tau phi_h^tau phi_h^tau^T + ridge I`` (the data's
+    Gram matrix: the official code forms it *before* adding the data, card P5, which makes every
+    estimate 1):
+
+        z1_h = Lambda_h^{-1} sum_tau phi_h^tau V(s_{h+1}^tau),
+        z2_h = Lambda_h^{-1} sum_tau phi_h^tau V(s_{h+1}^tau)^2,
+        sigma2_h(s, a) = max{ 1, clip(phi^T z2_h, 0, H^2) - clip(phi^T z1_h, 0, H)^2 }.
+
+    Parameters
+    ----------
+    lin : LinearMDP; data : OfflineData
+    V : array (H+1, S)
+        The value estimates of a first, plain run (``OfflineSolution.V``).
+    ridge : float > 0
+
+    Returns
+    -------
+    sigma2 : (H, S, A), >= 1
+
+    Examples
+    --------
+    Values in [0, 2] have variance <= 1, so every estimate is 1 on the simulated MDP (H = 3):
+
+    >>> from rlsandbox.mdps.r2pvi import simulated_linear_mdp, uniform_behavior
+    >>> lin = simulated_linear_mdp()
+    >>> data = collect(lin, uniform_behavior(lin), K=50, rng=0)
+    >>> sol = r2pvi(lin, data, divergence="tv", lam=0.3, beta=0.3)
+    >>> float(variance_weights(lin, data, sol.V).max())
+    1.0
+    """
+    lin = check_model(lin, "variance_weights")
+    data = _check_data(lin, data)
+    ridge = check_in_range("ridge", ridge, low=0.0, low_open=True)
+    V = check_float_array("V", V, shape=(lin.H + 1, lin.S))
+    H = float(lin.H)
+    out = np.empty((lin.H, lin.S, lin.A))
+    for h in range(lin.H):
+        Phi = lin.phi[data.s[:, h], data.a[:, h]]
+        C = np.linalg.inv(Phi.T @ Phi + ridge * np.eye(lin.d)) @ Phi.T
+        v = V[h + 1][data.s[:, h + 1]]
+        m1 = np.clip(lin.phi @ (C @ v), 0.0, H)
+        m2 = np.clip(lin.phi @ (C @ v ** 2), 0.0, H * H)
+        out[h] = np.maximum(1.0, m2 - m1 ** 2)
+    return readonly(out)
+
+
 def _run(lin: LinearMDP, data: Any, *, method: str, divergence: str | None, lam: float | None,
          rho: Any, beta: Any, ridge: Any, mode: str, reward: str, bonus: str | None,
-         fail_states: Any) -> OfflineSolution:
+         fail_states: Any, variance_aware: bool = False) -> OfflineSolution:
     lin = check_model(lin, method)
     data = _check_data(lin, data)
+    if not isinstance(variance_aware, bool):
+        raise TypeError(f"variance_aware must be a bool, got {type(variance_aware).__name__}")
+    sigma2 = None
+    if variance_aware:      # card §3.6: a plain first pass supplies the variance estimates
+        first = _run(lin, data, method=method, divergence=divergence, lam=lam, rho=rho,
+                     beta=beta, ridge=ridge, mode=mode, reward=reward, bonus=bonus,
+                     fail_states=fail_states)
+        sigma2 = variance_weights(lin, data, first.V, ridge=first.params["ridge"])
     mode = check_choice("mode", mode, MODES)
     reward = check_choice("reward", reward, ("known", "regress"))
     beta = check_in_range("beta", beta, low=0.0)
@@ -381,9 +439,11 @@ def _run(lin: LinearMDP, data: Any, *, method: str, divergence: str | None, lam:
     alpha = np.full(H, np.nan)
     for h in range(H - 1, -1, -1):
         Phi = lin.phi[data.s[:, h], data.a[:, h]]                      # (K, d)
-        Lam[h] = Phi.T @ Phi + ridge * np.eye(d)
+        # variance-aware: every sample weighted by 1 / sigma2 (Gram matrix and regression)
+        Phi_w = Phi if sigma2 is None else Phi / sigma2[h, data.s[:, h], data.a[:, h]][:, None]
+        Lam[h] = Phi_w.T @ Phi + ridge * np.eye(d)
         Linv[h] = np.linalg.inv(Lam[h])
-        C = Linv[h] @ Phi.T                                            # (d, K)
+        C = Linv[h] @ Phi_w.T                                          # (d, K)
         v = V[h + 1][data.s[:, h + 1]]                                 # (K,)
         if method == "pevi":                                           # V[H] = 0: v = 0 at h = H-1
             if reward == "regress":
@@ -406,7 +466,7 @@ def _run(lin: LinearMDP, data: Any, *, method: str, divergence: str | None, lam:
     policy = Q.argmax(axis=2).astype(np.int64)
     params = {"lam": lam, "rho": None if rho_t is None else rho_t.tolist(), "beta": beta,
               "ridge": ridge, "reward": reward, "bonus": bonus, "fail_states": fail.tolist(),
-              "K": data.K}
+              "K": data.K, "variance_aware": variance_aware}
     return OfflineSolution(method, divergence, mode, readonly(Q), readonly(V), readonly(policy),
                            readonly(w), readonly(theta), readonly(Lam), readonly(Linv),
                            readonly(b), readonly(alpha), params)
@@ -460,7 +520,8 @@ def _estimate(method: str, div: str | None, mode: str, v: np.ndarray, C: np.ndar
 # ====================================================================== public methods
 def r2pvi(lin: LinearMDP, data: Any, *, divergence: str, lam: float, beta: float,
           ridge: float = 1.0, mode: str = "paper", reward: str = "known",
-          bonus: str | None = None, fail_states: Any = ()) -> OfflineSolution:
+          bonus: str | None = None, fail_states: Any = (),
+          variance_aware: bool = False) -> OfflineSolution:
     """R2PVI: robust regularized pessimistic value iteration [r2pvi, §3.1-3.2, Algorithm 1].
 
     Parameters
@@ -487,6 +548,12 @@ def r2pvi(lin: LinearMDP, data: Any, *, divergence: str, lam: float, beta: float
         Defaults to "d_rect" (paper) / "diag_l2" (reference_code).
     fail_states : iterable of int
         States with known value 0 (x4 of the simulated MDP).
+    variance_aware : bool
+        VA-R2PVI (card §3.6; the code has it for TV): a plain run first, then every sample is
+        weighted by ``1 / sigma2_h(s_h, a_h)`` of :func:`variance_weights` in the Gram matrix
+        and the regression (the bonus uses the weighted Gram matrix). Implemented as the card
+        states it, i.e. without the official code's bug (P5), so it does not reproduce the
+        notebook's VA panel.
 
     Returns
     -------
@@ -505,18 +572,20 @@ def r2pvi(lin: LinearMDP, data: Any, *, divergence: str, lam: float, beta: float
     div = check_choice("divergence", divergence, DIVERGENCES)
     lam = _check_lam(lam, div)
     return _run(lin, data, method="r2pvi", divergence=div, lam=lam, rho=None, beta=beta,
-                ridge=ridge, mode=mode, reward=reward, bonus=bonus, fail_states=fail_states)
+                ridge=ridge, mode=mode, reward=reward, bonus=bonus, fail_states=fail_states,
+                variance_aware=variance_aware)
 
 
 def drpvi(lin: LinearMDP, data: Any, *, rho: Any, beta: float, ridge: float = 1.0,
           mode: str = "paper", reward: str = "known", bonus: str | None = None,
-          fail_states: Any = ()) -> OfflineSolution:
+          fail_states: Any = (), variance_aware: bool = False) -> OfflineSolution:
     """DRPVI: pessimistic VI for the d-rectangular TV-constrained DRMDP [r2pvi, §3.3].
 
     ``nu_{h,i} = max_{alpha in [0, H]} [Lambda^{-1} sum phi [v]_alpha]_i - rho_{h,i} alpha``
     (Liu & Xu 2024). The dual is the TV-ball formula of card §2.7 with a zero-value fail state
     (``min_S V = 0``). ``rho`` is a scalar or an ``(H, d)`` table (the simulated-MDP code uses
-    ``rho`` only for factor 4 at step 0).
+    ``rho`` only for factor 4 at step 0). ``variance_aware=True`` gives VA-DRPVI (card §3.6),
+    as for :func:`r2pvi`.
 
     Examples
     --------
@@ -527,7 +596,8 @@ def drpvi(lin: LinearMDP, data: Any, *, rho: Any, beta: float, ridge: float = 1.
     (3, 5)
     """
     return _run(lin, data, method="drpvi", divergence="tv", lam=None, rho=rho, beta=beta,
-                ridge=ridge, mode=mode, reward=reward, bonus=bonus, fail_states=fail_states)
+                ridge=ridge, mode=mode, reward=reward, bonus=bonus, fail_states=fail_states,
+                variance_aware=variance_aware)
 
 
 def drvi_l(lin: LinearMDP, data: Any, *, rho: Any, beta: float, ridge: float = 1.0,

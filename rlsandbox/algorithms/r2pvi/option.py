@@ -18,8 +18,23 @@ max(0, K_strike - s_{h+1}^tau))`` with ``Q_hold_h(s) = min(w_h . phi(s) - beta b
 * PEVI: ``w_h = Lambda^{-1} sum phi v``, bonus ``b = ||phi||_{Lambda^{-1}}``;
 * R2PVI-TV: ``alpha = min_tau v^tau + lam``, ``w_h = Lambda^{-1} sum phi [v]_alpha``, bonus
   ``b = sqrt(sum_i phi_i^2 (Lambda^{-1})_ii)`` (P1, P2);
+* R2PVI-KL: ``w_{h,i} = m - lam log max{ [Lambda^{-1} sum phi exp(-(v - m)/lam)]_i,
+  exp(-(H - m)/lam) }``, ``m = min_tau v^tau`` (the closed form of card §3.2 in the shifted,
+  underflow-free form of P10), same bonus as R2PVI-TV;
 * DRPVI: ``w_{h,i} = max_{alpha in [0, H]} [Lambda^{-1} sum phi [v]_alpha]_i - rho alpha`` by
-  scipy's bounded Nelder-Mead from ``H/2`` (P11), same bonus as R2PVI-TV.
+  scipy's bounded Nelder-Mead from ``H/2`` (P11), same bonus as R2PVI-TV;
+* DRVI-L: ``w_{h,i} = max_{b in [1e-6, H]} -b log max{[Lambda^{-1} sum phi (exp(-v/b) - 1)]_i
+  + 1, 1e-6} - b rho`` by the same Nelder-Mead call (card §3.4), same bonus.
+
+``oracle`` selects how the per-coordinate duals are solved: ``"nelder_mead"`` (the code's
+call; the default of DRPVI and DRVI-L), ``"exact"`` (DRPVI: the breakpoint search of
+:mod:`~rlsandbox.algorithms.r2pvi.offline`; DRVI-L: its grid + bounded Brent search), and for
+R2PVI-TV ``"closed_form"`` (default) or ``"numeric"``: the card's C9 negative control, which
+maximizes ``[Lambda^{-1} sum phi [v]_a]_i`` over ``a in [0, min_tau v^tau + lam]`` by the same
+Nelder-Mead call, as if TV had no closed form (the TV dual ``sup_{a <= min V + lam}
+E[V]_a`` of card §2.5 is monotone in ``a``, so with nonnegative weights it returns the closed
+form). :attr:`OptionAgent.n_evals` counts the scalar dual-objective evaluations the searches
+made (0 for PEVI and the closed forms): the deterministic part of the timing claim C9.
 
 The agent holds on ties (``argmax([Q_hold, Q_exercise])`` takes the first). The strike used by
 the *agent* is the number of trajectories K (the code stores K in the attribute it then uses as
@@ -49,8 +64,9 @@ import numpy as np
 from rlsandbox._validate import check_choice, check_float_array, check_in_range, check_int, \
     readonly
 
-__all__ = ["STRIKE", "UP", "DOWN", "SENTINEL", "option_features", "OptionAgent",
-           "train_option", "legacy_initial_price", "legacy_dataset", "legacy_monte_carlo",
+__all__ = ["STRIKE", "UP", "DOWN", "SENTINEL", "METHODS", "option_features", "OptionAgent",
+           "train_option", "price_paths", "legacy_initial_price", "legacy_dataset",
+           "legacy_monte_carlo",
            "exact_value"]
 
 STRIKE = 100.0
@@ -86,7 +102,8 @@ def option_features(s: Any, d: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class OptionAgent:
-    """A trained hold/exercise agent: ``w`` (H, d), ``Lambda_inv`` (H, d, d), bonus form, beta."""
+    """A trained hold/exercise agent: ``w`` (H, d), ``Lambda_inv`` (H, d, d), bonus form, beta;
+    ``n_evals``: scalar dual-objective evaluations made by the per-coordinate searches."""
 
     w: np.ndarray
     Lambda_inv: np.ndarray
@@ -94,6 +111,7 @@ class OptionAgent:
     bonus: str
     strike: float
     method: str
+    n_evals: int = 0
 
     @property
     def H(self) -> int:
@@ -108,7 +126,7 @@ class OptionAgent:
         phi = option_features(s, self.d)
         Linv = self.Lambda_inv[h]
         if self.bonus == "full":
-            b = np.sqrt(np.maximum(np.einsum("...i,ij,...j->...", phi, Linv, phi), 0.0))
+            b = np.sqrt(np.maximum(np.sum((phi @ Linv) * phi, axis=-1), 0.0))
         else:
             b = np.sqrt((phi ** 2) @ np.diagonal(Linv))
         return np.minimum(phi @ self.w[h] - self.beta * b, float(self.H - h))
@@ -118,28 +136,94 @@ class OptionAgent:
         return int(max(0.0, self.strike - s) > float(self.hold_value(h, s)))
 
 
-def _nelder_mead_max(f, H: float) -> float:
+def _nelder_mead_max(f, lo: float, hi: float) -> tuple[float, int]:
+    """max f over [lo, hi] by scipy's bounded Nelder-Mead from the midpoint of [0, hi] clipped
+    to [lo, hi] (the code starts at H/2); returns (value, objective evaluations)."""
     from scipy.optimize import minimize
 
-    res = minimize(lambda x: -f(float(x[0])), np.array([H / 2.0]), method="Nelder-Mead",
-                   bounds=[(0.0, H)])
-    return -float(res.fun)
+    x0 = min(max(hi / 2.0, lo), hi)
+    res = minimize(lambda x: -f(float(x[0])), np.array([x0]), method="Nelder-Mead",
+                   bounds=[(lo, hi)])
+    return -float(res.fun), int(res.nfev)
+
+
+#: method -> (allowed oracles, default oracle)
+_ORACLES = {"pevi": (("closed_form",), "closed_form"), "tv": (("closed_form", "numeric"),
+                                                               "closed_form"),
+            "kl": (("closed_form",), "closed_form"),
+            "drpvi": (("nelder_mead", "exact"), "nelder_mead"),
+            "drvi_l": (("nelder_mead", "exact"), "nelder_mead")}
+METHODS = tuple(_ORACLES)
+
+
+def _estimate(method: str, oracle: str, v: np.ndarray, C: np.ndarray, H: float,
+              lam: float | None, rho: float | None) -> tuple[np.ndarray, int]:
+    """The transition part w_h (d,) of one step and the number of objective evaluations."""
+    from rlsandbox.algorithms.r2pvi.offline import _drpvi_exact, _drvi_l_objective, \
+        _drvi_l_search
+
+    d = C.shape[0]
+    if method == "pevi":
+        return C @ v, 0
+    if method == "tv" and oracle == "closed_form":
+        return C @ np.minimum(v, float(v.min()) + lam), 0
+    if method == "kl":
+        # m - lam log max{z, e^{-(H - m)/lam}} = min{m - lam log z, H} (H where z <= 0): the
+        # same clip without forming e^{(m - H)/lam}, which overflows when the targets exceed H
+        # by ~700 lam (the timing runs' strike K = 1000, P6)
+        m = float(v.min())
+        z = C @ np.exp(-(v - m) / lam)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(z > 0.0, np.minimum(m - lam * np.log(z), H), H)
+        return w, 0
+    if oracle == "exact":
+        rho_d = np.full(d, float(rho))
+        if method == "drpvi":
+            return _drpvi_exact(v, C, H, rho_d), 0
+        return _drvi_l_search(v, C, H, rho_d), 0
+    w, n = np.empty(d), 0
+    for i in range(d):
+        c = C[i]
+        if method == "tv":                                    # numeric: the C9 control
+            w[i], k = _nelder_mead_max(lambda a: float(c @ np.minimum(v, a)), 0.0,
+                                       float(v.min()) + lam)
+        elif method == "drpvi":
+            w[i], k = _nelder_mead_max(lambda a: float(c @ np.minimum(v, a)) - rho * a, 0.0, H)
+        else:
+            w[i], k = _nelder_mead_max(
+                lambda b: float(_drvi_l_objective(v, c, rho, np.array([b]))[0]), 1e-6, H)
+        n += k
+    return w, n
 
 
 def train_option(prices: Any, *, method: str, beta: float, d: int = 30, ridge: float = 1.0,
                  lam: float | None = None, rho: float | None = None,
-                 strike: float | None = None) -> OptionAgent:
-    """Train PEVI, R2PVI-TV or DRPVI on price paths, as the official option-task code does.
+                 strike: float | None = None, oracle: str | None = None,
+                 variance_aware: bool = False) -> OptionAgent:
+    """Train PEVI, R2PVI-TV/KL, DRPVI or DRVI-L on price paths, as the official option code does.
 
     Parameters
     ----------
     prices : array (K, H+1)
         Price paths under the always-hold behavior (rewards are all 0 in such data).
-    method : {"pevi", "tv", "drpvi"}
+    method : {"pevi", "tv", "kl", "drpvi", "drvi_l"}
     beta : bonus multiplier (figure: 0.1). d : number of hat features (figure: 30).
     ridge : ridge parameter, the paper's gamma (figure: 1).
-    lam : R2PVI-TV's lambda (required for "tv"). rho : DRPVI's radius (required for "drpvi").
+    lam : R2PVI's lambda (required for "tv", "kl"; > 0 for "kl").
+    rho : the DRMDP radius (required for "drpvi", "drvi_l").
     strike : the agent's strike; default K, the code's behavior (P6).
+    oracle : how the per-coordinate duals are solved (module docstring); default: the
+        closed form for PEVI / TV / KL, ``"nelder_mead"`` for DRPVI / DRVI-L.
+    variance_aware : bool
+        The VA variants of card §3.6 as the card describes them (not the official code, whose
+        variance step degenerates to weights 1, P5): a plain run first; then at every step
+        ``sigma2(s) = max{1, clip(phi^T z2, 0, H^2) - clip(phi^T z1, 0, H)^2}`` with ``z1``,
+        ``z2`` the ridge fits of the first run's targets and their squares, and every sample
+        weighted by ``1 / sigma2(s_h)`` in the Gram matrix and the regression (the bonus uses
+        the weighted Gram matrix). The card's VA panel (VA-DRPVI rho = 0.2: 2.296, 1.992,
+        1.351, 0.569, 0.0; VA-R2PVI-TV lam = 1: 2.218, 1.982, 1.388, 0.591, 0.0 at p = 0.2 ..
+        1.0) is **not reproduced** with the replayed streams (tests/test_r2pvi_option.py records
+        the numbers); its configuration beyond the labels is unverified.
 
     Returns
     -------
@@ -152,40 +236,81 @@ def train_option(prices: Any, *, method: str, beta: float, d: int = 30, ridge: f
     >>> agent.w.shape, agent.strike
     ((5, 30), 10.0)
     """
-    method = check_choice("method", method, ("pevi", "tv", "drpvi"))
+    method = check_choice("method", method, METHODS)
+    allowed, default = _ORACLES[method]
+    oracle = default if oracle is None else check_choice("oracle", oracle, allowed)
     prices = check_float_array("prices", prices, ndim=2)
     beta = check_in_range("beta", beta, low=0.0)
     d = check_int("d", d, low=1)
     ridge = check_in_range("ridge", ridge, low=0.0, low_open=True)
-    if method == "tv":
-        lam = check_in_range("lam", lam, low=0.0)
-    if method == "drpvi":
+    if method in ("tv", "kl"):
+        lam = check_in_range("lam", lam, low=0.0, low_open=method == "kl")
+    if method in ("drpvi", "drvi_l"):
         rho = check_in_range("rho", rho, low=0.0)
+    if not isinstance(variance_aware, bool):
+        raise TypeError(f"variance_aware must be a bool, got {type(variance_aware).__name__}")
     K, H = prices.shape[0], prices.shape[1] - 1
     if H < 1:
         raise ValueError(f"prices has shape {prices.shape}; expected (K, H+1) with H >= 1")
     strike = float(K) if strike is None else check_in_range("strike", strike, low=0.0)
+    first = None
+    if variance_aware:
+        first = train_option(prices, method=method, beta=beta, d=d, ridge=ridge, lam=lam,
+                             rho=rho, strike=strike, oracle=oracle)
     Phi = option_features(prices[:, :H], d)                          # (K, H, d)
     w = np.zeros((H, d))
     Linv = np.empty((H, d, d))
     bonus = "full" if method == "pevi" else "diag_l2"
     agent = OptionAgent(w, Linv, beta, bonus, strike, method)
+    n_evals = 0 if first is None else first.n_evals
     for h in range(H - 1, -1, -1):
-        Linv[h] = np.linalg.inv(ridge * np.eye(d) + Phi[:, h].T @ Phi[:, h])
+        s_next = prices[:, h + 1]
+        Phi_w = Phi[:, h]
+        if first is not None:                        # card §3.6: weights 1 / sigma2(s_h)
+            v1 = np.maximum(first.hold_value(h + 1, s_next), np.maximum(0.0, strike - s_next)) \
+                if h < H - 1 else np.zeros(K)
+            C0 = np.linalg.inv(ridge * np.eye(d) + Phi[:, h].T @ Phi[:, h]) @ Phi[:, h].T
+            m1 = np.clip(Phi[:, h] @ (C0 @ v1), 0.0, float(H))
+            m2 = np.clip(Phi[:, h] @ (C0 @ v1 ** 2), 0.0, float(H * H))
+            Phi_w = Phi[:, h] / np.maximum(1.0, m2 - m1 ** 2)[:, None]
+        Linv[h] = np.linalg.inv(ridge * np.eye(d) + Phi_w.T @ Phi[:, h])
         if h == H - 1:
             continue                                                  # w_{H-1} = 0
-        s_next = prices[:, h + 1]
         v = np.maximum(agent.hold_value(h + 1, s_next), np.maximum(0.0, strike - s_next))
-        C = Linv[h] @ Phi[:, h].T                                     # (d, K)
-        if method == "pevi":
-            w[h] = C @ v
-        elif method == "tv":
-            w[h] = C @ np.minimum(v, float(v.min()) + lam)
-        else:
-            for i in range(d):
-                w[h, i] = _nelder_mead_max(
-                    lambda a, c=C[i]: float(c @ np.minimum(v, a)) - rho * a, float(H))
-    return OptionAgent(readonly(w), readonly(Linv), beta, bonus, strike, method)
+        C = Linv[h] @ Phi_w.T                                         # (d, K)
+        w[h], n = _estimate(method, oracle, v, C, float(H), lam, rho)
+        n_evals += n
+    return OptionAgent(readonly(w), readonly(Linv), beta, bonus, strike, method, n_evals)
+
+
+def price_paths(*, K: int, H: int, p0: float, rng: Any) -> np.ndarray:
+    """K price paths of the always-hold behavior from one initial price (card §5.2), drawn
+    from a Generator: ``s_1 ~ Uniform[95, 105]``, then up (x1.02) w.p. p0, else down (x0.98).
+
+    Draw order: one uniform for s_1, then a (K, H) array of uniforms; prices are sequential
+    products, as the environment computes them.
+
+    Returns
+    -------
+    prices : (K, H+1)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> price_paths(K=3, H=4, p0=0.5, rng=np.random.default_rng(0)).shape
+    (3, 5)
+    """
+    K = check_int("K", K, low=1)
+    H = check_int("H", H, low=1)
+    p0 = check_in_range("p0", p0, low=0.0, high=1.0)
+    rng = np.random.default_rng(rng)
+    s1 = float(rng.uniform(95.0, 105.0))
+    factors = np.where(rng.random((K, H)) < p0, UP, DOWN)
+    prices = np.empty((K, H + 1))
+    prices[:, 0] = s1
+    for h in range(H):
+        prices[:, h + 1] = prices[:, h] * factors[:, h]
+    return prices
 
 
 def _up_threshold(p: float) -> float:
