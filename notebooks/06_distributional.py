@@ -127,6 +127,19 @@ ax.set_title("outer function on Instance A (card C6)")
 plt.show()
 
 # %% [markdown]
+# Why scan every candidate? A **golden-section search** assumes $h$ is unimodal (card C6,
+# control (b)). At $\tau = 1/2$ it happens to reach $3/4$ here, but at $\tau = 1/4$ it settles
+# on the local maximum near $c_0 = -2$ ($h = -1/2$) while the scan finds $0$ (always safe).
+# The claim `distributional.c6.exhaustive_search` registers this control.
+
+# %%
+quarter = Fr(1, 4)
+scan, golden = dd.cvar_outer(A, quarter), dd.cvar_outer(A, quarter, search="golden")
+print(f"CVaR_1/4: scan {scan.value} at c0* = {scan.c0}; golden section {float(golden.value):.4f}"
+      f" at c0 = {float(golden.c0):.4f}")
+assert scan.value == 0 and golden.value < scan.value - Fr(1, 4)
+
+# %% [markdown]
 # ## 3. The main theorem and its negative controls
 #
 # **Claim (card C2).** If the criterion $F$ is *indifferent to mixtures* (P1: preferences

@@ -11,10 +11,11 @@ from rlsandbox.proofs_check import REGISTRY, check_cell, run_claim
 DIST = [cid for cid in REGISTRY if cid.startswith("distributional.")]
 
 #: Card §4 claims implemented: every id C1-C12 and B1-B4 of the card (C8 in three parts, B3
-#: in two).
+#: in three, B4 in two, C6 in two: its controls (a) and (b)).
 EXPECTED = {"distributional.c1.stock_identity", "distributional.c2.sufficiency",
             "distributional.c3.stock_necessary", "distributional.c4.mixture_necessary",
             "distributional.c5.time_aware", "distributional.c6.cvar_outer",
+            "distributional.c6.exhaustive_search",
             "distributional.c7.mean_variance", "distributional.c8.vi_rate",
             "distributional.c8.greedy_policy", "distributional.c8.approximate_vi",
             "distributional.c11.policy_iteration", "distributional.c12.instance_c_table",
@@ -67,6 +68,7 @@ def test_control_fails_on_the_first_named_instance(claim_id, seed):
 def test_measures_are_exact_where_the_card_is():
     """Finite-horizon and lattice claims compare exact rationals: tolerance 0."""
     for cid in ("distributional.c2.sufficiency", "distributional.c6.cvar_outer",
+                "distributional.c6.exhaustive_search",
                 "distributional.c8.vi_rate", "distributional.c3.stock_necessary",
                 "distributional.c8.greedy_policy", "distributional.c8.approximate_vi",
                 "distributional.c11.policy_iteration", "distributional.c12.instance_c_table"):

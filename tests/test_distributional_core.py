@@ -26,6 +26,7 @@ from rlsandbox.algorithms.distributional.objectives import (COMPATIBLE_EU, INCOM
 from rlsandbox.algorithms.distributional.stock_dp import TIE_ATOL, greedy_choice
 from rlsandbox.mdps.distributional import (instance_a, instance_b, instance_t1, random_c0,
                                            random_rg, slippery_cliff)
+from rlsandbox.testing import finite_dists, initial_stocks, outcome_mdps
 
 EPS = np.finfo(np.float64).eps
 
@@ -100,13 +101,10 @@ def test_finite_dist_statistics_by_hand():
     assert nu.var_at(Fr(1, 2)) == 1
 
 
-@given(st.lists(st.tuples(st.integers(-6, 6), st.integers(1, 5)), min_size=1, max_size=6),
-       st.integers(1, 8))
+@given(finite_dists(atoms=(1, 6), support=(-6, 6)), st.integers(1, 8))
 @settings(max_examples=50, deadline=None)
-def test_cvar_is_max_over_b(pairs, k):
+def test_cvar_is_max_over_b(nu, k):
     """CVaR_tau(X) = max_b {b - E(b - X)^+ / tau}, maximised at b = VaR_tau [card A4]."""
-    total = sum(w for _, w in pairs)
-    nu = FiniteDist.from_pairs([(x, Fr(w, total)) for x, w in pairs], exact=True)
     tau = Fr(k, 8)
     objective = [b - nu.expect(lambda x, b=b: max(b - x, 0)) / tau for b in nu.atoms]
     assert nu.cvar(tau) == max(objective)
@@ -125,15 +123,10 @@ def test_distances_by_hand():
     assert wasserstein(a, c, 2) == pytest.approx(math.sqrt(4 / 4), abs=1e-15)
 
 
-@given(st.lists(st.tuples(st.integers(-5, 5), st.integers(1, 4)), min_size=1, max_size=5),
-       st.lists(st.tuples(st.integers(-5, 5), st.integers(1, 4)), min_size=1, max_size=5))
+@given(finite_dists(), finite_dists())
 @settings(max_examples=50, deadline=None)
-def test_distance_orderings(p, q):
+def test_distance_orderings(a, b):
     """w_1 <= w_2 <= w_inf, l_2^2 <= w_1 (|F - G| <= 1), TV <= 1; exact."""
-    def law(pairs):
-        tot = sum(w for _, w in pairs)
-        return FiniteDist.from_pairs([(x, Fr(w, tot)) for x, w in pairs], exact=True)
-    a, b = law(p), law(q)
     w1, winf = wasserstein(a, b), w_inf(a, b)
     assert w1 <= winf and cramer_sq(a, b) <= w1
     # w_2 in float: allow 4 ulps of the square root of a sum of <= 10 exact terms
@@ -294,14 +287,12 @@ def test_tie_rule():
     assert stock_dp(instance_a(), cvar_utility(), 0).policy(1, 1, Fr(2)) == 0
 
 
-@given(st.integers(0, 2**32 - 1))
+@given(outcome_mdps(S=2, A=2, H=3), initial_stocks())
 @settings(max_examples=30, deadline=None)
-def test_scalar_a2_equals_distributional_a2(seed):
+def test_scalar_a2_equals_distributional_a2(m, c0):
     """Card §3 A2: "For EU, the scalar version gives the same policy" (and value), for every
-    P2 utility (plain) and every utility with time awareness; exact on RG (card §4)."""
-    rng = np.random.default_rng(seed)
-    m = random_rg(rng=rng, H=3)
-    c0 = random_c0(rng)
+    P2 utility (plain) and every utility with time awareness; exact on RG-sized models
+    (card §4) drawn by rlsandbox.testing.outcome_mdps."""
     for F in COMPATIBLE_EU():
         d = stock_dp(m, F, c0)
         v, pol = stock_dp_scalar(m, F, c0)
@@ -312,14 +303,11 @@ def test_scalar_a2_equals_distributional_a2(seed):
         assert v == d.value and pol.table == d.policy.table
 
 
-@given(st.integers(0, 2**32 - 1))
+@given(outcome_mdps(S=2, A=2, H=3), initial_stocks())
 @settings(max_examples=30, deadline=None)
-def test_a2_mean_reduces_to_backward_induction(seed):
+def test_a2_mean_reduces_to_backward_induction(m, c0):
     """f(x) = x: J*(c0) = c0 + V*, with V* from rls.solve on the expected-reward model with
     per-step rewards gamma^h R (card §2.5 table: "stock irrelevant"); float 1e-12."""
-    rng = np.random.default_rng(seed)
-    m = random_rg(rng=rng, H=3)
-    c0 = random_c0(rng)
     tab = m.to_tabular()
     g = float(m.gamma)
     fh = rls.FiniteHorizonMDP(np.broadcast_to(tab.P, (3, *tab.P.shape)).copy(),
@@ -329,13 +317,11 @@ def test_a2_mean_reduces_to_backward_induction(seed):
                                                                                  abs=1e-12)
 
 
-@given(st.integers(0, 2**32 - 1))
+@given(outcome_mdps(S=2, A=2, H=3), initial_stocks())
 @settings(max_examples=30, deadline=None)
-def test_c2_property_a2_equals_history_optimum(seed):
-    """Card C2 as a property over RG (H = 3, every gamma of the card), exact."""
-    rng = np.random.default_rng(seed)
-    m = random_rg(rng=rng, H=3)
-    c0 = random_c0(rng)
+def test_c2_property_a2_equals_history_optimum(m, c0):
+    """Card C2 (and C5's A2-T repair) as a property over RG-sized models (H = 3, every gamma
+    of the card), exact."""
     for F in COMPATIBLE_EU():
         assert stock_dp(m, F, c0).value == history_optimum_eu(m, F, c0)
     for F in INCOMPATIBLE_EU():
@@ -381,21 +367,33 @@ def test_cvar_outer_tau_one_is_the_mean():
     assert cvar_outer(instance_a(), 1).value == Fr(9, 4)
 
 
-def test_golden_section_would_stop_on_the_plateau():
-    """Card C6 control (b): h is not concave on Instance A (slopes 1/2, 0, 1/2 on the left),
-    so a local search started on the plateau sees no ascent direction."""
+def test_golden_section_is_the_c6_control():
+    """Card C6 control (b): h is not concave on Instance A (slopes 1/2, 0, 1/2 left of c0 = -2,
+    card table), so golden section is not exact. Over the band [-6, 1] at tau = 1/4 it stops
+    at the local maximum c0 ~ -2, h = -1/2 (= -2 + 4 J*(-2) = 2 - 4 * 5/8, card C6 J*(-2) =
+    -5/8), while the scan finds 0 (c0* = 0, always safe: law {0, 2}, CVaR_1/4 = 0)."""
     c0s = [Fr(-3), Fr(-11, 4), Fr(-5, 2)]
     h = cvar_outer(instance_a(), Fr(1, 2), candidates=c0s).h
-    assert h[0] == h[1] == h[2] == Fr(1, 2) < Fr(3, 4)
+    assert h[0] == h[1] == h[2] == Fr(1, 2) < Fr(3, 4)          # the card's plateau
+    exact = cvar_outer(instance_a(), Fr(1, 4))
+    assert (exact.value, exact.policy_cvar) == (0, 0)
+    gold = cvar_outer(instance_a(), Fr(1, 4), search="golden")
+    # the bracket [-6, 1] shrinks by 987/1597 per step: after 30 steps the stock is within
+    # 7 (987/1597)^30 < 1e-5 of -2, and h is 4-Lipschitz there (|h'| <= 1/tau)
+    assert abs(gold.c0 + 2) < 1e-5 and abs(gold.value + Fr(1, 2)) < 4e-5
+    assert gold.policy_cvar == Fr(-1, 2)          # risky after R_0 = 0: law {-1/2, 2, 3}
+    assert len(gold.candidates) == 32             # two initial probes + one per reduction
+    with pytest.raises(ValueError, match=r"search == 'ternary'; expected 'exhaustive' or "
+                                         r"'golden'"):
+        cvar_outer(instance_a(), Fr(1, 4), search="ternary")
 
 
-@given(st.integers(0, 2**32 - 1))
+@given(outcome_mdps(S=2, A=2, H=2, gamma=Fr(1)))
 @settings(max_examples=25, deadline=None)
-def test_outer_searches_match_enumeration(seed):
-    """A4 for CVaR, VaR (left-continuous quantile) and mean - Var/2 against the enumeration of
-    deterministic history policies (exact sup for these criteria, card A3), RG, H = 2."""
-    rng = np.random.default_rng(seed)
-    m = random_rg(rng=rng, H=2, gamma=Fr(1))
+def test_outer_searches_match_enumeration(m):
+    """A4 for CVaR (C6), VaR (left-continuous quantile) and mean - Var/2 (C7) against the
+    enumeration of deterministic history policies (exact sup for these criteria, card A3),
+    RG-sized models, H = 2, gamma = 1."""
     laws = history_return_laws(m)
     for tau in (Fr(1, 4), Fr(1, 2), Fr(3, 4)):
         assert cvar_outer(m, tau).policy_cvar == best_over_history_policies(
@@ -464,3 +462,18 @@ def test_c2_card_sweep_300_per_gamma():
         else:
             assert sum(fails.values()) > 0, (gamma, fails)
         print(gamma, fails)
+
+
+@given(outcome_mdps(S=2, A=2, H=2), st.sampled_from([Fr(0), Fr(1, 2), Fr(3, 4), Fr(9, 10)]))
+@settings(max_examples=25, deadline=None)
+def test_baeuerle_ott_cost_form_cross_check(m, alpha):
+    """Card §3 A4, Bäuerle-Ott cost form [baeuerle2011]: for the discounted cost C = -G,
+    AVaR_alpha(C) = min_s {s + min_pi E[(C - s)^+] / (1 - alpha)}, the inner problem solved on
+    the cost model with y_0 = -s, y' = (y + cost)/beta (A2 with f(y) = -max(y, 0)); the card's
+    mapping says it equals -CVaR_{1 - alpha}(G) of the reward model (A4 over c0). Exact."""
+    cost = OutcomeMDP([[None if o is None else [(p, -r, s2) for p, r, s2 in o] for o in row]
+                       for row in m.outcomes], gamma=m.gamma, H=m.H, exact=True)
+    inner = StockDP(cost, piecewise_linear(0, -1))        # -E[(y0 + C)^+]
+    # AVaR's minimiser s is VaR_alpha(C), an atom: a reachable discounted cost
+    avar = min(s - inner.solve(-s).value / (1 - alpha) for s in reachable_returns(cost))
+    assert avar == -cvar_outer(m, 1 - alpha).value

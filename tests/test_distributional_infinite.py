@@ -23,8 +23,7 @@ from rlsandbox.algorithms.distributional import _kernels
 from rlsandbox.algorithms.distributional.representations import categorical_law
 from rlsandbox.mdps.distributional import (casino, control_pair, instance_c, instance_c9,
                                            instance_m, random_mrp, self_loop)
-from rlsandbox.testing import tabular_mdps
-from rlsandbox.algorithms.distributional import OutcomeMDP
+from rlsandbox.testing import finite_dists, outcome_mdps
 
 EPS = np.finfo(np.float64).eps
 QUARTERS = [Fr(k, 4) for k in range(-16, 17)]          # (1/4)Z ∩ [-4, 4], card C6
@@ -288,23 +287,17 @@ def test_self_loop_is_sqrt_gamma_tight_and_tv_is_not_contracted():
     assert total_variation(eta[0], eta2[0]) == pytest.approx(0.2, abs=4 * EPS)
 
 
-@given(tabular_mdps(S=(1, 3), A=1, gamma=(0.1, 0.99)), st.integers(0, 2**32 - 1))
+@given(outcome_mdps(S=(1, 3), A=1, H=None, gamma=st.floats(0.1, 0.99), outcomes=(1, 3),
+                    rewards=(-1, 1), exact=False), st.data())
 @settings(max_examples=40, deadline=None)
-def test_b1_contraction_property(mdp, seed):
-    """Card B1 over rlsandbox.testing's random MRPs: sup-w_1 and sup-w_inf contract by gamma,
-    sup-l_2 by sqrt(gamma). Round-off: 16 n eps B (as in the claim)."""
-    m = OutcomeMDP.from_tabular(mdp)
-    rng = np.random.default_rng(seed)
+def test_b1_contraction_property(m, data):
+    """Card B1 over rlsandbox.testing's random MRPs (outcome_mdps: random rewards, S <= 3,
+    gamma in [0.1, 0.99]) and random laws (finite_dists): sup-w_1 and sup-w_inf contract by
+    gamma, sup-l_2 by sqrt(gamma). Round-off: 16 n eps B (as in the claim)."""
     g = float(m.gamma)
-
-    def laws():
-        out = []
-        for _ in range(m.S):
-            k = int(rng.integers(1, 4))
-            out.append(FiniteDist._raw(zip(rng.uniform(-3, 3, k).tolist(),
-                                           rng.dirichlet(np.ones(k)).tolist()), False))
-        return out
-    eta, eta2 = laws(), laws()
+    laws = st.lists(finite_dists(atoms=(1, 3), support=(-3, 3), exact=False),
+                    min_size=m.S, max_size=m.S)
+    eta, eta2 = data.draw(laws), data.draw(laws)
     pi = np.zeros(m.S, dtype=np.int64)
     T1, T2 = evaluation_operator(m, pi, eta), evaluation_operator(m, pi, eta2)
     every = (*eta, *eta2, *T1, *T2)

@@ -1,13 +1,13 @@
 """Distributional policy iteration (card §3 A6, §4 C11), the constraint-satisfaction
 objective, and the infinite-horizon VaR search (card §3 A4): hand-computed cases on the
-card's instances, exact properties on RG (card §4), and the card's control for C11."""
+card's instances, exact properties on RG-sized models (card §4, drawn by
+rlsandbox.testing.outcome_mdps), and the card's control for C11."""
 from __future__ import annotations
 
 from fractions import Fraction as Fr
 
-import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
 
 from rlsandbox.algorithms.distributional import (augmented_states,
                                                  best_over_history_policies,
@@ -16,7 +16,8 @@ from rlsandbox.algorithms.distributional import (augmented_states,
                                                  history_optimum_eu, lattice_var_search,
                                                  stock_dp, threshold)
 from rlsandbox.algorithms.distributional.objectives import COMPATIBLE_EU
-from rlsandbox.mdps.distributional import instance_a, instance_c, random_c0, random_rg
+from rlsandbox.mdps.distributional import instance_a, instance_c
+from rlsandbox.testing import initial_stocks, outcome_mdps
 
 
 def test_augmented_states_instance_a():
@@ -49,14 +50,11 @@ def test_pi_control_cvar_stops_suboptimal():
     assert best_over_history_policies(instance_a(), F)[0] == Fr(3, 4)
 
 
-@given(st.integers(0, 2**32 - 1))
+@given(outcome_mdps(S=2, A=2, H=2), initial_stocks())
 @settings(max_examples=25, deadline=None)
-def test_pi_reaches_the_history_optimum(seed):
-    """Card C11 on RG (H = 2, gamma in {1, 1/2, 9/10}): for every P1 + P2 utility, PI is
-    monotone and stops at the history-policy optimum (A3) = A2; exact."""
-    gen = np.random.default_rng(seed)
-    m = random_rg(rng=gen, H=2, gamma=[Fr(1), Fr(1, 2), Fr(9, 10)][seed % 3])
-    c0 = random_c0(gen)
+def test_pi_reaches_the_history_optimum(m, c0):
+    """Card C11 on RG-sized models (H = 2, gamma in {1, 1/2, 9/10}): for every P1 + P2
+    utility, PI is monotone and stops at the history-policy optimum (A3) = A2; exact."""
     for F in COMPATIBLE_EU():
         res = distributional_policy_iteration(m, F, c0)
         assert res.min_improvement() >= 0
@@ -84,15 +82,12 @@ def test_constraint_satisfaction_hand_computed(lam, expected):
     assert law.mean() - lam * law.expect(lambda g: max(-g, 0 * g)) == expected
 
 
-@given(st.integers(0, 2**32 - 1))
+@given(outcome_mdps(S=2, A=2, H=2), initial_stocks())
 @settings(max_examples=25, deadline=None)
-def test_constraint_satisfaction_is_dp_optimisable(seed):
+def test_constraint_satisfaction_is_dp_optimisable(m, c0):
     """P1 + P2 (degree 1): A2 = A3 on RG at every gamma (card C2); and the shortfall
     E[(theta - G)^+] of the A2 policy does not increase with the penalty (Lagrangian
     monotonicity: lam1 < lam2 optimal policies satisfy S(lam2) <= S(lam1))."""
-    gen = np.random.default_rng(seed)
-    m = random_rg(rng=gen, H=2, gamma=[Fr(1), Fr(1, 2), Fr(9, 10)][seed % 3])
-    c0 = random_c0(gen)
     shortfalls = []
     for lam in (0, 1, 10):
         F = constraint_satisfaction(lam)

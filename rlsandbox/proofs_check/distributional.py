@@ -19,6 +19,9 @@ distributional.c5.time_aware                      A2-T = sup over history polici
                                                   EU, gamma < 1 (§4 C5; derived)
 distributional.c6.cvar_outer                      max_c0 {-c0 + J*_min(c0)/tau} = sup CVaR_tau,
                                                   attained by the A2 policy from c0* (C6; derived)
+distributional.c6.exhaustive_search              h(c0) is not concave: the exhaustive scan
+                                                  attains sup CVaR_tau, golden section does
+                                                  not (C6 control (b); derived)
 distributional.c7.mean_variance                   max_b {b + J*_{y - lam y^2}(-b)} = sup
                                                   E G - lam Var G at gamma = 1 (C7; derived)
 distributional.c3.stock_necessary                 stock policies beat every Markov policy on
@@ -331,6 +334,49 @@ def _c6_control(problem, rng):
 
 def _c6_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     return [_named_fh("instance_a", ["0"]),
+            *_rg_instances(n_random, rng, H=2, gammas=("1",))]
+
+
+_C6_GOLDEN = 30      # golden-section bracket reductions (control (b))
+
+
+def _c6_search(problem: FHProblem, rng, *, golden: bool) -> Measurement:
+    m = problem.model
+    laws = history_return_laws(m)
+    cands = []
+    for tau in _C6_TAUS:
+        ref, _ = best_over_history_policies(m, cvar(tau), laws=laws)
+        res = cvar_outer(m, tau, search="golden" if golden else "exhaustive",
+                         golden_iterations=_C6_GOLDEN)
+        tol = 0.0
+        if golden:
+            # golden section's own resolution: the final bracket has width w = (G_hi - G_lo)
+            # (987/1597)^n and |h'| = |-1 + J*'(c0)/tau| <= 1/tau (J* is 1-Lipschitz in c0),
+            # so on a unimodal h it would be within w / tau of the maximum; only misses
+            # beyond that count against it
+            lo, hi = m.return_bounds()
+            tol = _f((hi - lo) * Fraction(987, 1597) ** _C6_GOLDEN / tau)
+        cands.append(Candidate(_f(res.value), _f(ref), tol, f"max h(tau={tau})",
+                               {"c0": _f(res.c0), "probes": len(res.candidates)}))
+    return worst_of(cands, "equality")
+
+
+def _c6_search_claim(problem, rng):
+    """The exhaustive candidate scan of h (A4) against the enumeration optimum, tau in
+    {1/2, 1/4}."""
+    return _c6_search(problem, rng, golden=False)
+
+
+def _c6_search_control(problem, rng):
+    """The same with a golden-section search on h over the band (card C6 control (b))."""
+    return _c6_search(problem, rng, golden=True)
+
+
+def _c6_search_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    # Instance A: golden section misses at tau = 1/4 (-1/2 vs 0); RG seed 162 (H = 2,
+    # gamma = 1): it misses at tau = 1/2 (2 vs 5/2) (found by scanning seeds 0..199 at
+    # tau in {1/2, 1/4}: 2 of 200 fail), so the control is caught whatever the draws
+    return [_named_fh("instance_a", ["0"]), _named_rg(162, 2, "1"),
             *_rg_instances(n_random, rng, H=2, gammas=("1",))]
 
 
@@ -1217,6 +1263,17 @@ CLAIMS: list[Claim] = [
           instances=_c6_instances, measure=_c6_claim, negative_control=_c6_control,
           control_note="policy run from c0 = 0 instead of c0* (Instance A: CVaR 0 vs 3/4)",
           quick=3, default=30),
+    Claim(id="distributional.c6.exhaustive_search", paper="distributional",
+          cite=f"{_CARD} §4 C6, §3 A4, Pitfall 5]",
+          statement="h(c0) = -c0 + J*_min(x,0)(s0, c0)/tau is not concave, so the outer "
+          "search scans every candidate c0 = -g (g reachable); the scan attains sup CVaR_tau",
+          assumptions=_FH + "; gamma = 1, H = 2; tau in {1/2, 1/4}; golden section over the "
+          "band [-G_hi, -G_lo], 30 reductions by 987/1597", provenance="derived",
+          kind="equality", instances=_c6_search_instances, measure=_c6_search_claim,
+          negative_control=_c6_search_control,
+          control_note="golden-section search on h (card C6 control (b)): Instance A, "
+          "tau = 1/4: -1/2 vs 0; RG seed 162, tau = 1/2: 2 vs 5/2 (on A at tau = 1/2 it "
+          "reaches 3/4, not the card's plateau 1/2)", quick=2, default=20),
     Claim(id="distributional.c7.mean_variance", paper="distributional",
           cite=f"{_CARD} §4 C7, §3 A4]",
           statement="max_pi E G - lam Var G = max_b {b + J*_{y - lam y^2}(s0, -b)} at gamma = 1",

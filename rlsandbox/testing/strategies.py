@@ -21,6 +21,10 @@ policies          stochastic ``(S, A)`` or deterministic ``(S,)`` policies for a
 finite_horizon_mdps  :class:`~rlsandbox.FiniteHorizonMDP` with per-step kernels
 linear_mdps       :class:`~rlsandbox.linear.LinearMDP` with simplex features (valid kernels)
 datasets          offline transition datasets sampled from a model with a drawn seed
+outcome_mdps      :class:`~rlsandbox.algorithms.distributional.OutcomeMDP` (random rewards,
+                  exact rationals or float; finite or infinite horizon)
+finite_dists      :class:`~rlsandbox.algorithms.distributional.FiniteDist` return laws
+initial_stocks    initial stocks c0 on a lattice (the card's RG draws c0 in (1/2)Z ∩ [-4, 4])
 
 Example
 -------
@@ -55,6 +59,7 @@ A model and a policy for it, drawn together:
 from __future__ import annotations
 
 import numbers
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -67,7 +72,7 @@ from rlsandbox._validate import check_in_range, check_int
 from rlsandbox.mdp import FiniteHorizonMDP, TabularMDP
 
 __all__ = ["tabular_mdps", "policies", "finite_horizon_mdps", "linear_mdps", "datasets",
-           "simplex"]
+           "simplex", "outcome_mdps", "finite_dists", "initial_stocks"]
 
 #: Logits of drawn distributions lie in [-LOGIT, LOGIT]: nonzero probabilities of one row then
 #: differ by a factor of at most exp(2 LOGIT) ~ 3000, which keeps tiny models well scaled.
@@ -440,3 +445,161 @@ def datasets(mdp: TabularMDP | FiniteHorizonMDP, *, n: Any = (1, 50), pi: Any = 
         raise TypeError(f"datasets expects a TabularMDP or FiniteHorizonMDP, got "
                         f"{type(mdp).__name__}; for a linear MDP pass lin.to_tabular()")
     return _datasets(mdp, _int_spec("n", n, low=1), pi, states)
+
+
+# ------------------------------------------------- distributional DP (finite outcomes)
+#: Discounts of the card's random generator RG [avilapires2025 via card distributional_dp.md
+#: §4]; infinite horizons use those below 1.
+_RG_GAMMAS = (Fraction(1), Fraction(1, 2), Fraction(9, 10))
+
+
+def _gamma_spec(gamma: Any, exact: bool, infinite: bool) -> SearchStrategy:
+    if isinstance(gamma, SearchStrategy):
+        return gamma
+    if gamma is None:
+        choices = [g for g in _RG_GAMMAS if not (infinite and g == 1)]
+        return st.sampled_from(choices if exact else [float(g) for g in choices])
+    return st.just(gamma)
+
+
+@st.composite
+def _outcome_mdps(draw, S, A, H, gamma, outcomes, rewards, exact, acyclic):
+    from rlsandbox.algorithms.distributional.model import OutcomeMDP
+
+    n_s, n_a = draw(S), draw(A)
+    horizon = draw(H)
+    g = draw(gamma)
+    rows = []
+    for s in range(n_s):
+        acts = []
+        for _a in range(n_a):
+            k = draw(outcomes)
+            if exact:
+                # integer weights 1..4: probabilities such as (1/2, 1/2), (1/4, 3/4) of RG
+                w = [draw(st.integers(1, 4)) for _ in range(k)]
+                probs = [Fraction(v, sum(w)) for v in w]
+                rs = [Fraction(draw(st.integers(*rewards))) for _ in range(k)]
+            else:
+                probs = _draw_simplex(draw, (), k, zeros=False).tolist()
+                rs = [draw(st.floats(*rewards, allow_nan=False)) for _ in range(k)]
+            nxt = [draw(st.integers(s + 1 if acyclic else 0, n_s)) for _ in range(k)]
+            acts.append(list(zip(probs, rs, nxt)))
+        rows.append(acts)
+    rows.append([])                                # the terminal state n_s (the card's ⊥)
+    return OutcomeMDP(rows, gamma=g, H=horizon, exact=exact)
+
+
+def outcome_mdps(*, S: Any = (1, 2), A: Any = (1, 2), H: Any = (1, 3), gamma: Any = None,
+                 outcomes: Any = (1, 2), rewards: tuple[int, int] = (-2, 3),
+                 exact: bool = True, acyclic: bool = False) -> SearchStrategy:
+    """Finite-outcome MDPs :class:`~rlsandbox.algorithms.distributional.OutcomeMDP` of the
+    distributional-DP card, generalising its random generator RG [avilapires2025 via card
+    distributional_dp.md §4].
+
+    ``S`` non-terminal states ``0..S-1`` (start state 0) plus the terminal state ``S``
+    (absorbing, reward 0); every state has ``A`` actions; each (s, a) has ``outcomes``
+    (p, r, s') triples with next states uniform on ``0..S`` (on ``s+1..S`` if ``acyclic``:
+    every path ends within S steps, so return laws of infinite-horizon models are finite).
+    Exact models: integer rewards in ``rewards`` (inclusive) and probabilities ``w_i / sum w``
+    with integer weights ``w_i`` in 1..4, all Fractions. Float models: float rewards in
+    ``rewards`` and probabilities as in :func:`simplex` (no zeros). Outcomes with equal
+    (r, s') are merged by the model. RG itself is ``S=2, A=2, H=3, outcomes=(1, 2)`` with
+    probabilities (1/2, 1/2) or (1/4, 3/4) and rewards in {-2, ..., 3}.
+
+    Parameters
+    ----------
+    S, A, outcomes : int, (lo, hi) or strategy
+    H : int, (lo, hi), strategy, or None for the infinite discounted horizon
+    gamma : number, strategy or None
+        None draws from the card's {1, 1/2, 9/10} (Fractions if exact; without 1 when ``H``
+        is None, which needs gamma < 1).
+    rewards : (lo, hi) pair of ints
+    exact, acyclic : bool
+
+    Examples
+    --------
+    Card C2 as a property: A2 attains the history-policy optimum for P1 + P2 utilities.
+
+    >>> from hypothesis import given, settings
+    >>> from rlsandbox.algorithms.distributional import (cvar_utility, history_optimum_eu,
+    ...                                                   stock_dp)
+    >>> @settings(max_examples=10, deadline=None, database=None)
+    ... @given(outcome_mdps(H=2), initial_stocks())
+    ... def test_c2(m, c0):
+    ...     F = cvar_utility()
+    ...     assert stock_dp(m, F, c0).value == history_optimum_eu(m, F, c0)
+    >>> test_c2()
+    """
+    if not isinstance(exact, (bool, np.bool_)) or not isinstance(acyclic, (bool, np.bool_)):
+        raise TypeError(f"exact and acyclic must be bools, got exact={exact!r}, "
+                        f"acyclic={acyclic!r}")
+    if not (isinstance(rewards, (tuple, list)) and len(rewards) == 2
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                    for v in rewards) and rewards[0] <= rewards[1]):
+        raise ValueError(f"rewards == {rewards!r}; give an integer pair (lo, hi) with "
+                         f"lo <= hi, e.g. rewards=(-2, 3)")
+    h_spec = st.none() if H is None else _int_spec("H", H, low=1)
+    return _outcome_mdps(_int_spec("S", S, low=1), _int_spec("A", A, low=1), h_spec,
+                         _gamma_spec(gamma, bool(exact), H is None),
+                         _int_spec("outcomes", outcomes, low=1),
+                         (int(rewards[0]), int(rewards[1])), bool(exact), bool(acyclic))
+
+
+@st.composite
+def _finite_dists(draw, atoms, support, exact):
+    from rlsandbox.algorithms.distributional.dists import FiniteDist
+
+    k = draw(atoms)
+    if exact:
+        xs = [Fraction(draw(st.integers(*support))) for _ in range(k)]
+        w = [draw(st.integers(1, 4)) for _ in range(k)]
+        return FiniteDist.from_pairs([(x, Fraction(v, sum(w))) for x, v in zip(xs, w)],
+                                     exact=True)
+    xs = [draw(st.floats(*support, allow_nan=False)) for _ in range(k)]
+    probs = _draw_simplex(draw, (), k, zeros=False)
+    return FiniteDist.from_pairs(list(zip(xs, probs.tolist())), exact=False)
+
+
+def finite_dists(*, atoms: Any = (1, 5), support: tuple[int, int] = (-5, 5),
+                 exact: bool = True) -> SearchStrategy:
+    """Finite-support laws :class:`~rlsandbox.algorithms.distributional.FiniteDist` with
+    ``atoms`` atoms in ``support`` (inclusive; integers if exact, floats otherwise) and
+    probabilities ``w_i / sum w`` (integer weights 1..4, exact) or as in :func:`simplex`
+    (float, no zeros); equal atoms are merged.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20, database=None)
+    ... @given(finite_dists(), finite_dists())
+    ... def test_w1_symmetric(a, b):
+    ...     from rlsandbox.algorithms.distributional import wasserstein
+    ...     assert wasserstein(a, b) == wasserstein(b, a) >= 0
+    >>> test_w1_symmetric()
+    """
+    if not (isinstance(support, (tuple, list)) and len(support) == 2
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                    for v in support) and support[0] <= support[1]):
+        raise ValueError(f"support == {support!r}; give an integer pair (lo, hi) with "
+                         f"lo <= hi, e.g. support=(-5, 5)")
+    return _finite_dists(_int_spec("atoms", atoms, low=1), (int(support[0]), int(support[1])),
+                         bool(exact))
+
+
+def initial_stocks(*, low: int = -4, high: int = 4, step: Fraction = Fraction(1, 2)
+                   ) -> SearchStrategy[Fraction]:
+    """Initial stocks c0 in ``step Z ∩ [low, high]`` as Fractions; the default is the card's
+    RG draw (1/2)Z ∩ [-4, 4] [avilapires2025 via card distributional_dp.md §4].
+
+    >>> from hypothesis import find
+    >>> find(initial_stocks(), lambda c: c < -3)
+    Fraction(-7, 2)
+    """
+    step = Fraction(step)
+    if step <= 0:
+        raise ValueError(f"step == {step}; must be > 0, e.g. Fraction(1, 2)")
+    lo, hi = Fraction(low) / step, Fraction(high) / step
+    if lo > hi:
+        raise ValueError(f"low == {low} > high == {high}; need low <= high")
+    k_lo, k_hi = -((-lo.numerator) // lo.denominator), hi.numerator // hi.denominator
+    return st.integers(k_lo, k_hi).map(lambda k: k * step)

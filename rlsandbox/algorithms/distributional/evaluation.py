@@ -231,6 +231,11 @@ def sample_episode(model: OutcomeMDP, policy: Any, *, c0: Any = 0, rng: Any,
     (actions of stochastic policies: a second one). Stops at a terminal state or after H
     (or ``depth``) steps.
 
+    Deviation: not built on :mod:`rlsandbox.sampling`, whose samplers take a ``TabularMDP``
+    with rewards ``R[s, a]`` or ``R_sas[s, a, s']``; here several rewards may share one
+    (s, a, s') (Instance A: R_0 in {0, 2}, both to s1) and the policy reads the stock, so the
+    outcome (p, r, s') is drawn as a whole.
+
     >>> from rlsandbox.mdps.distributional import instance_a
     >>> [(s, a) for s, a, _ in sample_episode(instance_a(), np.array([0, 1, 0]), rng=0)]
     [(0, 0), (1, 1)]

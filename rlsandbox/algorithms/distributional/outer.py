@@ -12,6 +12,9 @@ the initial stock c0:
   the maximiser b* is VaR_tau of an optimal return, an atom, hence a reachable return. h is
   **not concave** (Instance A), so every candidate is evaluated (no golden section). The
   policy is the A2 greedy policy **started with stock c0*** [card Pitfall 5].
+  ``search="golden"`` runs a golden-section search on h over the band ``[-G_hi, -G_lo]``
+  instead: the card's C6 negative control (b), which assumes a unimodal h and can return a
+  local maximum (Instance A, tau = 1/4: h = -1/2 at c0 ~ -2 against the optimum 0).
 * **VaR** (quantile maximisation). With ``P*(theta) = sup_pi P(G^pi >= theta)`` (A2 with
   ``f = 1{x >= 0}``, ``c0 = -theta``), ``sup_pi VaR_tau(G^pi) = max{theta reachable :
   P*(theta) > 1 - tau}`` for the left-continuous quantile ``F^{-1}(tau) = inf{x : F(x) >=
@@ -28,12 +31,19 @@ the initial stock c0:
   homeostasis ``E|G - theta|`` / ``E(G - theta)^2`` is A2 with c0 = -theta and f = -|x| / -x^2.
 
 Deviations: ties in h are resolved towards the smallest c0 (largest b); any maximiser is
-optimal, since the greedy policy pi_b satisfies ``CVaR(G^{pi_b}) >= h(-b)``.
+optimal, since the greedy policy pi_b satisfies ``CVaR(G^{pi_b}) >= h(-b)``. The card's C6
+control (b) says golden section "can stop on the plateau (1/2) in Instance A" (tau = 1/2);
+with the band [-6, 1] as bracket it does not (it reaches 3/4: the plateau [-3, -5/2] is not a
+local maximum), but at tau = 1/4 it stops at the local maximum -1/2 (c0 ~ -2) against the
+optimum 0.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
+
+from rlsandbox._validate import check_int
 
 from rlsandbox.algorithms.distributional.brute_force import (history_return_laws,
                                                               reachable_returns)
@@ -71,7 +81,8 @@ class CVaRResult:
 
 
 def cvar_outer(model: OutcomeMDP, tau: Any, *, candidates: list | None = None,
-               tie_tol: Any = None, start_stock: Any = None) -> CVaRResult:
+               tie_tol: Any = None, start_stock: Any = None, search: str = "exhaustive",
+               golden_iterations: int = 30) -> CVaRResult:
     """``sup_pi CVaR_tau(G^pi)`` by the outer search over c0 and A2 [card §3 A4, C6].
 
     Parameters
@@ -82,6 +93,12 @@ def cvar_outer(model: OutcomeMDP, tau: Any, *, candidates: list | None = None,
     start_stock : run the returned policy from this stock instead of c0* (the card's C6
         negative control (a): "run the policy from c0 = 0 instead of c0*"); ``policy_cvar``
         is then the CVaR of that policy.
+    search : "exhaustive" (default: every candidate, exact) or "golden": a golden-section
+        search for the maximum of h over the band ``[-G_hi, -G_lo]`` (``candidates`` is
+        ignored), ``golden_iterations`` bracket reductions by the ratio 987/1597 (exact
+        models) or (sqrt(5) - 1)/2; ties keep the left part. Golden section is exact only for
+        unimodal h, and h is not (card C6): this is the card's negative control (b), kept to
+        demonstrate the failure. ``candidates`` / ``h`` then list the probed stocks.
 
     Examples
     --------
@@ -92,10 +109,23 @@ def cvar_outer(model: OutcomeMDP, tau: Any, *, candidates: list | None = None,
     >>> res = cvar_outer(instance_a(), Fr(1, 2))
     >>> res.value, res.c0, res.policy_cvar
     (Fraction(3, 4), Fraction(-2, 1), Fraction(3, 4))
+
+    The card's control (b): at tau = 1/4, golden section stops at the local maximum near
+    c0 = -2 (h = -1/2) and misses the optimum 0.
+
+    >>> cvar_outer(instance_a(), Fr(1, 4)).value
+    Fraction(0, 1)
+    >>> float(cvar_outer(instance_a(), Fr(1, 4), search="golden").value)
+    -0.5
     """
     tau = model.number("tau", tau)
     if not 0 < tau <= 1:
         raise ValueError(f"tau == {tau}; CVaR needs tau in (0, 1]")
+    if search not in ("exhaustive", "golden"):
+        raise ValueError(f"search == {search!r}; expected 'exhaustive' or 'golden'")
+    if search == "golden":
+        return _golden_cvar(model, tau, tie_tol=tie_tol, start_stock=start_stock,
+                            iterations=golden_iterations)
     if candidates is None:
         candidates = sorted({-g for g in reachable_returns(model)})
     else:
@@ -110,6 +140,37 @@ def cvar_outer(model: OutcomeMDP, tau: Any, *, candidates: list | None = None,
     inner = solver.solve(run_from)
     policy_cvar = inner.return_law().cvar(tau)
     return CVaRResult(best, c_star, inner, policy_cvar, candidates, hs, tau)
+
+
+def _golden_cvar(model: OutcomeMDP, tau: Any, *, tie_tol: Any, start_stock: Any,
+                 iterations: int) -> CVaRResult:
+    """Golden-section search for max h over the band (the card's C6 control (b))."""
+    iterations = check_int("golden_iterations", iterations, low=1)
+    solver = StockDP(model, cvar_utility(), tie_tol=tie_tol)
+    probed: dict = {}
+
+    def h(c: Any) -> Any:
+        if c not in probed:
+            probed[c] = -c + solver.solve(c).value / tau
+        return probed[c]
+
+    lo, hi = model.return_bounds()
+    a, b = -hi, -lo
+    r = Fraction(987, 1597) if model.exact else (5.0 ** 0.5 - 1.0) / 2.0
+    x1, x2 = b - r * (b - a), a + r * (b - a)
+    for _ in range(iterations):
+        if h(x1) >= h(x2):        # keep [a, x2] (ties: the left part)
+            b, x2 = x2, x1
+            x1 = b - r * (b - a)
+        else:
+            a, x1 = x1, x2
+            x2 = a + r * (b - a)
+    c_star = x1 if h(x1) >= h(x2) else x2
+    run_from = c_star if start_stock is None else model.number("start_stock", start_stock)
+    inner = solver.solve(run_from)
+    cs = sorted(probed)
+    return CVaRResult(h(c_star), c_star, inner, inner.return_law().cvar(tau), cs,
+                      [probed[c] for c in cs], tau)
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,9 @@ class StockVISolution:
     def rollouts(self, c0: float, *, n: int, rng: Any, max_steps: int = 2000,
                  s0: int | None = None) -> Rollouts:
         """``n`` episodes of the greedy stock policy started at (s0, c0), acting at the exact
-        stock. Uniforms ``rng.random((n, max_steps))`` are drawn up front (STYLE §5)."""
+        stock. Uniforms ``rng.random((n, max_steps))`` are drawn up front (STYLE §5).
+        Not via :mod:`rlsandbox.sampling`: the policy reads the stock and rewards are random
+        per outcome (see :func:`~rlsandbox.algorithms.distributional.sample_episode`)."""
         gen = check_rng("rng", rng)
         n = check_int("n", n, low=1)
         T = check_int("max_steps", max_steps, low=1)
@@ -291,7 +293,9 @@ def stock_value_iteration(model: OutcomeMDP, objective: ExpectedUtility, *, M: i
 
 def markov_rollouts(model: OutcomeMDP, policy: Any, *, n: int, rng: Any,
                     max_steps: int = 2000) -> Rollouts:
-    """``n`` episodes of a stationary deterministic Markov policy ``(S,)`` from ``model.s0``.
+    """``n`` episodes of a stationary deterministic Markov policy ``(S,)`` from ``model.s0``
+    (compiled, as :meth:`StockVISolution.rollouts`; rewards are random per outcome,
+    which :mod:`rlsandbox.sampling`'s ``TabularMDP`` samplers cannot represent).
 
     >>> from rlsandbox.mdps.distributional import instance_c9
     >>> ro = markov_rollouts(instance_c9(), np.array([0, 0]), n=3, rng=0)
