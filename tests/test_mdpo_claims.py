@@ -18,9 +18,11 @@ from rlsandbox.proofs_check import mdpo as M
 
 MDPO = [cid for cid in REGISTRY if cid.startswith("mdpo.")]
 
-#: the card's claims done in this slice (C10, C11, C14 are not yet implemented)
-CARD_IDS = {"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c12", "c13", "c15",
-            "c16", "c17", "c18", "c19", "c20"}
+#: every claim of the card, C0-C20 [mdpo-card, §4]
+CARD_IDS = {f"c{i}" for i in range(21)}
+
+#: aggregate kinds (rate, high_probability): checked over all cells, not per named instance
+AGGREGATE = {"mdpo.c7.generative_estimate", "mdpo.c11.sample_based_trpo"}
 
 #: the named instance on which each claim's control must fail, whatever the seed
 TRAPS = {
@@ -49,18 +51,21 @@ TRAPS = {
     "mdpo.c0.occupancy": M._CHAIN,
     "mdpo.c0.policy_gradient": M._CHAIN,
     "mdpo.c0.shift_invariance": M._CHAIN,
+    "mdpo.c0.performance_difference": M._CHAIN,
+    "mdpo.c10.exact_trpo": M._ISLANDS,
+    "mdpo.c14.apmd_linear": M._DRT,
 }
 
 
 def test_every_done_card_claim_is_registered_with_its_provenance():
-    assert set(MDPO) == set(TRAPS) | {"mdpo.c7.generative_estimate"}
+    assert set(MDPO) == set(TRAPS) | AGGREGATE
     assert {cid.split(".")[1] for cid in MDPO} == CARD_IDS
     prov = {cid: REGISTRY[cid].provenance for cid in MDPO}
     # card: C2-C6, C8, C9, C12, C13 are [derived]; C1, C16, C17 and C0 are the papers';
     # C7's constants are "treat as unverified"
     for cid in ("c2", "c3", "c4", "c5", "c6", "c8", "c9", "c12", "c13"):
         assert all(p == "derived" for i, p in prov.items() if i.split(".")[1] == cid)
-    for cid in ("c1", "c16", "c17", "c0"):
+    for cid in ("c1", "c16", "c17", "c0", "c10", "c11", "c14"):
         assert all(p == "paper" for i, p in prov.items() if i.split(".")[1] == cid)
     assert prov["mdpo.c7.generative_estimate"] == "unverified"
     assert all(REGISTRY[cid].paper == "mdpo" for cid in MDPO)
@@ -74,7 +79,7 @@ def test_claim_holds_and_control_is_caught(claim_id):
     assert len(result.cells) >= (1 + REGISTRY[claim_id].quick) * REGISTRY[claim_id].runs
 
 
-@pytest.mark.parametrize("claim_id", [c for c in MDPO if c != "mdpo.c7.generative_estimate"])
+@pytest.mark.parametrize("claim_id", [c for c in MDPO if c not in AGGREGATE])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_control_fails_on_its_named_instance_for_any_seed(claim_id, seed):
     claim = REGISTRY[claim_id]
@@ -99,6 +104,32 @@ def test_c7_control_fires_on_coin_flip():
     bad = [claim.negative_control(case, np.random.default_rng(s)) for s in ss]
     assert check(claim, good).holds
     assert not check(claim, bad).holds
+
+
+def test_c11_control_is_flat_and_claim_slope_is_half():
+    """On the named instance alone (4 points each), for a seed other than verify's: the RMSE
+    of Shani's estimate falls with fitted slope in [-0.7, -0.3] (Monte-Carlo: 12 runs per M,
+    relative sd of each RMSE ~ 1/sqrt(24) = 0.2, slope se ~ 0.07), and the control (M
+    ignored) is rejected."""
+    claim = REGISTRY["mdpo.c11.sample_based_trpo"]
+    case = claim.instances(0, np.random.default_rng(0))[0].build()
+    good, bad = (np.random.default_rng(s) for s in np.random.SeedSequence(3).spawn(2))
+    assert check(claim, [claim.measure(case, good)]).holds
+    assert not check(claim, [claim.negative_control(case, bad)]).holds
+
+
+def test_c10_islands_leave_island_one_untouched():
+    """two_islands: d_rho^pi = 0 on island 1 for every pi, so Exact TRPO never changes it,
+    while island 0 follows the closed form pi_k exp(t Q_k)/Z of PMD (card §3.2)."""
+    from rlsandbox.algorithms.mdpo import exact_trpo, pmd
+    mdp = M._ISLANDS.build().mdp
+    pi0 = np.random.default_rng(1).dirichlet(np.ones(3), size=10)
+    run = exact_trpo(mdp, K=5, step=2.0, nu=mdp.rho, pi0=pi0)
+    assert (run.pi[:, 5:] == run.pi[0, 5:]).all()         # copied, not recomputed
+    full = pmd(mdp, K=5, step=2.0, pi0=pi0)
+    # island 0 is closed under every policy, so its values (and updates) ignore island 1:
+    # same iterates up to float64 round-off of the two evaluations (relative ~1e-14)
+    assert np.abs(run.pi[:, :5] - full.pi[:, :5]).max() < 1e-12
 
 
 # ------------------------------------------------------------------ the named instances

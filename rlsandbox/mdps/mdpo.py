@@ -20,10 +20,14 @@ derivation is in each docstring), so that every control is caught whatever the s
 * :func:`coin_flip`: a fair coin between a rewarding and a dead absorbing state (returns
   of maximal variance, for the sampling claims);
 * :func:`stationary_start`: M1-like with rho = nu*, the stationary distribution of pi*, so
-  that d*_rho = rho (C*_rho = 1 and theta_rho = 1/(1-gamma), the dimension-free case of C4).
+  that d*_rho = rho (C*_rho = 1 and theta_rho = 1/(1-gamma), the dimension-free case of C4);
+* :func:`two_islands`: two disjoint random dense MDPs with rho on the first only, so that
+  d_rho^pi = 0 on the second island for every pi (the unvisited states of Shani's Exact
+  TRPO, C10).
 
 Builders to register in the zoo (the lead's call): ``mdpo_chain``, ``bandit_loop``,
-``delayed_reward``, ``coin_flip`` (deterministic), ``mdpo_random``, ``stationary_start`` (random, ``rng``).
+``delayed_reward``, ``coin_flip`` (deterministic), ``mdpo_random``, ``stationary_start``,
+``two_islands`` (random, ``rng``).
 """
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ from rlsandbox.mdp import TabularMDP
 from rlsandbox.mdps.random_mdps import random_dense
 
 __all__ = ["mdpo_random", "mdpo_chain", "bandit_loop", "delayed_reward", "stationary_start",
-           "coin_flip"]
+           "coin_flip", "two_islands"]
 
 
 def mdpo_random(S: int = 20, A: int = 4, *, rng: Any, gamma: float = 0.9,
@@ -215,3 +219,33 @@ def coin_flip(*, gamma: float = 0.5) -> TabularMDP:
     R = np.zeros((3, 2))
     R[1, :] = 1.0
     return TabularMDP(P, R, gamma)
+
+
+def two_islands(S: int = 5, A: int = 3, *, rng: Any, gamma: float = 0.9,
+                alpha: float = 0.5) -> TabularMDP:
+    """Two disjoint M1-like MDPs side by side, rho uniform on the first island only.
+
+    States 0 .. S-1 form island 0 and S .. 2S-1 island 1; each island is
+    ``random_dense(S, A, alpha)`` (island 0 drawn first) and no transition crosses between
+    them (block-diagonal P). Every policy's occupancy d_rho^pi is positive on island 0 (dense
+    rows) and exactly 0 on island 1: Shani's Exact TRPO with restart distribution rho updates
+    island 0 only ([mdpo-card, §3.2, C10]), and an evaluation distribution with mass on
+    island 1 violates Assumption 1 (C^{pi*} = inf).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mdp = two_islands(rng=0)
+    >>> mdp.S, float(mdp.P[:5, :, 5:].sum()), mdp.rho.tolist()[4:6]
+    (10, 0.0, [0.2, 0.0])
+    """
+    gen = check_rng("rng", rng)
+    S = check_int("S", S, low=1)
+    first = random_dense(S, A, rng=gen, alpha=alpha, gamma=gamma)
+    second = random_dense(S, A, rng=gen, alpha=alpha, gamma=gamma)
+    P = np.zeros((2 * S, A, 2 * S))
+    P[:S, :, :S] = first.P
+    P[S:, :, S:] = second.P
+    R = np.concatenate([first.R, second.R])
+    rho = np.concatenate([np.full(S, 1.0 / S), np.zeros(S)])
+    return TabularMDP(P, R, gamma, rho=rho)

@@ -39,6 +39,14 @@ mdpo.c7.generative_estimate            M >= ln(2SA/delta)/(2 g^2H): P(max|Qhat -
 mdpo.c0.occupancy                      sum_s d = 1 and d >= (1-gamma) rho                    C0 paper
 mdpo.c0.policy_gradient                dV(rho)/dpi(a|s) = d(s) Q(s,a)/(1-gamma)             C0 paper
 mdpo.c0.shift_invariance               the KL step is unchanged by Q -> A, Q + c(s)         C0 paper
+mdpo.c0.performance_difference         V^{pi'}(rho) - V^pi(rho) = <d^{pi'}, A^pi(., pi')>   C0 paper
+                                       /(1-g) (the classic claims' measurement)
+mdpo.c10.exact_trpo                    Exact TRPO's iterate maximises the d_nu^{pi_k}-     C10 paper
+                                       weighted proximal objective, pi_k kept off S_k
+mdpo.c11.sample_based_trpo             RMSE of Sample-Based TRPO's objective estimate      C11 paper
+                                       ~ M^-1/2 (rate: slope in [-0.7, -0.3])
+mdpo.c14.apmd_linear                   APMD late per-step factor <= gamma^(1/2) (a),       C14 paper
+                                       gamma^(1/4) (b); constants unverified, unused
 =====================================  ===================================================  ==========
 
 Provenance follows the card: [derived] statements are "derived"; the card's [ours] identities
@@ -52,7 +60,10 @@ fails on it by construction (derivations in the builders' docstrings): ``bandit_
 (noise, overshoot, bias), ``delayed_reward`` (wrong discount; with ``teleport`` for Lan's
 ergodic weighting), ``stationary_start`` (C*_rho = 1), ``coin_flip`` (maximal return
 variance), ``pi_chain`` of the classic claims with rho concentrated on its start (PI
-improves the start state last). For C12 and C17(c), whose controls fail through a slower
+improves the start state last), ``two_islands`` (C10: states no policy reaches from rho).
+C11 and C14 are statistical / rate statements: C11 is a ``rate`` claim (Monte-Carlo RMSE
+against M; its control's RMSE is flat in M on any instance), C14 compares a fitted late
+per-step factor with a slackened rate. For C12 and C17(c), whose controls fail through a slower
 rate or a wrong fixed point rather than by construction, the named instance is the fixed M1
 draw ``mdpo_random(S=5, A=3, rng=0)`` with enough iterations; tests/test_mdpo_claims.py
 checks that every control fails on its named instance for several seeds. Then seeded random
@@ -82,14 +93,16 @@ from typing import Any
 import numpy as np
 
 from rlsandbox.algorithms.mdpo import theory as T
-from rlsandbox.algorithms.mdpo.pmd import (PMDRun, QNoise, _loop, _mirror_update, _start,
+from rlsandbox.algorithms.mdpo.pmd import (PMDRun, QNoise, _loop, _mirror_update, _start, apmd,
+                                           exact_trpo,
                                            lan_pmd, ne_trpo, pmd)
 from rlsandbox.algorithms.mdpo.policies import (_kl_step, _lan_step, _ne_trpo_step, kl_rows,
+                                                log_normalize,
                                                 omega_rows, probabilities)
 from rlsandbox.algorithms.mdpo.regularized import _eval_lam, soft_optimal
 from rlsandbox.algorithms.mdpo.schedules import constant, geometric, shani, shani_regularized
 from rlsandbox.mdp import TabularMDP
-from rlsandbox.mdps.mdpo import (bandit_loop, coin_flip, delayed_reward, mdpo_chain,
+from rlsandbox.mdps.mdpo import (bandit_loop, coin_flip, delayed_reward, mdpo_chain, two_islands,
                                  mdpo_random, stationary_start)
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register
 from rlsandbox.proofs_check.candidates import Candidate, worst_of
@@ -582,18 +595,9 @@ def _c9_control(case, rng):
 
 # ========================================================== C12, C13: Lan
 def _lan_setup(mdp: TabularMDP, lam: float):
-    """(f*, nu*, log pi*) for Lan's weighting: pi* = pi*_lam (or the unregularised pi* when
-    lam = 0), nu* its stationary distribution, f(pi) = nu* . V_lam^pi."""
-    if lam > 0.0:
-        sol = soft_optimal(mdp, lam)
-        logpi_star, V_star, err = np.asarray(sol.logpi), np.asarray(sol.V), sol.error_bound
-        pi_star = probabilities(logpi_star)
-    else:
-        ref = T.reference(mdp)
-        pi_star, V_star, err = ref.pi_star, ref.V_star, ref.V_err
-        logpi_star = None
-    nu = T.nu_star(mdp, pi_star)
-    return float(nu @ V_star), nu, logpi_star, err
+    """(f*, nu*, log pi*, certified error of V*): :func:`rlsandbox.algorithms.mdpo.theory.
+    lan_setup`."""
+    return T.lan_setup(mdp, lam)
 
 
 def _c12(case: Case, rng: np.random.Generator, *, factor: float | None) -> Measurement:
@@ -840,7 +844,8 @@ def _c17_objective(case: Case, rng: np.random.Generator, *, drop_exponent: bool)
             (_xlogy(p).sum(axis=1) - (p * logpi_k).sum(axis=1)) / t
         rhs = -(_xlogy(p).sum(axis=1) - (p * logT).sum(axis=1)) / t + logZ / t
         worst = max(worst, float(np.abs(lhs - rhs).max()))
-        scale = max(scale, float(np.abs(Q).max()) + float(np.abs(logT).max() + np.abs(logpi_k).max()) / t)
+        scale = max(scale, float(np.abs(Q).max())
+                    + float(np.abs(logT).max() + np.abs(logpi_k).max()) / t)
     # sums of 3A terms of size <= scale each, rounded at relative eps
     return Measurement(worst, 0.0, tol=8.0 * mdp.A * EPS * scale, extra={"lam": lam, "t": t})
 
@@ -1063,6 +1068,148 @@ def _c7(case: Case, rng: np.random.Generator, *, single: bool) -> Measurement:
                                                      "H": H})
 
 
+
+# ======================================================= C10: Exact TRPO (Shani)
+def _c10(case: Case, rng: np.random.Generator, *, weighted_step: bool) -> Measurement:
+    """Exact TRPO with restart distribution nu = ``mdp.rho`` (zeros allowed), constant t
+    log-uniform in [0.1, 10], pi_0 random interior (Dirichlet(1) rows). At every k:
+
+    * max_{s,a} |grad Psi_k(log pi_{k+1})| (complex step), Psi_k the d_nu^{pi_k}-weighted
+      proximal objective with A = A_k and anchor pi_k: 0 iff pi_{k+1} maximises it (Psi_k is
+      strictly concave in pi(.|s) on S_k = {d_nu^{pi_k} > 0} and constant elsewhere);
+    * max |pi_{k+1} - pi_k| on the states outside S_k (Shani's algorithm leaves them).
+
+    The control folds the weight into the step, t_s = t d_nu^{pi_k}(s) / max d (the per-state
+    lag of finite-m MDPO, card C16(c)), which is not the maximiser where d(s) < max d."""
+    mdp, K = case.mdp, case.K
+    t = _log_uniform(rng, 0.1, 10.0)
+    pi0 = rng.dirichlet(np.ones(mdp.A), size=mdp.S)
+    if weighted_step:
+        def update(k, logpi, pi, Q):
+            d = T.occupancies(mdp, pi[None], mdp.rho)[0]
+            scaled = log_normalize(logpi + (t * d / d.max())[:, None] *
+                                   (Q - Q.max(axis=1, keepdims=True)))
+            return np.where((d > 0)[:, None], scaled, logpi), t
+        run = _loop(mdp, _start(mdp, pi0, interior=True), K, update, lam=0.0,
+                    method="exact-trpo-weighted-step")
+    else:
+        run = exact_trpo(mdp, K=K, step=t, nu=mdp.rho, pi0=pi0)
+    d = T.occupancies(mdp, run.pi, mdp.rho)
+    cands = []
+    for k in range(K):
+        A = run.Q[k] - run.V[k][:, None]
+        G = _complex_grad(lambda x, k=k, A=A: _psi(x, run.logpi[k], A, d[k], t),
+                          run.logpi[k + 1].copy())
+        # the gradient's terms: A (size max|A|) and log-ratios / t; logpi_{k+1} itself is
+        # computed from logpi_k + t Q_k at relative eps, so the log-ratio carries
+        # eps (|logpi_k| + t max|Q| + |logpi_{k+1}|); d sums to 1
+        scale = float(np.abs(A).max()) + float(np.abs(run.Q[k]).max()) + \
+            (float(np.abs(run.logpi[k]).max()) + float(np.abs(run.logpi[k + 1]).max())) / t
+        cands.append(Candidate(float(np.abs(G).max()), 0.0, 16.0 * mdp.A * EPS * scale,
+                               f"grad Psi_k at pi_(k+1) (k={k})"))
+        off = d[k] == 0.0
+        if off.any():
+            # unvisited states are copied, not recomputed: exactly equal
+            cands.append(Candidate(float(np.abs(run.pi[k + 1][off] - run.pi[k][off]).max()),
+                                   0.0, 0.0, f"unvisited states (k={k})"))
+    return _worst(cands, "equality", t=t, unvisited=int((d[0] == 0).sum()))
+
+
+def _random_islands(n: int, rng: np.random.Generator, K: int) -> list[Instance]:
+    out = []
+    for _ in range(n):
+        s = int(rng.integers(3, 7))
+        a = int(rng.integers(2, 5))
+        g = float((0.5, 0.9, 0.99)[int(rng.integers(3))])
+        out.append(_named(two_islands, K, S=s, A=a, gamma=g, rng=int(rng.integers(0, 2**32))))
+    return out
+
+
+def _c10_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    return [_ISLANDS, *_random_islands(n_random, rng, 8)]
+
+
+# ============================================== C11: Sample-Based TRPO (Shani)
+C11_MS = (8, 32, 128, 512)
+C11_RUNS = 12
+
+
+def _c11(case: Case, rng: np.random.Generator, *, ignore_m: bool) -> Measurement:
+    """RMSE over C11_RUNS runs of Sample-Based TRPO's estimate of its linearised objective,
+    for M in C11_MS samples (:func:`rlsandbox.algorithms.mdpo.sampled.shani_q`, nu = rho):
+
+        Lhat = sum_s (n(s)/M) <Qtilde(s, .), (pi* - pi)(.|s)>
+             = (1/M) sum_m A qhat_m (pi* - pi)(a_m|s_m),
+        L    = sum_s d_nu^pi(s) <Q^pi(s, .), pi*(.|s) - pi(.|s)>     (exact),
+
+    pi a random interior policy (Dirichlet(1) rows), pi* optimal. L is the term of Shani's
+    analysis whose estimation error eps becomes the floor C^{pi*} eps/(1-gamma)^2 of Thm 5,
+    and M_k ~ eps^-2 samples buy accuracy eps (Table 1): the RMSE must fall like M^-1/2.
+    Rollouts of length T with gamma^T/(1-gamma) <= 1e-6 (truncation bias, also of the
+    d_nu draws, far below the RMSE at M = 512). Reported: y(M) = RMSE(M) / RMSE(C11_MS[0])
+    (relative RMSE: the pooled log-log fit then compares slopes, not the instances' noise
+    levels). The control ignores the requested M and always draws C11_MS[0] samples (the
+    sample size not passed through): y stays at 1 up to Monte-Carlo error, slope ~ 0.
+
+    (Two controls that bias the estimate were tried and NOT caught at these M: dropping the
+    importance weight A (bias L (1 - 1/A)) and truncating rollouts after one step; on these
+    random MDPs both biases are comparable to the RMSE at M = 512 (measured at seed 0:
+    pooled slope -0.43 with the weight dropped), so they would need far more samples.)"""
+    from rlsandbox.algorithms.mdpo.sampled import shani_q
+    mdp, g = case.mdp, case.mdp.gamma
+    ref = T.reference(mdp)
+    pi = rng.dirichlet(np.ones(mdp.A), size=mdp.S)
+    V, Q = _eval_lam(mdp, pi, np.log(pi), 0.0)
+    d = T.occupancies(mdp, pi[None], mdp.rho)[0]
+    diff = np.eye(mdp.A)[ref.pi_star] - pi
+    L = float(d @ (Q * diff).sum(axis=1))
+    T_roll = math.ceil(math.log(1e-6 * (1.0 - g)) / math.log(g))
+    ys = []
+    for M in C11_MS:
+        m = C11_MS[0] if ignore_m else M
+        err = []
+        for _ in range(C11_RUNS):
+            Qt, n = shani_q(mdp, pi, M=m, T=T_roll, rng=rng)
+            err.append(float((n / m) @ (Qt * diff).sum(axis=1)) - L)
+        ys.append(float(np.sqrt(np.mean(np.square(err)))))
+    y = np.array(ys)
+    return Measurement(y / y[0], None, extra={"x": [float(M) for M in C11_MS], "L": L,
+                                              "rmse": ys, "T": T_roll, "gamma": g})
+
+
+# ========================================================== C14: Lan's APMD
+def _c14(case: Case, rng: np.random.Generator, *, constant_tau: bool) -> Measurement:
+    """Per-step factor of Lan's gap f(pi*) - f(pi_k) (f = nu* . V, unregularised) late in
+    APMD runs (:func:`rlsandbox.algorithms.mdpo.theory.late_factor`, points with gap > 1000 times
+    its round-off allowance),
+    against gamma^(1/2) for schedule (a) (Thm 3: O(k gamma^k), per-step factor -> gamma) and
+    gamma^(1/4) for schedule (b) (Thm 4: O(2^-floor(k/l)) = O(gamma^(k/2))): the generous
+    slack of a rate whose constants are unknown. The control keeps tau_k = 1 constant: the
+    iterates converge to the regularised optimum and the gap plateaus at its bias (card C15),
+    factor -> 1."""
+    mdp, K, g = case.mdp, case.K, case.mdp.gamma
+    fs, nu, _, err = _lan_setup(mdp, 0.0)
+    floor = 1000.0 * 2.0 * _ev(mdp, err)
+    variants = (("constant", g ** 0.5),) if constant_tau else (("a", g ** 0.5),
+                                                               ("b", g ** 0.25))
+    cands = []
+    for variant, bound in variants:
+        run = apmd(mdp, K=K, variant=variant, tau0=1.0)
+        factor, n = T.late_factor(fs - run.V @ nu, floor)
+        # gaps above the floor carry a relative error <= 1e-3, so each log gap moves by
+        # <= 2e-3 and the fitted slope by at most that over the window: factor * 2e-3
+        cands.append(Candidate(factor, bound, 2e-3 * factor, f"schedule {variant} ({n} points)"))
+    return _worst(cands, "upper_bound", gamma=g)
+
+
+# ================================================== C0: performance difference
+def _c0_pdl(case: Case, rng: np.random.Generator, *, wrong_occupancy: bool) -> Measurement:
+    """The classic claims' measurement of the identity (rlsandbox.proofs_check.classic._pdl:
+    five policy pairs, tolerances derived there), on this paper's instances."""
+    from rlsandbox.proofs_check.classic import _pdl
+    return _pdl(case.mdp, rng, wrong_occupancy=wrong_occupancy)
+
+
 # ====================================================================== the claims
 _DISC = "finite S, A; 0 < gamma < 1; exact evaluation"
 _UNIT = _DISC + "; rewards in [0, 1]"
@@ -1097,6 +1244,7 @@ def _pi_chain(n: int = 8, gamma: float = 0.5) -> TabularMDP:
 
 _pi_chain.__name__ = "pi_chain"
 _PICHAIN = _named(_pi_chain, 12, rho="concentrated", n=8, gamma=0.5)
+_ISLANDS = _named(two_islands, 8, S=5, A=3, gamma=0.9, rng=0)
 
 CLAIMS: list[Claim] = [
     _claim("mdpo.c3.per_iteration", "[xiao2022, Prop. 9]; card C3",
@@ -1160,6 +1308,33 @@ CLAIMS: list[Claim] = [
            _REG + "; KL, uniform pi_0; lam in {0.01, 0.1, 1}", "derived", "upper_bound",
            _instances(_named(bandit_loop, 60, gap=0.05, gamma=0.9), _CHAIN, K=30),
            *_pair(_c9, switch=("control", False, True)), "lam t = 2.5 constant"),
+    _claim("mdpo.c10.exact_trpo", "[shani2020, Prop. 3, App. D.2]; card C10",
+           "Exact TRPO's iterate maximises the d_nu^{pi_k}-weighted proximal objective: the "
+           "per-state closed form on S_k = {d_nu^{pi_k} > 0}, pi_k kept elsewhere",
+           _DISC + "; restart nu = rho with zeros (two_islands: d_nu = 0 on island 1); KL; "
+           "constant t; gradient by complex step", "paper", "equality", _c10_instances,
+           *_pair(_c10, switch=("weighted_step", False, True)),
+           "per-state step t d_nu(s)/max d (the weight folded into the exponent: finite-m "
+           "MDPO's lag, not the maximiser)"),
+    _claim("mdpo.c11.sample_based_trpo", "[shani2020, Thm 5, Table 1]; card C11",
+           "Sample-Based TRPO's estimate of its linearised objective sum_s d_nu^pi(s) "
+           "<Q^pi(s,.), pi* - pi> has RMSE ~ M^(-1/2) (log-log slope in [-0.7, -0.3]): the "
+           "eps of the floor C^{pi*} eps/(1-gamma)^2 costs M ~ eps^-2 samples",
+           _DISC + "; nu = rho; random interior pi; M in {8, 32, 128, 512}; "
+           f"{C11_RUNS} runs per M; truncation bias <= 1e-6", "paper", "rate",
+           _instances(_named(mdpo_random, 1, S=4, A=3, gamma=0.5, rng=0), K=1, S=(3, 6),
+                      A=(2, 3), gammas=(0.5,)),
+           *_pair(_c11, switch=("ignore_m", False, True)),
+           "the requested M ignored (always 8 samples): the RMSE does not shrink",
+           options={"slope": (-0.7, -0.3), "confidence": 0.95}, quick=1, default=6),
+    _claim("mdpo.c14.apmd_linear", "[lan2023, Thm 3, Thm 4]; card C14",
+           "APMD without regularisation converges linearly: late per-step factor of "
+           "f(pi*) - f(pi_k) <= gamma^(1/2) (schedule a, rate ~gamma) and <= gamma^(1/4) "
+           "(schedule b, rate ~gamma^(1/2)); generous slack, constants unverified",
+           _DISC + "; dense P (nu* unique); pi_0 uniform; tau_0 = 1; gamma in {0.5, 0.9}",
+           "paper", "upper_bound", _instances(_DRT, K=150, gammas=(0.5, 0.9)),
+           *_pair(_c14, switch=("constant_tau", False, True)),
+           "tau_k = 1 constant: the gap plateaus at the regularisation bias"),
     _claim("mdpo.c12.lan_linear", "[lan2023, Thm 1]; card C12",
            "1 + eta mu >= 1/gamma: [f* - f_k] + ((1+eta mu)/eta) E_{nu*} KL(pi*||pi_k) <= "
            "gamma^k [f* - f_0 + ((1+eta mu)/eta) log A]",
@@ -1253,6 +1428,12 @@ CLAIMS: list[Claim] = [
            _instances(_CHAIN, K=1, S=(3, 10), A=(2, 4)),
            *_pair(_c0_gradient, switch=("drop", False, True)),
            "the factor 1/(1-gamma) dropped"),
+    _claim("mdpo.c0.performance_difference", "[kakade2002, Lemma 6.1]; card §2.1, C0",
+           "V^{pi'}(rho) - V^pi(rho) = (1/(1-gamma)) sum_s d_rho^{pi'}(s) <A^pi(s,.), "
+           "pi'(.|s)>", _DISC + "; five policy pairs (deterministic, uniform vs optimal, "
+           "random)", "paper", "equality", _instances(_CHAIN, K=1),
+           *_pair(_c0_pdl, switch=("wrong_occupancy", False, True)),
+           "d_rho^{pi} in place of d_rho^{pi'}", quick=1),
     _claim("mdpo.c0.shift_invariance", "[xiao2022, §4]; card C0",
            "the KL-PMD step is unchanged when Q is replaced by A^pi or by Q + c(s)",
            _DISC + "; random interior pi; eta in [0.1, 10]", "paper", "equality",

@@ -141,9 +141,10 @@ def trpo(mdp: TabularMDP, *, K: int, delta: float = 0.01, backtracks: int = 10,
         Adv = Q - V[:, None]
         d = _occ(mdp, pi)
         var = float(d @ (pi * (Adv - (pi * Adv).sum(axis=1, keepdims=True)) ** 2).sum(axis=1))
-        if var <= 0.0:
+        with np.errstate(divide="ignore", over="ignore"):
+            beta = float(np.sqrt(2.0 * delta / var)) if var > 0.0 else np.inf
+        if not np.isfinite(beta):      # advantages constant per state (up to round-off)
             return logpi, 0.0
-        beta = float(np.sqrt(2.0 * delta / var))
         for _ in range(backtracks + 1):
             new = _kl_step(logpi, Adv, beta)
             p_new = np.exp(new)
@@ -157,12 +158,15 @@ def trpo(mdp: TabularMDP, *, K: int, delta: float = 0.01, backtracks: int = 10,
     return _collect(mdp, _start(mdp, pi0, interior=True), K, step, "trpo")
 
 
-def _ppo_grad(theta, pi_k, Adv, w, eps):
+def _ppo_grad(theta, pi_k, A_pos, A_neg, w, eps):
+    """Gradient in the logits of sum_s w(s) sum_a pi_k(a) min(r_a A_a, clip(r_a) A_a) for
+    advantages split into positive and negative parts (A = A_pos + A_neg; an exact A has one
+    of them zero; sampled advantages can have both, rollouts.py)."""
     p = probabilities(log_normalize(theta))
     r = p / pi_k
-    clipped = ((Adv > 0) & (r > 1.0 + eps)) | ((Adv < 0) & (r < 1.0 - eps))
-    # d/dp(a) of pi_k(a) min(r_a A, clip(r_a) A) = A(a) on the unclipped branch, else 0
-    gp = np.where(clipped, 0.0, Adv)
+    # d/dp(a) of pi_k(a) min(r_a A, clip(r_a) A) = A(a) on the unclipped branch, else 0:
+    # a positive part is clipped once r > 1 + eps, a negative part once r < 1 - eps
+    gp = np.where(r > 1.0 + eps, 0.0, A_pos) + np.where(r < 1.0 - eps, 0.0, A_neg)
     return w[:, None] * p * (gp - (p * gp).sum(axis=1, keepdims=True))
 
 
@@ -190,7 +194,8 @@ def ppo_clip(mdp: TabularMDP, *, K: int, eps: float = 0.2, epochs: int = 10, lr:
         w = d / d.max()
         theta = logpi.copy()
         for _ in range(epochs):
-            theta = theta + lr * _ppo_grad(theta, pi, Adv, w, eps)
+            theta = theta + lr * _ppo_grad(theta, pi, np.maximum(Adv, 0.0),
+                                           np.minimum(Adv, 0.0), w, eps)
         return log_normalize(theta), lr
 
     return _collect(mdp, _start(mdp, pi0, interior=True), K, step, "ppo-clip")

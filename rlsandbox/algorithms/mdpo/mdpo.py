@@ -122,6 +122,22 @@ def _kl_weighted(w: np.ndarray, logp: np.ndarray, logq: np.ndarray) -> float:
     return float(w @ np.where(p > 0, p * (logp - logq), 0.0).sum(axis=1))
 
 
+def _mdpo_inner(logpi: np.ndarray, Adv: np.ndarray, w: np.ndarray, t: float, m,
+                alpha_scale: float, adam: Adam | None) -> tuple[np.ndarray, np.ndarray]:
+    """One MDPO iteration's inner solve from theta = log pi_k: ``m`` ascent steps on Psi
+    (alpha = alpha_scale t / max w, or Adam), or its maximiser for ``m = inf``. Returns
+    (log pi_{k+1}, the maximiser pi_k exp(t Adv)/Z on {w > 0}, pi_k elsewhere)."""
+    target = np.where((w > 0)[:, None], _kl_step(logpi, Adv, t), logpi)
+    if m == np.inf:
+        return target, target
+    theta = logpi.copy()
+    alpha = alpha_scale * t / float(w.max())
+    for _ in range(m):
+        g = psi_gradient(theta, logpi, Adv, w, t)
+        theta = theta + (adam.step(g) if adam is not None else alpha * g)
+    return log_normalize(theta), target
+
+
 def mdpo_on_policy(mdp: TabularMDP, *, K: int, m: int | float, step: Any,
                    weights: str = "on_policy", alpha_scale: float = 0.5,
                    optimizer: str = "sgd", lr: float = 3e-4, clip: float | None = 0.5,
@@ -130,7 +146,8 @@ def mdpo_on_policy(mdp: TabularMDP, *, K: int, m: int | float, step: Any,
 
     Each iteration k: w = d_rho^{pi_k} (``weights="on_policy"``) or 1/S (``"uniform"``);
     ``m`` gradient-ascent steps on Psi from theta = log pi_k (``m = numpy.inf``: the exact
-    maximiser pi_k exp(t_k A_k)/Z, i.e. :func:`~rlsandbox.algorithms.mdpo.pmd`). Step:
+    maximiser pi_k exp(t_k A_k)/Z on the states with w(s) > 0 (all of them when rho > 0),
+    pi_k elsewhere, i.e. :func:`~rlsandbox.algorithms.mdpo.pmd` / ``exact_trpo``). Step:
     ``optimizer="sgd"``: alpha_k = alpha_scale t_k / max_s w(s); ``"adam"``: Adam(lr, clip),
     whose moments persist across iterations as in the code.
 
@@ -186,16 +203,7 @@ def mdpo_on_policy(mdp: TabularMDP, *, K: int, m: int | float, step: Any,
         Adv = Q - V[:, None]
         w = occupancies(mdp, pi[None], mdp.rho)[0] if weights == "on_policy" \
             else np.full(S, 1.0 / S)
-        target = _kl_step(logpi, Adv, t)
-        if m == np.inf:
-            new = target
-        else:
-            theta = logpi.copy()
-            alpha = alpha_scale * t / float(w.max())
-            for _ in range(m):
-                g = psi_gradient(theta, logpi, Adv, w, t)
-                theta = theta + (adam.step(g) if adam is not None else alpha * g)
-            new = log_normalize(theta)
+        new, target = _mdpo_inner(logpi, Adv, w, t, m, alpha_scale, adam)
         used.append(Q)
         etas[k] = t
         inner[k] = float(np.abs(np.exp(new) - np.exp(target)).max())

@@ -376,7 +376,9 @@ def lan_pmd(mdp: TabularMDP, *, mu: float, K: int, eta: Any, pi0: Any = None) ->
 
 def apmd_taus(gamma: float, K: int, *, variant: str = "a", tau0: float = 1.0) -> np.ndarray:
     """tau_0 .. tau_{K-1} of Lan's APMD [mdpo-card, §3.4]: (a) tau_k = tau0 gamma^k (Thm 3);
-    (b) tau_k = 2^-(floor(k/l) + 1), l = ceil(log_gamma(1/4)) (Thm 4).
+    (b) tau_k = 2^-(floor(k/l) + 1), l = ceil(log_gamma(1/4)) (Thm 4); "constant":
+    tau_k = tau0 (no decay, no guarantee: the iterates converge to the optimum of the
+    tau0-regularised MDP, the C14 negative control).
 
     Examples
     --------
@@ -385,11 +387,11 @@ def apmd_taus(gamma: float, K: int, *, variant: str = "a", tau0: float = 1.0) ->
     """
     gamma = check_in_range("gamma", gamma, low=0.0, high=1.0, low_open=True, high_open=True)
     K = check_int("K", K, low=0)
-    variant = check_choice("variant", variant, ("a", "b"))
+    variant = check_choice("variant", variant, ("a", "b", "constant"))
     k = np.arange(K, dtype=np.float64)
-    if variant == "a":
+    if variant in ("a", "constant"):
         tau0 = check_in_range("tau0", tau0, low=0.0, low_open=True)
-        return tau0 * gamma ** k
+        return tau0 * gamma ** k if variant == "a" else np.full(K, tau0)
     ell = int(np.ceil(np.log(0.25) / np.log(gamma) - 1e-12))
     return 2.0 ** -(np.floor(k / ell) + 1.0)
 

@@ -45,7 +45,7 @@ from rlsandbox.algorithms.mdpo.schedules import as_schedule
 from rlsandbox.mdp import TabularMDP
 from rlsandbox.sampling import generative, trajectories
 
-__all__ = ["rollout_returns", "pair_returns", "generative_q", "sampled_pmd",
+__all__ = ["rollout_returns", "pair_returns", "generative_q", "sampled_pmd", "shani_q",
            "sample_based_trpo", "occupancy_states"]
 
 
@@ -151,13 +151,56 @@ def occupancy_states(mdp: TabularMDP, pi: np.ndarray, nu: np.ndarray, *, n: int,
     return tr.s[np.arange(n), tau]
 
 
+def shani_q(mdp: TabularMDP, pi: Any, *, M: int, T: int, rng: Any,
+            nu: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """The estimate of one iteration of Shani's Sample-Based TRPO [mdpo-card, §3.5(c)]:
+    M draws s_m ~ d_nu^pi (:func:`occupancy_states`), a_m ~ Uniform(A), qhat_m the T-step
+    return from (s_m, a_m) (:func:`pair_returns`), and
+
+        Qtilde(s, a) = (A / n(s)) sum_{m: s_m = s, a_m = a} qhat_m   on visited states (0 elsewhere)
+
+    Returns ``(Qtilde (S, A), n (S,) counts n(s))``. For any pi' (S, A),
+    sum_s (n(s)/M) <Qtilde(s, .), pi'(.|s)> = (1/M) sum_m A qhat_m pi'(a_m|s_m) is an unbiased
+    estimate of sum_s d_nu^pi(s) <Q^pi(s, .), pi'(.|s)> up to the truncation bias (at most
+    gamma^T max|R| / (1-gamma) per sample).
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> mdp = rls.mdps.riverswim(gamma=0.5)
+    >>> Qt, n = shani_q(mdp, np.full((6, 2), 0.5), M=100, T=20, rng=0)
+    >>> int(n.sum()), Qt.shape
+    (100, (6, 2))
+    """
+    _require(mdp, "shani_q")
+    M = check_int("M", M, low=1)
+    T = check_int("T", T, low=1)
+    gen = check_rng("rng", rng)
+    nu = mdp.rho if nu is None else check_stochastic("nu", nu, shape=(mdp.S,))
+    return _shani_q(mdp, np.asarray(mdp.policy(pi)), nu, M, T, gen)
+
+
+def _shani_q(mdp: TabularMDP, pi: np.ndarray, nu: np.ndarray, M: int, T: int,
+             gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    S, A = mdp.S, mdp.A
+    s = occupancy_states(mdp, pi, nu, n=M, T=T, rng=gen)
+    a = gen.integers(0, A, size=M)
+    q = pair_returns(mdp, pi, s, a, T, gen)
+    n_s = np.bincount(s, minlength=S).astype(np.float64)
+    sums = np.bincount(s * A + a, weights=q, minlength=S * A).reshape(S, A)
+    visited = n_s > 0
+    Qt = np.zeros((S, A))
+    Qt[visited] = A * sums[visited] / n_s[visited, None]
+    return Qt, n_s
+
+
 def sample_based_trpo(mdp: TabularMDP, *, K: int, step: Any, M: int, T: int, rng: Any,
                       nu: Any = None, pi0: Any = None) -> PMDRun:
     """Shani's Sample-Based TRPO (unregularised, KL) [mdpo-card, §3.5(c); Shani Alg. 4].
 
-    Per iteration: M draws s_m ~ d_nu^{pi_k} (:func:`occupancy_states`), a_m ~ Uniform(A)
-    (``rng.integers``), qhat_m = T-step return from (s_m, a_m) (:func:`pair_returns`);
-    Qtilde(s, a) = (A/n(s)) sum_{m: s_m=s, a_m=a} qhat_m on visited states; the KL step with
+    Per iteration: the estimate Qtilde of :func:`shani_q` (M draws s_m ~ d_nu^{pi_k},
+    a_m ~ Uniform(A), T-step returns qhat_m,
+    Qtilde(s, a) = (A/n(s)) sum_{m: s_m=s, a_m=a} qhat_m on visited states); the KL step with
     t_k on visited states, pi_k kept elsewhere. ``Q_used`` holds Qtilde (0 on unvisited
     states). Shani's guarantee is for the best iterate so far (use ``run.values(mu)``).
 
@@ -178,18 +221,11 @@ def sample_based_trpo(mdp: TabularMDP, *, K: int, step: Any, M: int, T: int, rng
     if schedule.name == "greedy":
         raise ValueError("sample_based_trpo takes finite steps t_k")
     nu = mdp.rho if nu is None else check_stochastic("nu", nu, shape=(mdp.S,))
-    S, A = mdp.S, mdp.A
-    visited = np.zeros(S, dtype=bool)  # set by estimate(k), read by update(k) right after
+    visited = np.zeros(mdp.S, dtype=bool)  # set by estimate(k), read by update(k) right after
 
     def estimate(k, pi, logpi):
-        s = occupancy_states(mdp, pi, nu, n=M, T=T, rng=gen)
-        a = gen.integers(0, A, size=M)
-        q = pair_returns(mdp, pi, s, a, T, gen)
-        n_s = np.bincount(s, minlength=S).astype(np.float64)
-        sums = np.bincount(s * A + a, weights=q, minlength=S * A).reshape(S, A)
+        Qt, n_s = _shani_q(mdp, pi, nu, M, T, gen)
         visited[:] = n_s > 0
-        Qt = np.zeros((S, A))
-        Qt[visited] = A * sums[visited] / n_s[visited, None]
         return None, Qt
 
     def update(k, logpi, pi, Qt):

@@ -52,7 +52,7 @@ from rlsandbox.measures import state_occupancy, stationary_distribution
 __all__ = ["Reference", "reference", "eval_roundoff", "gaps", "dstar_kl", "dstar_euclid",
            "thetas", "occupancies", "nu_star", "check_unit_rewards", "xiao_sublinear_bound", "xiao_per_iteration", "xiao_linear_bound",
            "xiao_inexact_bound", "shani_unregularized_bound", "shani_regularized_bound",
-           "shani_h", "lan_linear_bound", "lan_sublinear_bound", "EPS"]
+           "shani_h", "lan_setup", "late_factor", "lan_linear_bound", "lan_sublinear_bound", "EPS"]
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -288,6 +288,33 @@ def nu_star(mdp: TabularMDP, pi_star) -> np.ndarray:
     return np.asarray(stationary_distribution(mdp, pi_star))
 
 
+def lan_setup(mdp: TabularMDP, lam: float) -> tuple[float, np.ndarray, np.ndarray | None, float]:
+    """Lan's weighting [mdpo-card, §2.4, C12-C14]: ``(f*, nu*, log pi*, err)`` with pi* =
+    pi*_lam (soft policy iteration, certified) when ``lam > 0`` or the unregularised
+    deterministic pi* (``log pi*`` is then None) when ``lam == 0``; nu* its stationary
+    distribution; f* = nu* . V*_lam; err the certified sup-norm error of V*_lam.
+
+    Examples
+    --------
+    >>> import rlsandbox as rls
+    >>> f, nu, logpi, err = lan_setup(rls.mdps.riverswim(gamma=0.9), 0.0)
+    >>> round(float(nu.sum()), 12), logpi is None, err < 1e-9
+    (1.0, True, True)
+    """
+    from rlsandbox.algorithms.mdpo.policies import probabilities
+    from rlsandbox.algorithms.mdpo.regularized import soft_optimal
+    if lam > 0.0:
+        sol = soft_optimal(mdp, lam)
+        logpi_star, V_star, err = np.asarray(sol.logpi), np.asarray(sol.V), sol.error_bound
+        pi_star = probabilities(logpi_star)
+    else:
+        ref = reference(mdp)
+        pi_star, V_star, err = ref.pi_star, ref.V_star, ref.V_err
+        logpi_star = None
+    nu = nu_star(mdp, pi_star)
+    return float(nu @ V_star), nu, logpi_star, float(err)
+
+
 def lan_linear_bound(gamma: float, A: int, mu: float, eta: float, f_gap0: float, k):
     """C12 right-hand side [Lan Thm 1; derived final form]:
     gamma^k [f(pi*) - f(pi_0) + c log A], c = (1 + eta mu)/eta (= mu/(1-gamma) at Lan's
@@ -304,6 +331,29 @@ def lan_sublinear_bound(gamma: float, A: int, eta: float, f_gap0: float, k):
     k = np.asarray(k, dtype=np.float64)
     out = (f_gap0 + np.log(A) / eta) / ((1.0 - gamma) * (k + 1.0))
     return float(out) if out.ndim == 0 else out
+
+
+def late_factor(gap: np.ndarray, floor: float) -> tuple[float, int]:
+    """The late per-step factor of a linearly converging sequence: exp of the least-squares
+    slope of log gap_k against k over the later half of the iterations whose gap exceeds
+    ``floor`` (all of them if that half has < 2 points); 0.0 when fewer than 2 iterations
+    are above the floor (the run reached the floor at once). Returns (factor, points used).
+    Used for the rate checks of C14 and the figure T3 [mdpo-card, §4, §5.2].
+
+    Examples
+    --------
+    >>> f, n = late_factor(0.5 ** np.arange(20.0), 1e-12)
+    >>> round(f, 12), n
+    (0.5, 10)
+    """
+    gap = np.asarray(gap, dtype=np.float64)
+    ks = np.flatnonzero(gap > floor)
+    if ks.size < 2:
+        return 0.0, int(ks.size)
+    late = ks[ks >= ks[ks.size // 2]]
+    use = late if late.size >= 2 else ks
+    slope = float(np.polyfit(use.astype(np.float64), np.log(gap[use]), 1)[0])
+    return float(np.exp(slope)), int(use.size)
 
 
 def check_unit_rewards(mdp: TabularMDP, what: str) -> None:
