@@ -114,8 +114,10 @@ def backward_induction(fh: FiniteHorizonMDP) -> FiniteHorizonSolution:
     V = np.empty((H + 1, S))
     Q = np.empty((H, S, A))
     policy = np.empty((H, S), dtype=np.int64)
-    # states split over threads when the work pays for it: bitwise the serial results
-    parallel = H * S * A * S >= PARALLEL_WORK and numba.get_num_threads() > 1
+    # each step's states split over threads when one step's work pays for a parallel region
+    # (the rule of the discounted sweeps, dp.discounted.PARALLEL_WORK); bitwise the serial
+    # results either way
+    parallel = S * A * S >= PARALLEL_WORK and numba.get_num_threads() > 1
     (_backward_induction_par if parallel else _backward_induction)(fh.P, fh.R, V, Q, policy)
     tie_tol = TIE_RTOL * (1.0 + float(np.abs(fh.R).max()) + float(np.abs(Q).max()))
     optimal = Q >= Q.max(axis=2, keepdims=True) - tie_tol
