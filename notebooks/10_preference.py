@@ -264,16 +264,91 @@ print(f"max |sum_t beta log(pi*/piref) - (R - V*(x))| = {err:.2e}")
 assert err <= 1e-12 * (1 + np.abs(R).max())
 
 # %% [markdown]
+# Training at the token level: gradient descent on per-state logits with the DPO loss of
+# *summed* token log-ratios (`tk.train_token`) reaches the soft-optimal $\pi^*$ of the tree. Along
+# the way the average implicit reward of responses drawn like $\pi_{ref}$ equals
+# $-\beta KL(\pi_{ref}\|\pi) \le 0$ (card C16: why implicit rewards of "chosen" responses
+# decline), while responses drawn from $\pi^*$ see it rise to $\beta KL(\pi^*\|\pi_{ref})$.
+# Likelihood search on $\pi^*$ maximises the *regularised* return $R + \beta\log\pi_{ref}$
+# (card C15).
+
+#
+# How fast it gets there depends on coverage once more: the comparisons are drawn from
+# $\pi_{ref}$, so responses that $\pi^*$ favours but $\pi_{ref}$ rarely produces are rarely
+# compared, and their log-ratios move slowly (try the tree above: it is much slower). The
+# tree below (seed 1) is a well-covered one.
+
+# %%
+tree2 = inst.random_token_tree(rng=1, V=3, T=3)
+bt = tk.to_bandit(tree2)
+run_tok = tk.train_token(tree2, pref.population_pairs(bt), pref.dpo(tree2.beta),
+                         steps=1500, lr=2.0, record=[0, 10, 100, 1500])
+for step, lp in zip(run_tok.steps, run_tok.logpi_path):
+    r_pi = tree2.beta * (lp[0] - bt.log_piref[0])
+    print(f"step {step:5d}: E_ref[r_pi] = {np.exp(bt.log_piref[0]) @ r_pi:+.4f}, "
+          f"E_pi*[r_pi] = {bt.pi_star[0] @ r_pi:+.4f}, "
+          f"max|pi - pi*| = {np.abs(np.exp(lp[0]) - bt.pi_star[0]).max():.1e}")
+    assert np.exp(bt.log_piref[0]) @ r_pi <= 1e-12
+kl_star = tree2.beta * pref.kl_to_reference(bt, bt.log_pi_star)
+print(f"beta KL(pi* || piref) = {kl_star:.4f}")
+assert np.abs(np.exp(run_tok.logpi_path[-1][0]) - bt.pi_star[0]).max() < 1e-2
+beam = tk.beam_search(tree, sol.log_pi, tree.V ** (tree.T - 1))[0]
+reg = (R + tree.beta * ref).reshape(-1)
+print("exact beam on pi* picks", beam.tolist(), "; it maximises R + beta log piref:",
+      bool(reg[np.ravel_multi_index(tuple(beam), (3, 3, 3))] >= reg.max() - 1e-12))
+
+# %% [markdown]
+# ## 6b. Noisy labels: DPO, cDPO and robust DPO (Chowdhury et al. 2024)
+#
+# Flip each label with a known rate $\varepsilon$. Vanilla DPO then estimates the wrong
+# preference strength (a bias that does not shrink with $n$); label smoothing (cDPO) shrinks
+# it further; **rDPO**'s loss $f(z) - \frac{\varepsilon}{1-2\varepsilon} z$ is unbiased and
+# its error decays like $\sqrt{d/n}/(1-2\varepsilon)$ [card §3.6, C12]. A log-linear instance
+# with $d = 4$ (the card's C12(e) setting; figure `preference_e9_rdpo_rate`):
+
+# %%
+blin, theta_star = inst.random_loglinear_bandit(rng=1)
+eps_flip = 0.3
+for n in (1000, 16000):
+    data = pref.flip_labels(pref.sample_pairs(blin, n, rng=rng), eps_flip, rng=rng)
+    errs = {name: np.linalg.norm(pref.loglinear_minimizer(blin, data, loss) - theta_star)
+            for name, loss in (("DPO", pref.dpo(1.0)), ("cDPO", pref.cdpo(1.0, eps_flip)),
+                               ("rDPO", pref.rdpo(1.0, eps_flip)))}
+    print(f"n = {n:5d}: " + ", ".join(f"{k} {v:.3f}" for k, v in errs.items()))
+assert errs["rDPO"] < errs["DPO"] < errs["cDPO"]
+
+# %% [markdown]
+# ## 6c. HyPO: penalised vs constrained
+#
+# The penalised HyPO objective $L_{DPO} + \lambda KL$ is *biased* even under full coverage:
+# its minimiser moves away from $\pi^*$ by $\lambda v + O(\lambda^2)$ (card C8(c); the card's P1
+# fixtures $\pi(a) = 0.8808, 0.8762, 0.8272, 0.5940$ for $\lambda = 0, 0.01, 0.1, 1$). The
+# constrained form (minimise the DPO loss subject to $KL \le \kappa$) is not, as long as the
+# ball contains $\pi^*$ -- $\kappa = R/\beta$ always does (C2) -- and it is what the coverage
+# bound of C8(a) needs.
+
+# %%
+p1 = inst.song_zero_mass()
+q1 = pref.population_pairs(p1)
+for lam in (0.0, 0.01, 0.1, 1.0):
+    a = math.exp(pref.hypo_penalized(p1, q1, lam, pref.dpo(p1.beta))[0, 0])
+    print(f"penalised lam={lam:<5g}: pi(a) = {a:.4f}")
+lp_c, lam_c = pref.hypo_constrained(p1, q1, p1.R / p1.beta, pref.dpo(p1.beta))
+print(f"constrained kappa = R/beta: pi(a) = {math.exp(lp_c[0, 0]):.4f} (pi*(a) = "
+      f"{p1.pi_star[0, 0]:.4f}), multiplier {lam_c}")
+assert abs(math.exp(lp_c[0, 0]) - p1.pi_star[0, 0]) < 1e-9
+
+# %% [markdown]
 # ## 7. The same statements as registered claims
 #
 # Each statement above is a claim of `rlsandbox verify preference`, with a negative control
-# that must fail. Here two of them, on their quick instances.
+# that must fail. Here three of them, on their quick instances.
 
 # %%
 from rlsandbox.proofs_check import REGISTRY, run_claim  # noqa: E402
 
 for cid in ("preference.song24.dpo_needs_global_coverage",
-            "preference.song24.rlhf_partial_coverage"):
+            "preference.song24.rlhf_partial_coverage", "preference.rdpo.rate"):
     res = run_claim(REGISTRY[cid], quick=True)
     print(f"{cid}: holds={res.holds}, control caught={res.caught}, "
           f"tightness={res.verdict.tightness}")

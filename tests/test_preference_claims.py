@@ -37,7 +37,8 @@ def test_claims_are_registered_under_the_paper_slug():
                 "pref.coverage_coefficients", "pref.dpo_tabular_dynamics",
                 "pref.extrapolation_fa", "ipo.closed_form", "rdpo.debiasing",
                 "simpo.stationarity", "rq24.token_identities", "rq24.likelihood_search",
-                "rq24.implicit_reward_decline", "hypo.rloo_unbiased"}
+                "rq24.implicit_reward_decline", "hypo.rloo_unbiased",
+                "song24.hypo_min_kl_limit", "song24.hypo_penalized_bias", "rdpo.rate"}
     assert card_ids <= {i.removeprefix("preference.") for i in IDS}
 
 

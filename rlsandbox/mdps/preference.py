@@ -22,7 +22,8 @@ builder                  what it is
 Random generators (keyword-only ``rng``, deterministic per seed; card §4 "random instances"):
 :func:`random_preference_bandit` (nX in [1, 4], K in [2, 8], piref and mu Dirichlet with
 concentration ~ U(0.2, 3), r* ~ U(0, R), beta ~ U(0.05, 2), optional zeros / small masses),
-:func:`random_token_tree` (card C14: V = 3, T = 3, random piref per state, dense rewards).
+:func:`random_token_tree` (card C14: V = 3, T = 3, random piref per state, dense rewards),
+:func:`random_loglinear_bandit` (card C12(e): 20 prompts x 10 responses, d = 4, realisable).
 
 These builders return :class:`~rlsandbox.algorithms.preference.PreferenceBandit` and
 :class:`~rlsandbox.algorithms.preference.token.TokenTree` objects, not MDPs, so they are not
@@ -41,7 +42,7 @@ from rlsandbox.algorithms.preference.token import TokenTree
 
 __all__ = ["song_zero_mass", "song_zero_mass_covered", "song_small_mass", "ood_collapse",
            "ood_collapse_pairs", "extrapolation", "extrapolation_pairs", "coverage_example",
-           "random_preference_bandit", "random_token_tree", "NAMED"]
+           "random_preference_bandit", "random_token_tree", "random_loglinear_bandit", "NAMED"]
 
 
 def song_zero_mass() -> PreferenceBandit:
@@ -240,3 +241,28 @@ def random_token_tree(*, rng: Any, V: int = 3, T: int = 3, nX: int = 1, beta: fl
 NAMED = {"song_zero_mass": song_zero_mass, "song_zero_mass_covered": song_zero_mass_covered,
          "song_small_mass": song_small_mass, "ood_collapse": ood_collapse,
          "extrapolation": extrapolation, "coverage_example": coverage_example}
+
+
+def random_loglinear_bandit(*, rng: Any, nX: int = 20, K: int = 10, d: int = 4,
+                            beta: float = 1.0) -> tuple[PreferenceBandit, np.ndarray]:
+    """The card's C12(e) log-linear instance: features phi ~ N(0, I/d) of shape (nX, K, d),
+    theta* uniform on the unit sphere (||theta*|| = 1), piref uniform, r* = beta phi theta*
+    (realisable: pi* = pi_{theta*}). Returns (bandit, theta*).
+
+    Examples
+    --------
+    >>> b, theta = random_loglinear_bandit(rng=0)
+    >>> b.phi.shape, round(float(np.linalg.norm(theta)), 12)
+    ((20, 10, 4), 1.0)
+    """
+    rng = check_rng("rng", rng)
+    nX = check_int("nX", nX, low=1)
+    K = check_int("K", K, low=2)
+    d = check_int("d", d, low=1)
+    beta = check_in_range("beta", beta, low=0.0, low_open=True)
+    phi = rng.normal(size=(nX, K, d)) / np.sqrt(d)
+    theta = rng.normal(size=d)
+    theta = theta / np.linalg.norm(theta)
+    b = PreferenceBandit(piref=np.full((nX, K), 1.0 / K), r=beta * phi @ theta, beta=beta,
+                         phi=phi)
+    return b, theta

@@ -15,11 +15,13 @@ model     :class:`PreferenceBandit`, Gibbs policies, J, KL, gaps (card §2.1-2.2
 data      :class:`PairData`, population / sampled BT pairs, label flips, comparison graphs (§2.3)
 coverage  C_glo, C_inf, C_2, C_loc, in-distribution errors E_mu (§2.4-2.5)
 losses    DPO, DPO-noref, IPO, rDPO, cDPO, SimPO per-pair losses and exact gradients (§3.2-3.6)
-exact     BT-MLE, DPO / IPO minimiser sets and their worst cases, RLHF, HyPO limits (§2.8, C3-C13)
+exact     BT-MLE, DPO / IPO minimiser sets and their worst cases, RLHF, HyPO (penalised,
+          constrained, lambda -> 0+), box-constrained log-linear fits (§2.8, C3-C13)
 members   the card's DPO member pi^delta, boosted family, bounded RLHF rewards (C5-C8)
 training  gradient descent (tabular / log-linear), HyPO with exact or RLOO KL gradients,
           online DPO, RLHF policy gradient (§3.1-3.7)
-token     the token-level MDP of RQ24: soft Bellman values, implicit rewards, beam search (§2.7)
+token     the token-level MDP of RQ24: soft Bellman values, implicit rewards, beam search,
+          token-level DPO training (§2.7)
 
 Policies are log-probability tables ``logpi[x, y]`` (-inf for probability 0) throughout.
 
@@ -60,7 +62,8 @@ from rlsandbox.algorithms.preference.exact import (TIE_BREAKS, BTFit, MinimizerS
                                                    ipo_closed_form, ipo_minimizer_set,
                                                    noisy_pair_minimizers,
                                                    rdpo_empirical_minimizer, rlhf,
-                                                   simpo_stationary_margin)
+                                                   simpo_stationary_margin, hypo_constrained,
+                                                   loglinear_minimizer)
 from rlsandbox.algorithms.preference.training import (TrainResult, online_dpo,
                                                       rlhf_policy_gradient, rloo_kl_gradient,
                                                       sample_responses, train)
@@ -80,6 +83,7 @@ __all__ = [
     "BTFit", "bt_mle", "MinimizerSet", "dpo_minimizer_set", "ipo_minimizer_set",
     "ipo_closed_form", "RLHFResult", "rlhf", "TIE_BREAKS", "noisy_pair_minimizers",
     "rdpo_empirical_minimizer", "simpo_stationary_margin", "hypo_penalized",
+    "hypo_constrained", "loglinear_minimizer",
     "TrainResult", "train", "rloo_kl_gradient", "sample_responses", "online_dpo",
     "rlhf_policy_gradient", "members", "token",
 ]

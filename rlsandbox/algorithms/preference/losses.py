@@ -91,6 +91,14 @@ class PairLoss:
         z = self.a * m - self.b
         return self.a * (-expit(-z) + self.c)
 
+    def curvature(self, m: np.ndarray) -> np.ndarray:
+        """d^2 ell / d m^2 elementwise: a^2 sigma(z) sigma(-z) (logistic), 2 (square)."""
+        m = np.asarray(m, dtype=np.float64)
+        if self.family == "square":
+            return np.full(m.shape, 2.0)
+        z = self.a * m - self.b
+        return self.a ** 2 * expit(z) * expit(-z)
+
 
 def dpo(beta: float) -> PairLoss:
     """DPO's per-pair loss f(beta h) [DPO23; card §3.2]."""

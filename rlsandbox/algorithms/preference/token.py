@@ -29,6 +29,13 @@ Array layout: level t (0 <= t < T) holds an array of shape (nX,) + (V,)*(t+1) in
 V at depth t have shape (nX,) + (V,)*t. Sequence tables (returns, log-probabilities) have
 shape (nX,) + (V,)*T; ``V**T`` is kept at most 10^5 (card §2.8). Deviations: fixed length T
 only (no EOS token).
+
+Token-level DPO training (:func:`train_token`; card §2.7 steps (4)-(5), §3.2 "sequences: log
+pi(y|x) = sum_t log pi(a_t|s_t)"): per-state logits theta(s, .) with pi(.|s) = softmax, the
+pairwise loss of sequence margins h = sum_t [log pi - log piref](s_t, a_t) over y+ minus y-,
+and full-batch gradient descent. With c(y) = sum_{y'} W ell'(m)[y, y'] - W ell'(m)[y', y] the
+net coefficient of a response, d loss / d theta(s_t, a) = C(s_t, a) - pi(a|s_t) sum_a' C(s_t,
+a'), where C(s_t, a) sums c over the responses through (s_t, a).
 """
 from __future__ import annotations
 
@@ -39,11 +46,15 @@ import numpy as np
 from scipy.special import logsumexp
 
 from rlsandbox._validate import check_float_array, check_in_range, check_int, readonly
-from rlsandbox.algorithms.preference.model import PreferenceBandit
+from rlsandbox.algorithms.preference.data import PairData, check_pair_data
+from rlsandbox.algorithms.preference.losses import PairLoss
+from rlsandbox.algorithms.preference.model import PreferenceBandit, kl_divergence
 
 __all__ = ["TokenTree", "SoftSolution", "soft_solve", "rq_q_values", "sequence_sum",
            "sequence_return", "sequence_logprob", "implicit_reward", "shape_reward", "to_bandit", "beam_search",
-           "prefix_logprob", "policy_levels_from_logits", "MAX_LEAVES"]
+           "prefix_logprob", "policy_levels_from_logits", "TokenTrainResult", "train_token",
+           "identity_errors",
+           "MAX_LEAVES"]
 
 #: Largest number of leaves V^T per prompt the enumerating functions accept.
 MAX_LEAVES = 100_000
@@ -309,3 +320,169 @@ def beam_search(tree: TokenTree, log_pi: Sequence[np.ndarray], width: int) -> np
             beams = cand[:width]
         out[x] = beams[0][0]
     return readonly(out)
+
+
+@dataclass(frozen=True, eq=False)
+class TokenTrainResult:
+    """A token-level training run.
+
+    Attributes
+    ----------
+    log_pi : tuple of T arrays, the final per-state log-policy (level layout).
+    steps : (n,) int, the recorded steps (0 = initialisation).
+    logpi_path : (n, nX, V**T) sequence log-probabilities at the recorded steps (C-order
+        flattening of the responses, as :func:`to_bandit`).
+    loss : (n,) the pairwise loss sum W ell(m).
+    kl : (n,) sequence-level KL_rho(pi || piref).
+    """
+
+    log_pi: tuple
+    steps: np.ndarray
+    logpi_path: np.ndarray
+    loss: np.ndarray
+    kl: np.ndarray
+
+
+def train_token(tree: TokenTree, data: PairData, loss: PairLoss, *, steps: int, lr: float,
+                record: Any = None, rho: Any = None) -> TokenTrainResult:
+    """Token-level DPO (or IPO, rDPO, cDPO) by full-batch gradient descent on per-state logits
+    initialised at log piref (card §2.7 inverse soft-Q learning, §3.2; RQ24). -inf logits
+    (tokens piref forbids) never move.
+
+    Parameters
+    ----------
+    tree : TokenTree
+    data : PairData over the sequence bandit ``to_bandit(tree)`` (shape (nX, V**T, V**T)),
+        e.g. ``population_pairs(to_bandit(tree))`` or ``sample_pairs(...)``
+    loss : PairLoss with the reference margin (``dpo(tree.beta)`` for DPO)
+    steps : int >= 0; lr : float > 0 (constant step)
+    record : steps to record (default every step)
+    rho : prompt distribution for the KL record (uniform by default)
+
+    Returns
+    -------
+    TokenTrainResult
+
+    Deviations: plain gradient descent with a constant step; no minibatches.
+
+    Examples
+    --------
+    On a tree with full-support population pairs the token-level DPO iterates approach pi*
+    (card §2.7: DPO in the token MDP recovers the soft-optimal policy).
+
+    >>> from rlsandbox.algorithms.preference import dpo, population_pairs
+    >>> t = TokenTree([np.log([[0.5, 0.5]]), np.log([[[0.6, 0.4], [0.3, 0.7]]])],
+    ...               [np.array([[1.0, 0.0]]), np.array([[[0.0, 0.5], [1.0, 0.0]]])], beta=1.0)
+    >>> b = to_bandit(t)
+    >>> out = train_token(t, population_pairs(b), dpo(1.0), steps=3000, lr=2.0, record=[3000])
+    >>> bool(np.abs(np.exp(out.logpi_path[-1]) - b.pi_star).max() < 1e-6)
+    True
+    """
+    if not isinstance(tree, TokenTree):
+        raise TypeError(f"tree must be a TokenTree, got {type(tree).__name__}")
+    if not isinstance(loss, PairLoss) or not loss.reference:
+        raise TypeError("loss must be a reference-margin PairLoss (dpo, ipo, rdpo, cdpo)")
+    bandit = to_bandit(tree, rho=rho)
+    check_pair_data(bandit, data)
+    steps = check_int("steps", steps, low=0)
+    lr = check_in_range("lr", lr, low=0.0, low_open=True)
+    rec = np.arange(steps + 1) if record is None else np.unique(np.asarray(record, np.int64))
+    if rec.size == 0 or rec.min() < 0 or rec.max() > steps:
+        raise ValueError(f"record must list steps in [0, {steps}], got {record!r}")
+    nX, V, T = tree.nX, tree.V, tree.T
+    seq_ref = sequence_sum(tree.log_piref, T).reshape(nX, -1)
+    used = data.W > 0
+    xs, yp, ym = np.nonzero(used)
+    Wu = data.W[used]
+    K = V ** T
+    size = nX * K
+    fp, fm = xs * K + yp, xs * K + ym
+    theta = [np.array(lp, dtype=np.float64) for lp in tree.log_piref]
+    n = rec.size
+    path, loss_rec, kl_rec = np.empty((n, nX, K)), np.empty(n), np.empty(n)
+    j = 0
+    for t in range(steps + 1):
+        log_pi = [z - logsumexp(z, axis=-1, keepdims=True) for z in theta]
+        seq = sequence_sum(log_pi, T).reshape(nX, -1)
+        with np.errstate(invalid="ignore"):
+            g = np.where(np.isfinite(seq_ref), seq - seq_ref, 0.0)
+        m = g[xs, yp] - g[xs, ym]
+        if j < n and rec[j] == t:
+            path[j] = seq
+            loss_rec[j] = float(Wu @ loss.value(m))
+            kl_rec[j] = float(bandit.rho @ kl_divergence(seq, bandit.log_piref))
+            j += 1
+        if t == steps:
+            break
+        c = Wu * loss.derivative(m)
+        c_seq = (np.bincount(fp, c, size) - np.bincount(fm, c, size)).reshape((nX,) + (V,) * T)
+        for lev in range(T):
+            C = c_seq.sum(axis=tuple(range(lev + 2, T + 1))) if lev + 1 < T else c_seq
+            p = np.exp(log_pi[lev])
+            theta[lev] = theta[lev] - lr * (C - p * C.sum(axis=-1, keepdims=True))
+    log_pi = tuple(readonly(z - logsumexp(z, axis=-1, keepdims=True)) for z in theta)
+    return TokenTrainResult(log_pi, readonly(rec), readonly(path), readonly(loss_rec),
+                            readonly(kl_rec))
+
+
+def identity_errors(tree: TokenTree, *, rng: Any, reference_in_value: bool = True
+                    ) -> dict[str, tuple[float, float]]:
+    """The card's C14 identities (a)-(e) on one tree, as (max abs error, round-off allowance)
+    per identity, plus the normalisation of pi* at every state (card §2.7, C14).
+
+    Keys: "normalisation", "(a) soft advantage", "(b) telescoping", "(c) bandit equivalence",
+    "(d) shaping invariance", "(e) implicit-reward optimality". (d) draws a random potential
+    Phi (Phi = 0 at depth T) and (e) random per-state logits from ``rng``.
+    ``reference_in_value=False`` is C14's negative control (piref dropped inside V).
+
+    Trees with piref zeros (``-inf`` log-probabilities) give NaN errors (inf - inf), which fail
+    every comparison: use trees with full-support piref (as the random generator draws).
+
+    Allowance: every identity compares sums of at most 2T + 2 terms of size <= s (the largest
+    |r|, |V*|, beta |log piref| plus 1): 64 (2T + 2) U s, U = 2^-53 (a factor 64 of headroom;
+    divided by beta for the log-probability identities (c), (d)); normalisation: 64 V U.
+
+    Examples
+    --------
+    >>> from rlsandbox.mdps.preference import random_token_tree
+    >>> errs = identity_errors(random_token_tree(rng=0), rng=1)
+    >>> all(e <= tol for e, tol in errs.values())
+    True
+    """
+    if not isinstance(tree, TokenTree):
+        raise TypeError(f"tree must be a TokenTree, got {type(tree).__name__}")
+    rng = np.random.default_rng(rng)
+    beta, T, U = tree.beta, tree.T, float(np.finfo(np.float64).eps) / 2.0
+    sol = soft_solve(tree, reference_in_value=reference_in_value)
+    vals = [np.abs(r).max() for r in tree.r] + [np.abs(v).max() for v in sol.V]
+    vals += [beta * np.abs(lp[np.isfinite(lp)]).max() for lp in tree.log_piref]
+    tol = 64 * (2 * T + 2) * U * (float(max(vals)) + 1.0)
+    out = {"normalisation": (max(float(np.abs(np.exp(lp).sum(axis=-1) - 1).max())
+                                 for lp in sol.log_pi), 64 * tree.V * U)}
+    err_a = max(float(np.max(np.abs(beta * (lp - lr) - (r + Vn - Vt[..., None]))))
+                    for lp, lr, r, Vn, Vt in zip(sol.log_pi, tree.log_piref, tree.r, sol.V[1:],
+                                                 sol.V[:-1]))
+    out["(a) soft advantage"] = (err_a, tol)
+    seq_pi = sequence_sum(sol.log_pi, T)
+    seq_ref = sequence_sum(tree.log_piref, T)
+    R = sequence_return(tree)
+    V0 = sol.V[0].reshape((tree.nX,) + (1,) * T)
+    out["(b) telescoping"] = (float(np.max(np.abs(beta * (seq_pi - seq_ref) - (R - V0)))), tol)
+    lw = seq_ref.reshape(tree.nX, -1) + R.reshape(tree.nX, -1) / beta
+    bandit_lp = lw - logsumexp(lw, axis=1, keepdims=True)
+    out["(c) bandit equivalence"] = (
+        float(np.max(np.abs(seq_pi.reshape(tree.nX, -1) - bandit_lp))), tol / beta)
+    Phi = [rng.normal(size=(tree.nX,) + (tree.V,) * t) for t in range(T)] + \
+        [np.zeros((tree.nX,) + (tree.V,) * T)]
+    sol_s = soft_solve(tree, shape_reward(tree, Phi))
+    out["(d) shaping invariance"] = (
+        max(float(np.max(np.abs(a - c))) for a, c in zip(sol_s.log_pi, sol.log_pi)), tol / beta)
+    logits = [np.where(np.isfinite(lr), rng.normal(size=lr.shape), -np.inf)
+              for lr in tree.log_piref]
+    pi_levels = policy_levels_from_logits(logits)
+    sol_e = soft_solve(tree, implicit_reward(tree, pi_levels),
+                       reference_in_value=reference_in_value)
+    err_e = max(max(float(np.max(np.abs(a - c))) for a, c in zip(sol_e.log_pi, pi_levels)),
+                max(float(np.abs(v).max()) for v in sol_e.V))
+    out["(e) implicit-reward optimality"] = (err_e, tol)
+    return out
