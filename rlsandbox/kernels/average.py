@@ -29,12 +29,15 @@ def _union_support_dense(P, out):
                     out[s, t] = True
 
 
-@kernel
-def _rvi_step_finish(M, w, tau, s_ref, out_w):
-    """From M = max_a R + tau P w: out_w = T_tau w - (T_tau w)[s_ref]; returns sp(T_tau w - w).
+@kernel(inline="always")
+def _rvi_advance(M, w, tau, s_ref, eps):
+    """From M = max_a R + tau P w: the span sp(T_tau w - w), and unless it is below eps,
+    w <- T_tau w - (T_tau w)[s_ref] in place. Returns the span.
 
     T_tau w = M + (1 - tau) w is the optimality operator of the transformed kernel
-    tau P + (1 - tau) I (rewards unchanged).
+    tau P + (1 - tau) I (rewards unchanged). Each new w[s] reads only M[s], the old w[s] and
+    the reference value, which is computed first, so the update can overwrite w; on
+    convergence w keeps the last iterate, whose span certificate was just computed.
     """
     S = w.shape[0]
     lo = np.inf
@@ -45,9 +48,11 @@ def _rvi_step_finish(M, w, tau, s_ref, out_w):
             lo = d
         if d > hi:
             hi = d
+    if hi - lo < eps:
+        return hi - lo
     ref = M[s_ref] + (1.0 - tau) * w[s_ref]
     for s in range(S):
-        out_w[s] = M[s] + (1.0 - tau) * w[s] - ref
+        w[s] = M[s] + (1.0 - tau) * w[s] - ref
     return hi - lo
 
 
@@ -59,34 +64,26 @@ def _rvi_dense(P, R, tau, eps, max_iter, s_ref, w, out_pi):
     (iterations, last span); iterations is negative if max_iter ran out. ``w`` holds the
     last relative values, ``out_pi`` the greedy policy of the last backup.
     """
-    S = w.shape[0]
-    M = np.empty(S)
-    W = np.empty(S)
+    M = np.empty(w.shape[0])
     sp = np.inf
     for it in range(1, max_iter + 1):
         _bellman_max_dense(P, R, w, tau, M, out_pi)
-        sp = _rvi_step_finish(M, w, tau, s_ref, W)
+        sp = _rvi_advance(M, w, tau, s_ref, eps)
         if sp < eps:
             return it, sp
-        for s in range(S):
-            w[s] = W[s]
     return -max_iter, sp
 
 
 @kernel
 def _rvi_csr(data, indices, indptr, R, tau, eps, max_iter, s_ref, w, out_pi):
     """Sparse twin of ``_rvi_dense``; row ``s*A + a`` of the CSR kernel is P[s, a, :]."""
-    S = w.shape[0]
-    M = np.empty(S)
-    W = np.empty(S)
+    M = np.empty(w.shape[0])
     sp = np.inf
     for it in range(1, max_iter + 1):
         _bellman_max_csr(data, indices, indptr, R, w, tau, M, out_pi)
-        sp = _rvi_step_finish(M, w, tau, s_ref, W)
+        sp = _rvi_advance(M, w, tau, s_ref, eps)
         if sp < eps:
             return it, sp
-        for s in range(S):
-            w[s] = W[s]
     return -max_iter, sp
 
 
@@ -99,21 +96,16 @@ def _rvi_dense_par(P, R, tau, eps, max_iter, s_ref, w, out_pi):
     """
     S, A = R.shape
     M = np.empty(S)
-    W = np.empty(S)
     sp = np.inf
     n_chunks = (S + CHUNK - 1) // CHUNK
     for it in range(1, max_iter + 1):
         for c in prange(n_chunks):
             q = np.empty(A)
             for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
-                best, arg = _qmax_dense_state(P, R, w, tau, s, q)
-                M[s] = best
-                out_pi[s] = arg
-        sp = _rvi_step_finish(M, w, tau, s_ref, W)
+                M[s], out_pi[s] = _qmax_dense_state(P, R, w, tau, s, q)
+        sp = _rvi_advance(M, w, tau, s_ref, eps)
         if sp < eps:
             return it, sp
-        for s in range(S):
-            w[s] = W[s]
     return -max_iter, sp
 
 
@@ -122,20 +114,15 @@ def _rvi_csr_par(data, indices, indptr, R, tau, eps, max_iter, s_ref, w, out_pi)
     """``_rvi_csr`` with each sweep's states split over threads (bitwise-equal results)."""
     S = R.shape[0]
     M = np.empty(S)
-    W = np.empty(S)
     sp = np.inf
     n_chunks = (S + CHUNK - 1) // CHUNK
     for it in range(1, max_iter + 1):
         for c in prange(n_chunks):
             for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
-                best, arg = _qmax_csr_state(data, indices, indptr, R, w, tau, s)
-                M[s] = best
-                out_pi[s] = arg
-        sp = _rvi_step_finish(M, w, tau, s_ref, W)
+                M[s], out_pi[s] = _qmax_csr_state(data, indices, indptr, R, w, tau, s)
+        sp = _rvi_advance(M, w, tau, s_ref, eps)
         if sp < eps:
             return it, sp
-        for s in range(S):
-            w[s] = W[s]
     return -max_iter, sp
 
 
