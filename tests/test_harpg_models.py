@@ -313,7 +313,8 @@ def test_logistic_kernel_matches_py_func_and_closed_forms():
     U = rng.random((3, 4, 2))
     c = np.array([1.0, -0.5])
     for bump in (True, False):
-        outs = [np.empty((3, 4, 2)), np.empty((3, 4, 2)), np.empty((3, 4)), np.empty((3, 4, 2))]
+        outs = [np.empty((3, 4, 2)), np.empty((3, 4, 2)), np.empty((3, 4)), np.empty((3, 4, 2)),
+                np.empty((3, 4, 2))]
         py = [np.empty_like(o) for o in outs]
         K._sample_logistic(th, U, 0.5, c, 1.0, bump, *outs)
         K._sample_logistic.py_func(th, U, 0.5, c, 1.0, bump, *py)
@@ -324,6 +325,9 @@ def test_logistic_kernel_matches_py_func_and_closed_forms():
         assert np.allclose(outs[1], score, rtol=0, atol=16 * EPS / 0.5)
         assert np.allclose(outs[3], outs[2][..., None] * (-1 / (2 * 0.25)) / np.cosh(X / 2) ** 2,
                            rtol=1e-13, atol=0)
+        # actions a = theta + b X, each within a few ulps of |a| + b|X| (one log, one fma)
+        assert np.allclose(outs[4], th[:, None, :] + 0.5 * X, rtol=0,
+                           atol=16 * EPS * (np.abs(th).max() + 0.5 * np.abs(X).max()))
 
 
 def test_logistic_monte_carlo_unbiased():
@@ -456,3 +460,33 @@ def test_i5_validation():
         LogisticStateMDP(phi, np.zeros((3, 3)), np.zeros((2, 2)), np.zeros(2))
     with pytest.raises(ValueError, match="rho sums to"):
         LogisticStateMDP(phi, np.zeros((2, 2)), np.zeros((2, 2)), np.zeros(2), rho=[0.5, 0.6])
+
+
+def test_i5_performance_difference_and_relaxed_wgd_pieces():
+    # card §2 proof skeleton on I5: J(pi*) - J(theta) = (1/(1-gamma)) E_{d*}[A^theta(s, a*(s))]
+    # exactly for the deterministic grid comparator pi* (so J_star = J(pi*)); round-off of a
+    # 3x3 solve and sums of O(1/(1-gamma)) terms: 64 eps / (1-gamma)^2
+    p = inst.logistic_state_mdp()
+    rng = np.random.default_rng(0)
+    for theta in rng.normal(scale=2.0, size=(5, 2)):
+        adv, psi, d_star = p._star_terms(theta)
+        lhs = p.J_star - p.J(theta)
+        assert lhs == pytest.approx(d_star @ adv / (1 - p.gamma),
+                                    abs=64 * EPS / (1 - p.gamma) ** 2)
+        # Cauchy-Schwarz step of the lemma: E[resid] <= sqrt(E[resid^2]) = sqrt(eps_bias)
+        resid = adv - (1 - p.gamma) * psi @ p.compatible_weight(theta)
+        assert d_star @ resid <= np.sqrt(p.eps_bias(theta)) + 64 * EPS
+        assert d_star.sum() == pytest.approx(1.0, abs=16 * EPS)
+    # at the class maximiser grad J = 0, so w* = 0 and eps_bias = E_{d*}[A^2] > 0 (A4 > 0)
+    th = p.class_maximiser()
+    assert np.linalg.norm(p.grad_J(th)) <= 1e-12
+    assert p.eps_bias(th) > 0.01
+
+
+def test_truncated_derivatives_one_pass_equals_separate_calls(garnet_softmax):
+    # the single forward pass records the same floating-point operations as H separate calls
+    theta = np.random.default_rng(1).normal(size=garnet_softmax.d)
+    grads, hessians = garnet_softmax.truncated_derivatives(theta, 7)
+    for H in (1, 4, 7):
+        assert np.array_equal(grads[H - 1], garnet_softmax.grad_J_H(theta, H))
+        assert np.array_equal(hessians[H - 1], garnet_softmax.hess_J_H(theta, H))

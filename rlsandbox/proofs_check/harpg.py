@@ -14,6 +14,8 @@ harpg.thm.n_pg_igt_rate                  N-PG-IGT: J* - E J(theta_T) decays like
                                          the weak-GD-tight instance (slope <= -2/5 + 0.1)
 harpg.thm.n_harpg_rate_pl                on a PL-type instance the gap decays like T^{-1}        N11(b) unverified
                                          (slope <= -1 + 0.1)
+harpg.thm.harpg_rate_pl                  HARPG (non-normalised) on the PL-type instance: gap     N11 unverified
+                                         ~ T^{-1} (slope <= -1 + 0.1), implying Thm HARPG's rate
 harpg.rate.tracking_error_n_harpg        E||d_t - grad J_H(theta_t)|| ~ t^{-1/2} (slope <= -0.45) N10 paper
 harpg.rate.tracking_error_n_pg_igt       E||d_t - grad J_H(theta_t)|| ~ t^{-2/5} (slope <= -0.35) N10 paper
 harpg.rate.tracking_error_n_mpg          N-MPG: ~ t^{-1/3} (slope <= -1/3 + 0.05)                N10 unverified
@@ -53,19 +55,31 @@ Deviations from the card (each explained where the claim is defined):
   always caught), and the look-ahead is tested directly and deterministically by
   ``harpg.lemma.igt_transport`` (the card's N10 decomposition), whose control *is* the card's
   no-look-ahead variant.
-* N11: the rate claims run at T = 2000 with 64 replicates (card: 5e4 iterations, 200 seeds) so
+* N11: the rate claims run at T = 2000 with 32 replicates (card: 5e4 iterations, 200 seeds) so
   that ``verify --quick`` stays within budget; the full-size numbers are in figure F3. The
   N-HARPG weak-GD claim's control is vanilla PG (the pre-paper baseline) because the card's
   no-HVP control does not fail on that instance (card N11(b): -0.576).
 * N11 for N-PG-IGT: the card's controls for the theorem rates are the older methods, whose
   exponents (-1/3) lie within 0.1 of N-PG-IGT's -2/5; the claim's control is N-PG-IGT with
   eta_t = 1 (no momentum), measured slope ~ -0.14 (always caught). The card's N11(a) (the
-  bound with computed constants) is not a claim: the card itself expects it to be very loose
-  and its constant chain (L_h, C(p, q)) may carry typos (pitfall 16).
-* N11 for (non-normalised) HARPG is not registered: on the monotone instance (T = 2000, 64
-  replicates, M = 16, code shape alpha_0 sqrt(2/(t+2))) the slope depends on alpha_0 (-0.45 at
-  alpha_0 = 1, -0.33 at 0.5; the theorem's alpha_0 is far smaller), and neither card control
-  fails there (no HVP -0.50, eta = 1 -0.44): a claim could not detect anything.
+  bound with computed constants) is not a claim because on I2 it cannot fail: iterating the
+  card's N-PG-IGT proof engine (N8 + uniform relaxed WGD, whose steps are registered claims)
+  with N10's variance bound, the rigorous L_h of :func:`bump_hessian_lipschitz`, the certified
+  C(8/5, 4/5), C(6/5, 4/5), sigma_g = M_g, L_g = 10 and the theory schedule, the part of the
+  bound without the eps_bias floor is still 166 at T = 2000 (I2 bump, m = 2, b = 0.5), while
+  J* - J <= r_max = 1 for every policy; it needs T ~ 1e6 to come near the floor
+  1 - J(c) = 0.42, so neither the bound nor a control that drops the floor can fail at a
+  budget we can run. (Its constant chain may also carry typos, card pitfall 16.)
+* N11 for (non-normalised) HARPG: on the monotone instance (T = 2000, 64 replicates, M = 16,
+  code shape alpha_0 sqrt(2/(t+2))) the slope depends on alpha_0 (seed 0: -0.22, -0.33, -0.45
+  at alpha_0 = 0.25, 0.5, 1; the theorem's alpha_0 is 0.004) and the no-HVP control is at
+  least as steep (-0.24, -0.38, -0.52), so no claim there could detect anything. On the
+  PL-type I2 bump (the card's other N11(b) instance) the HVP matters: HARPG -1.05
+  [-1.15, -0.93] at alpha_0 = 0.5 and -1.01 at alpha_0 = 1, no HVP -0.55 [-0.64, -0.44] and
+  -0.55. ``harpg.thm.harpg_rate_pl`` therefore checks the PL form (slope <= -0.9, which
+  implies the theorem's T^{-1/2}); provenance "unverified" because the card states the
+  PL exponent only for N-HARPG (prototype), and the argument gap ~ (tracking error)^2 carries
+  over to HARPG. (alpha_0 = 0.25 gives -1.73: still pre-asymptotic, not used.)
 * N5: the second moments are Monte Carlo estimates (the card asks for exact values by
   enumeration); the tolerance is the z-threshold times the estimate's standard error. The
   card's control (one power of (1-gamma) less) is caught on the absorbing instance
@@ -77,6 +91,9 @@ Deviations from the card (each explained where the claim is defined):
   grad J(theta_t) - hess J(theta_t)(theta_{t-1} - theta_t) (with the card's "+" the first-order
   terms would not cancel); ``harpg.lemma.igt_transport`` uses the remainder form.
 
+Rate-claim sizes: T = 2000, 32 replicates, M = 16 (replicates cut from 64 for the --quick
+budget; at 32 every rate claim holds and its control is caught on each of the root seeds
+0-4, at 48 on seeds 0-3).
 Rate claims run on their named instance only (``n_random`` is ignored: pooling slopes across
 instances with different constants is not meaningful); each pooled fit uses the mean curves of
 8 disjoint sub-batches of replicates over the last 5 of 10 log-spaced checkpoints (card N10,
@@ -102,7 +119,7 @@ from scipy import stats
 
 from rlsandbox.algorithms.harpg import estimators as est
 from rlsandbox.algorithms.harpg.methods import Schedule, code_schedule, log_checkpoints, run
-from rlsandbox.algorithms.harpg.models import (LogisticBandit, LogLinearMDP,
+from rlsandbox.algorithms.harpg.models import (LogisticBandit, LogisticStateMDP, LogLinearMDP,
                                                ScalarLQR)
 from rlsandbox.algorithms.harpg.theory import (c_certified, c_num, constants, momentum_ratio,
                                                recursion_bound, sequence_ratio)
@@ -153,7 +170,7 @@ class RateCase:
     quantity: str
     T: int = 2000
     M: int = 16
-    R: int = 64
+    R: int = 32
     H: int = 1
     n_checkpoints: int = 10
     sub_batches: int = 8
@@ -229,7 +246,7 @@ _register(
     statement="N-HARPG: J* - E J(theta_T) = O(T^{-1/2}) on the weak-GD-tight instance "
               "(fitted slope vs trajectories <= -1/2 + 0.1)",
     assumptions="A1, A3 (I2 satisfies A1-A3 exactly); the monotone reward makes weak gradient "
-                "domination tight; T = 2000, 64 replicates, M = 16 (card: 5e4, 200 seeds)",
+                "domination tight; T = 2000, 32 replicates, M = 16 (card: 5e4, 200 seeds)",
     provenance="paper", kind="rate", instances=_rate_case("i2_monotone_gap"),
     measure=lambda case, rng: rate_points(case, rng),
     negative_control=lambda case, rng: rate_points(
@@ -244,7 +261,7 @@ _register(
               "(fitted slope vs trajectories <= -2/5 + 0.1)",
     assumptions="A1-A4 (I2 satisfies A1-A3 exactly; A2 with l_2 = 1/(3 sqrt3 b^3)); monotone "
                 "reward (weak GD tight); code step shape 2 alpha_0/(t+2) with alpha_0 = 1 (the "
-                "theory's 6 M_g/mu_F is 12.7, card pitfall 8); T = 2000, 64 replicates, M = 16",
+                "theory's 6 M_g/mu_F is 12.7, card pitfall 8); T = 2000, 32 replicates, M = 16",
     provenance="paper", kind="rate", instances=_rate_case("i2_monotone_gap"),
     measure=lambda case, rng: rate_points(case, rng, method="n_pg_igt",
                                           schedule=code_schedule("n_pg_igt", alpha0=1.0)),
@@ -258,7 +275,7 @@ _register(
     id="harpg.thm.n_harpg_rate_pl", cite=CITE + " §4.1 N11(b), PL-type instance]",
     statement="N-HARPG on a PL-type instance: the in-class gap decays like (tracking error)^2, "
               "fitted slope <= -1 + 0.1",
-    assumptions="I2 bump (interior non-degenerate maximiser); T = 2000, 64 replicates, M = 16",
+    assumptions="I2 bump (interior non-degenerate maximiser); T = 2000, 32 replicates, M = 16",
     provenance="unverified", kind="rate", instances=_rate_case("i2_bump_gap"),
     measure=lambda case, rng: rate_points(case, rng),
     negative_control=lambda case, rng: rate_points(case, rng, hvp="none"),
@@ -266,10 +283,27 @@ _register(
     options={"slope": (-10.0, -0.9)}, quick=0, default=0)
 
 _register(
+    id="harpg.thm.harpg_rate_pl", cite=CITE + " §3.2 Theorem HARPG, §4.1 N11(b) PL-type instance]",
+    statement="HARPG (non-normalised, alpha_t = alpha_0 sqrt(2/(t+2)), eta_t = 2/(t+2)) on a "
+              "PL-type instance: the in-class gap decays like (tracking error)^2 ~ T^{-1}, "
+              "fitted slope <= -1 + 0.1 (this implies the theorem's T^{-1/2})",
+    assumptions="I2 bump (interior non-degenerate maximiser), theta_0 = 0, code step shape with "
+                "alpha_0 = 0.5 (the theorem's alpha_0 is 0.004 here, card pitfall 16); "
+                "T = 2000, 32 replicates, M = 16",
+    provenance="unverified", kind="rate", instances=_rate_case("i2_bump_gap"),
+    measure=lambda case, rng: rate_points(case, rng, method="harpg",
+                                          schedule=code_schedule("harpg", alpha0=0.5)),
+    negative_control=lambda case, rng: rate_points(
+        case, rng, method="harpg", schedule=code_schedule("harpg", alpha0=0.5), hvp="none"),
+    control_note="no Hessian correction (v_t = 0): plain averaging; measured slope -0.55 "
+                 "(64 replicates, seed 0)",
+    options={"slope": (-10.0, -0.9)}, quick=0, default=0)
+
+_register(
     id="harpg.rate.tracking_error_n_harpg", cite=CITE + " §4.1 N10]",
     statement="N-HARPG: E||d_t - grad J_H(theta_t)|| decays like t^{-1/2} (slope <= -0.45)",
     assumptions="I2 bump, m = 2, b = 0.5, c = (1, -0.5), w = 1, theta_0 = 0, alpha_t = "
-                "0.5*2/(t+2), eta_t = 2/(t+2), M = 16; T = 2000, 64 replicates",
+                "0.5*2/(t+2), eta_t = 2/(t+2), M = 16; T = 2000, 32 replicates",
     provenance="paper", kind="rate",
     instances=_rate_case("i2_bump_tracking", method="n_harpg"),
     measure=lambda case, rng: rate_points(case, rng),
@@ -280,7 +314,7 @@ _register(
 _register(
     id="harpg.rate.tracking_error_n_pg_igt", cite=CITE + " §4.1 N10]",
     statement="N-PG-IGT: E||d_t - grad J_H(theta_t)|| decays like t^{-2/5} (slope <= -0.35)",
-    assumptions="I2 bump as for N-HARPG, eta_t = (2/(t+2))^(4/5); T = 2000, 64 replicates",
+    assumptions="I2 bump as for N-HARPG, eta_t = (2/(t+2))^(4/5); T = 2000, 32 replicates",
     provenance="paper", kind="rate",
     instances=_rate_case("i2_bump_tracking", method="n_pg_igt"),
     measure=lambda case, rng: rate_points(case, rng),
@@ -296,7 +330,7 @@ _register(
     statement="N-MPG (normalised plain momentum): E||d_t - grad J_H(theta_t)|| decays like "
               "t^{-1/3} (slope <= -1/3 + 0.05)",
     assumptions="I2 bump as for N-HARPG, code schedule eta_t = (2/(t+2))^(2/3), alpha_t = "
-                "0.5*2/(t+2); T = 2000, 64 replicates, M = 16 (card §3.3: rate consistent with "
+                "0.5*2/(t+2); T = 2000, 32 replicates, M = 16 (card §3.3: rate consistent with "
                 "the authors' earlier analysis, unverified for this schedule)",
     provenance="unverified", kind="rate",
     instances=_rate_case("i2_bump_tracking", method="n_mpg"),
@@ -331,7 +365,7 @@ def bump_hessian_lipschitz(problem: LogisticBandit) -> float:
 
 
 def _transport(problem: LogisticBandit, rng: np.random.Generator, lookahead: bool) -> Measurement:
-    """Run N-PG-IGT (card N10 setup with M = 4, one replicate, T = 2000) and check every step
+    """Run N-PG-IGT (card N10 setup with M = 4, one replicate, T = 500) and check every step
     t >= 1:
 
         tau_t = (1 - eta_t)(grad J(theta_{t-1}) - grad J(theta_t)) + eta_t (grad J(theta~_t) - grad J(theta_t))
@@ -345,7 +379,7 @@ def _transport(problem: LogisticBandit, rng: np.random.Generator, lookahead: boo
     bound 1; err_t = 4 n_nodes eps G bounds the quadrature round-off of the four gradients
     (each a sum of n_nodes terms of size <= G = sup|grad J| <= sqrt(m) e^{-1/2}/w).
     """
-    T, R = 2000, 1
+    T, R = 500, 1                  # the bound is per step: any T tests it; 500 keeps --quick cheap
     sched = code_schedule("n_pg_igt", alpha0=0.5)
     tr = run(problem, "n_pg_igt", theta0=np.zeros(problem.d), T=T, H=1, M=4, replicates=R,
              schedule=sched, rng=rng, lookahead=lookahead)
@@ -373,7 +407,7 @@ _register(
     statement="N-PG-IGT's look-ahead cancels the first-order transport error: "
               "||tau_t|| <= (L_h/2)(1-eta_t)||Delta_t||^2/eta_t at every step",
     assumptions="J has an L_h-Lipschitz Hessian (I2 bump, rigorous L_h from the product bound); "
-                "any iterate sequence of N-PG-IGT (card N10 run, T = 2000)",
+                "any iterate sequence of N-PG-IGT (card N10 run, T = 500)",
     provenance="derived", kind="upper_bound",
     instances=lambda n, rng: [_named("i2_bump", inst.logistic_bump)],
     measure=lambda p, rng: _transport(p, rng, True),
@@ -709,12 +743,12 @@ def _recursion_instances(n: int, rng: np.random.Generator) -> list[Instance]:
 
 def _recursion(case: EstimatorCase, rng: np.random.Generator, hvp: str) -> Measurement:
     """Oracle HARPG and N-HARPG with random schedules (alpha_0 log-uniform in [0.01, 0.1],
-    alpha power in [1/2, 1], eta power in [1/4, 1]), T = 100: measured = max_t ||d_t -
+    alpha power in [1/2, 1], eta power in [1/4, 1]), T = 30: measured = max_t ||d_t -
     grad J_H(theta_t)|| / G, G = max_t ||grad J_H(theta_t)||. In exact arithmetic it is 0; the
     error e_t obeys e_t = (1-eta_t) e_{t-1} + rounding of 4 operations on numbers <= 2G per
     coordinate, so ||e_t|| <= 8 t sqrt(d) eps G [higham2002, §3.1]: tol = 8 T sqrt(d) eps."""
     p = case.problem
-    T = 100
+    T = 30                     # the identity is per step; 30 steps keep --quick cheap
     theta0 = np.array([1.0]) if isinstance(p, ScalarLQR) else rng.normal(size=p.d)
     worst, G_all = 0.0, 0.0
     for method in ("harpg", "n_harpg"):
@@ -734,7 +768,7 @@ _register(
     id="harpg.harpg.recursion_exact", cite=CITE + " §3.2, §4.1 N4]",
     statement="oracle (N-)HARPG (exact g and exact gradient differences) has d_t = "
               "grad J_H(theta_t) for every t, any schedules",
-    assumptions="exact gradients (I1 3x3 softmax H = 30, I2 bump, I4 LQR H = 50); T = 100",
+    assumptions="exact gradients (I1 3x3 softmax H = 30, I2 bump, I4 LQR H = 50); T = 30",
     provenance="paper", kind="equality", instances=_recursion_instances,
     measure=lambda c, rng: _recursion(c, rng, "interpolated"),
     negative_control=lambda c, rng: _recursion(c, rng, "none"),
@@ -767,13 +801,14 @@ def _truncation(p: LogLinearMDP, rng: np.random.Generator, power: int) -> Measur
     g, Hs = p.grad_J(theta), p.hess_J(theta)
     scale = p.r_max * (p.M_g ** 2 + p.M_h + p.M_g) / (1.0 - p.gamma) ** 2
     cands = []
+    grads, hessians = p.truncated_derivatives(theta, 50)           # H = 1..50, one pass
     for H in range(1, 51):
         c = constants(p.r_max, p.M_g, p.M_h, p.gamma, H)
         tol = 64.0 * (H + p.S) * p.S * _EPS * scale
         gp = p.gamma ** (power * H)
-        cands.append(Candidate(float(np.linalg.norm(p.grad_J_H(theta, H) - g)), c.D_g * gp, tol,
+        cands.append(Candidate(float(np.linalg.norm(grads[H - 1] - g)), c.D_g * gp, tol,
                            f"gradient,H={H}"))
-        cands.append(Candidate(float(np.linalg.norm(p.hess_J_H(theta, H) - Hs, 2)), c.D_h * gp, tol,
+        cands.append(Candidate(float(np.linalg.norm(hessians[H - 1] - Hs, 2)), c.D_h * gp, tol,
                            f"hessian,H={H}"))
     return _worst(cands, "upper_bound")
 
@@ -884,7 +919,9 @@ def _wgd_instances(n: int, rng: np.random.Generator) -> list[Instance]:
                     functools.partial(inst.lqr_reference, W=0.05)),
            Instance("i2_bump", {"builder": "logistic_bump"}, inst.logistic_bump),
            Instance("harpg_three_state", {"builder": "harpg_three_state"},
-                    inst.harpg_three_state)]
+                    inst.harpg_three_state),
+           Instance("i5_logistic_states", {"builder": "logistic_state_mdp"},
+                    inst.logistic_state_mdp)]
     for i in range(n):
         seed = int(rng.integers(0, 2**32))
         S, A = int(rng.integers(3, 7)), int(rng.integers(2, 4))
@@ -904,6 +941,8 @@ def _wgd_points(p: Any, rng: np.random.Generator) -> list[tuple[str, np.ndarray]
     pts = [(f"theta#{i}", rng.normal(scale=2.0, size=p.d)) for i in range(6)]
     if isinstance(p, LogisticBandit):
         pts.append(("theta=c", np.array(p.c)))
+    if isinstance(p, LogisticStateMDP):          # grad J = 0: only the bias term is left
+        pts.append(("theta=class maximiser", p.class_maximiser()))
     return pts
 
 
@@ -934,7 +973,9 @@ _register(
     statement="J* - J(theta) <= sqrt(eps_bias(theta))/(1-gamma) + ||w*(theta)|| "
               "E_{d*,pi*}||grad log pi_theta(a|s)||",
     assumptions="A4 evaluated at theta (needs neither A1 nor A3): I4 LQR (W = 0.05; equality at "
-                "K*), I2 bump, softmax (eps_bias = 0), random log-linear garnets",
+                "K*), I2 bump, softmax (eps_bias = 0), I5 (J* and pi* from an 801-action grid, "
+                "so J* is J of that grid policy; near-equality at the class maximiser), random "
+                "log-linear garnets",
     provenance="derived", kind="upper_bound", instances=_wgd_instances,
     measure=lambda p, rng: _wgd(p, rng, "pointwise", False),
     negative_control=lambda p, rng: _wgd(p, rng, "pointwise", True),
@@ -943,7 +984,9 @@ _register(
 
 
 def _wgd_uniform_instances(n: int, rng: np.random.Generator) -> list[Instance]:
-    out = [Instance("i2_bump", {"builder": "logistic_bump"}, inst.logistic_bump)]
+    out = [Instance("i2_bump", {"builder": "logistic_bump"}, inst.logistic_bump),
+           Instance("i5_logistic_states", {"builder": "logistic_state_mdp"},
+                    inst.logistic_state_mdp)]
     for i in range(n):
         m = int(rng.integers(1, 4))
         b = round(float(rng.uniform(0.3, 1.5)), 3)
@@ -958,12 +1001,15 @@ _register(
     id="harpg.lemma.relaxed_wgd_uniform", cite=CITE + " §2 Lemma relaxed-WGD; §4.1 N7]",
     statement="J* - J(theta) <= sqrt(eps_bias(theta))/(1-gamma) + (M_g/mu_F)||grad J(theta)|| "
               "(so eps' + ||grad J|| >= sqrt(2 mu)(J* - J))",
-    assumptions="A1, A3, A4 (I2 bump: M_g = sqrt(m)/b, mu_F = 1/(3b^2)); eps_bias taken at "
-                "theta, which the proof allows and which is sharper than its sup",
+    assumptions="A1, A3, A4 (I2 bump: M_g = sqrt(m)/b, mu_F = 1/(3b^2); I5: M_g = max||phi||/b, "
+                "mu_F = (1-gamma) lambda_min(E_rho phi phi^T)/(3b^2), J* and pi* from an "
+                "801-action grid); eps_bias taken at theta, which the proof allows and which "
+                "is sharper than its sup",
     provenance="paper", kind="upper_bound", instances=_wgd_uniform_instances,
     measure=lambda p, rng: _wgd(p, rng, "uniform", False),
     negative_control=lambda p, rng: _wgd(p, rng, "uniform", True),
-    control_note="drops sqrt(eps_bias)/(1-gamma): violated at the in-class maximiser theta = c",
+    control_note="drops sqrt(eps_bias)/(1-gamma): violated at the in-class maximiser (theta = c "
+                 "on I2, Newton ascent on I5)",
     quick=2, default=20)
 
 

@@ -38,8 +38,9 @@ Named instances live in :mod:`rlsandbox.mdps.harpg`; the claims in
 ``harpg_estimators`` (F1), ``harpg_tracking_error`` (F2), ``harpg_gap_rates`` (F3),
 ``harpg_learning_curves`` (F4) and ``harpg_table1`` (F5) in :mod:`rlsandbox.experiments`.
 
-Not implemented yet: the bound-with-constants form N11(a) of the theorems; a theorem-rate claim
-for non-normalised HARPG; eps_bias and the relaxed-WGD claims on I5.
+Not implemented: the bound-with-constants form N11(a) of the theorems as a claim (vacuous at
+any runnable T, see :mod:`rlsandbox.proofs_check.harpg`); the HA-MBPG baseline (the card gives
+no update rule).
 
 Examples
 --------

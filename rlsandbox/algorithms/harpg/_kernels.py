@@ -135,14 +135,14 @@ def _rollout_lqr(K, A_d, B_d, Q_c, R_c, sigma, sqrt_W, sqrt_Sigma0, gamma, z_0, 
 
 
 @kernel
-def _sample_logistic(theta, U, b, c, w, bump, out_g, out_score, out_r, out_curv):
+def _sample_logistic(theta, U, b, c, w, bump, out_g, out_score, out_r, out_curv, out_a):
     """One-step logistic-location bandit (card §4.0 I2) for N parameter vectors theta (N, m).
 
     X = log(U / (1 - U)) (U (N, n, m) uniforms in (0, 1)); a = theta + b X;
     r = exp(-||a - c||^2 / (2 w^2)) if bump else mean_i sigmoid(a_i);
     score_i = tanh(X_i / 2) / b = (2 U_i - 1) / b (since tanh(logit(U)/2) = 2U - 1 exactly);
     curv_i = r (-(1 - tanh^2(X_i / 2)) / (2 b^2)) = -r 4 U_i (1 - U_i) / (2 b^2); g = r score.
-    Writes out_g, out_score, out_curv (N, n, m) and out_r (N, n).
+    Writes out_g, out_score, out_curv, out_a (the actions a) (N, n, m) and out_r (N, n).
     """
     N, n, m = U.shape
     inv_2w2 = 1.0 / (2.0 * w * w)
@@ -154,6 +154,7 @@ def _sample_logistic(theta, U, b, c, w, bump, out_g, out_score, out_r, out_curv)
                 u = U[i, j, k]
                 x = np.log(u / (1.0 - u))
                 a = theta[i, k] + b * x
+                out_a[i, j, k] = a
                 if bump:
                     z = a - c[k]
                     acc += z * z

@@ -282,8 +282,10 @@ class _ExactTabular:
         return (1.0 - self.gamma) * np.linalg.solve(self._resolvent(D).T, self.rho)
 
 
-    def _forward(self, theta: Any, H: int, order: int) -> tuple[float, np.ndarray | None,
-                                                                 np.ndarray | None]:
+    def _forward(self, theta: Any, H: int, order: int, record: list | None = None
+                 ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+        """(J_H, grad J_H, hess J_H) up to ``order``; ``record`` (a list) receives the
+        triple for every horizon 1..H on the way (bitwise the values of separate calls)."""
         H = _check_H(H)
         D = self._derivs(theta)
         d, S, g = self.d, self.S, self.gamma
@@ -303,6 +305,9 @@ class _ExactTabular:
             if order >= 2:
                 t1 = dx @ D.dr.T                                       # (d, d): d_k x . d_l r
                 hess += gt * (d2x @ D.r_pi + t1 + t1.T + d2r @ x)
+            if record is not None:
+                record.append((J, grad.copy() if order >= 1 else None,
+                               hess.copy() if order >= 2 else None))
             if t == H - 1:
                 break
             if order >= 2:
@@ -326,6 +331,13 @@ class _ExactTabular:
     def hess_J_H(self, theta: Any, H: int) -> np.ndarray:
         """Exact Hessian of J_H (d, d) by forward differentiation (class docstring)."""
         return self._forward(theta, H, 2)[2]
+
+    def truncated_derivatives(self, theta: Any, H_max: int) -> tuple[np.ndarray, np.ndarray]:
+        """(grad J_H for H = 1..H_max (H_max, d), hess J_H (H_max, d, d)) in one forward pass
+        (each row bitwise equal to :meth:`grad_J_H` / :meth:`hess_J_H` at that H)."""
+        rec: list = []
+        self._forward(theta, H_max, 2, rec)
+        return np.array([r[1] for r in rec]), np.array([r[2] for r in rec])
 
 
 
@@ -837,7 +849,7 @@ class LogisticBandit(_OneStep):
 
         Draws from ``rng``: U (N, n, m) uniform in [0, 1); X = log(U / (1 - U)) (a draw of
         exactly 0 is mapped to the smallest positive float so X is finite), then the compiled
-        kernel ``_sample_logistic`` computes r, score, g and curv. Curvature "diag".
+        kernel ``_sample_logistic`` computes a, r, score, g and curv. Curvature "diag".
         """
         theta = _theta("theta", theta, self.d, batch=True)
         _check_H(H)
@@ -851,9 +863,9 @@ class LogisticBandit(_OneStep):
         score = np.empty((N, n, self.m))
         curv = np.empty((N, n, self.m))
         r = np.empty((N, n))
+        a = np.empty((N, n, self.m))
         _sample_logistic(np.ascontiguousarray(th), U, self.b, np.ascontiguousarray(self.c),
-                         self.w, self.reward == "bump", g, score, r, curv)
-        a = th[:, None, :] + self.b * np.log(U / (1.0 - U))             # the kernel's actions
+                         self.w, self.reward == "bump", g, score, r, curv, a)
         sq = lambda x: _squeeze(x, single)                              # noqa: E731
         return Rollouts(sq(g), sq(g), sq(score), sq(r), "diag", sq(curv), None, 1, sq(th),
                         (sq(a),))
@@ -1042,6 +1054,74 @@ class LogisticStateMDP(_ExactTabular):
     def J_star(self) -> float:
         """:meth:`J_star_grid` with its defaults (801 actions)."""
         return self.J_star_grid()
+
+    # ------------------------------------------------------------ compatible fit
+    def optimal_actions(self, n_actions: int = 801, half_width: float = 8.0) -> np.ndarray:
+        """The deterministic comparator pi*: per state, the action of the grid policy whose
+        value is :meth:`J_star_grid` (same grid), (S,). Cached per arguments."""
+        key = ("a_star", n_actions, half_width)
+        if key not in self._cache:
+            from rlsandbox.dp import policy_iteration
+            grid = np.linspace(self.c.min() - half_width, self.c.max() + half_width, n_actions)
+            a = np.broadcast_to(grid, (self.S, n_actions))
+            mdp = TabularMDP(self._transitions(a), self._reward(a), self.gamma, rho=self.rho)
+            self._cache[key] = readonly(grid[np.asarray(policy_iteration(mdp).policy)])
+        return self._cache[key]
+
+    def _star(self) -> tuple[np.ndarray, np.ndarray]:
+        """(a* (S,) the comparator's actions, d_rho^{pi*} (S,) its normalised occupancy)."""
+        a_star = self.optimal_actions()
+        P_star = self._transitions(a_star[:, None])[:, 0, :]                # (S, S)
+        d_star = (1.0 - self.gamma) * np.linalg.solve((np.eye(self.S) - self.gamma * P_star).T,
+                                                      self.rho)
+        return a_star, d_star
+
+    def compatible_weight(self, theta: Any) -> np.ndarray:
+        """w*(theta) = F(theta)^{-1} grad J(theta) (d,) (F >= mu_F I, card §2)."""
+        return np.linalg.solve(self.fisher(theta), self.grad_J(theta))
+
+    def _star_terms(self, theta: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(A^theta(s, a*(s)) (S,), score grad log pi_theta(a*(s)|s) (S, d), d* (S,))."""
+        theta = _theta("theta", theta, self.d)
+        a_star, d_star = self._star()
+        V = self.V(theta)
+        P_star = self._transitions(a_star[:, None])[:, 0, :]
+        r_star = self._reward(a_star[:, None])[:, 0]
+        adv = r_star + self.gamma * P_star @ V - V
+        z = (a_star - self.phi @ theta) / (2.0 * self.b)
+        return adv, np.tanh(z)[:, None] * self.phi / self.b, d_star
+
+    def eps_bias(self, theta: Any) -> float:
+        """Transferred compatible-approximation error at theta (card §2 A4, §4.0 I5) against the
+        grid comparator pi* (:meth:`optimal_actions`, deterministic):
+        sum_s d*(s) (A^theta(s, a*(s)) - (1-gamma) w*(theta) . grad log pi_theta(a*(s)|s))^2.
+        With this pi*, J(pi*) = :attr:`J_star` exactly, so the performance-difference proof of
+        the relaxed-WGD lemma applies with J* replaced by J_star (a lower bound on sup J)."""
+        adv, psi, d_star = self._star_terms(theta)
+        resid = adv - (1.0 - self.gamma) * psi @ self.compatible_weight(theta)
+        return float(d_star @ resid ** 2)
+
+    def optimal_score_norm(self, theta: Any) -> float:
+        """E_{s ~ d*} ||grad log pi_theta(a*(s)|s)|| (the pointwise relaxed-WGD factor)."""
+        _, psi, d_star = self._star_terms(theta)
+        return float(d_star @ np.linalg.norm(psi, axis=1))
+
+    def class_maximiser(self, theta0: Any = None, *, iters: int = 50) -> np.ndarray:
+        """A stationary point of J in the class by Newton ascent with backtracking from
+        ``theta0`` (default 0), stopped when ||grad J|| <= 1e-12 (d,). Used where a claim
+        needs grad J = 0 (the relaxed-WGD bound reduces to its bias term there)."""
+        theta = np.zeros(self.d) if theta0 is None else _theta("theta0", theta0, self.d).copy()
+        for _ in range(check_int("iters", iters, low=1)):
+            g = self.grad_J(theta)
+            if np.linalg.norm(g) <= 1e-12:
+                break
+            Hs = self.hess_J(theta)
+            step = -np.linalg.solve(Hs, g) if np.all(np.linalg.eigvalsh(Hs) < 0) else g
+            t, J0 = 1.0, self.J(theta)
+            while self.J(theta + t * step) < J0 and t > 1e-8:
+                t *= 0.5
+            theta = theta + t * step
+        return theta
 
     # ---------------------------------------------------------------- sampling
     def sample(self, theta: Any, *, H: int, n: int, rng: Any) -> Rollouts:
