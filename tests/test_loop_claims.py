@@ -20,11 +20,17 @@ def test_every_card_claim_is_registered():
     assert set(LOOP) == {c.id for c in loop_claims.CLAIMS}
     assert {"loop.he2024.boe", "loop.he2024.thm.regret", "loop.he2024.lem.switching",
             "loop.he2024.lem.optimism", "loop.he2024.decomp", "loop.jaksch2010.episodes",
-            "loop.jaksch2010.evi", "loop.he2024.span_diameter"} == set(LOOP)
+            "loop.jaksch2010.evi", "loop.he2024.span_diameter", "loop.he2024.agec.linear",
+            "loop.he2024.reduction.linear", "loop.jaksch2010.thm2",
+            "loop.wu2022.ucrl2vtr", "loop.he2024.span_needed"} == set(LOOP)
     marks = {c.id: c.provenance for c in loop_claims.CLAIMS}
     # card marks: C1/C2 [R] -> unverified; C3 radius and C4 derived; C0, C8 standard [V]
     assert marks["loop.he2024.thm.regret"] == marks["loop.he2024.lem.switching"] == "unverified"
     assert marks["loop.he2024.decomp"] == marks["loop.he2024.lem.optimism"] == "derived"
+    # C5 [R/S], C7 (b) and C9 recollected baseline rates -> unverified; C6 [D/S] -> derived
+    assert marks["loop.he2024.agec.linear"] == marks["loop.jaksch2010.thm2"] == \
+        marks["loop.wu2022.ucrl2vtr"] == "unverified"
+    assert marks["loop.he2024.reduction.linear"] == "derived"
 
 
 @pytest.mark.parametrize("claim_id", LOOP)

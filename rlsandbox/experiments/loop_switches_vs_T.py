@@ -17,7 +17,8 @@ Expected outcome (card §4 C2, §3.9 prototype): LOOP's N(T) grows like ``a + b 
 below UCRL2's episode count (prototype on RiverSwim-6: 13-15 re-plans at T = 4e4 against 71
 episodes at 2e4) and below ``S A log T``; a larger ``c_sw`` re-plans less.
 
-Deviations: FOPO's determinant-doubling count (card F2) is not shown (FOPO is not implemented);
+Deviations: FOPO's determinant-doubling count (card F2) is not shown here (FOPO runs on linear
+AMDPs; its re-plan counts against d are figure ``loop_linear_vs_d``, F4);
 the quick configuration uses RiverSwim-4 (16 SOCPs per re-plan) with 5 seeds and T = 2^13.
 
 Data (tidy): one row per method x seed x T: ``method``, ``seed``, ``T``, ``plans``,

@@ -26,6 +26,16 @@ loop.jaksch2010.episodes        UCRL2 runs at most S A log2(8 T / (S A)) episode
                                 (C7 (a); upper_bound; unverified)
 loop.jaksch2010.evi             EVI's inner maximum equals the LP over the L1 ball
                                 (C8; equality; paper)
+loop.he2024.agec.linear         empirical AGEC ratios rho_dom, rho_tr <= d log T along a
+                                tabular LOOP run (C5; upper_bound; unverified)
+loop.he2024.reduction.linear    planner (b) with one-hot features = planner (a) to 1e-6
+                                (C6 (i); equality; derived)
+loop.jaksch2010.thm2            UCRL2's gap-regret log-log slope <= 0.5 + 0.1 at large T on
+                                small instances (C7 (b); rate; unverified)
+loop.wu2022.ucrl2vtr            UCRL2-VTR's gap-regret slope <= 0.5 + 0.1 on the hard
+                                instance with a fixed gap (C9; rate; unverified)
+loop.he2024.span_needed         LOOP's gap-regret is non-decreasing in the span bound
+                                B in {1, 2, 4} sp(V*) (C10; monotone; unverified)
 ==============================  ==========================================================
 
 Instances (card §5.2): RiverSwim-n (Osband et al. variant, ``gamma=1``), the periodic
@@ -43,6 +53,20 @@ shows for value-based LOOP (its ``c_sw = 0`` control would need T planning steps
 too slow for this budget). ``loop.he2024.thm.regret`` uses the practical ``c_beta = 0.02``, not
 a theory radius, and checks the sqrt(T) *shape* only (the paper's constants are unknown).
 
+Session-2 claims and where they depart from the card. ``loop.he2024.agec.linear`` (C5): the
+card's control (the bound with d' = 1) is not caught, because the measured ratios stay below
+log T itself (1.3-5.1 against 7.6-9.0); the control is the transferability ratio normalised by
+beta / 100 instead. ``loop.he2024.reduction.linear`` registers C6 (i); C6 (ii) (the
+value-targeted loss is an ellipsoid) is a unit test (tests/test_loop_linear.py); C6 (iii)
+(finite grid vs planner (c)) is not done. ``loop.jaksch2010.thm2`` registers C7 (b); C7 (c),
+the 34 D S sqrt(A T log(T/delta)) bound itself, is recorded in the cell extras
+(``regret_over_thm2_bound``) rather than checked: it exceeds T J* at every feasible T, so no
+control could fail it. ``loop.wu2022.ucrl2vtr`` is C9's UCRL2-VTR half; FOPO's half is not a
+claim (on random linear AMDPs its regret is flat and the greedy control is flat too, so no
+control of the card fails there); FOPO is unit-tested and in figure F4.
+``loop.he2024.span_needed`` (C10) uses B / sp(V*) in {1, 2, 4}, not the card's {1, 1.5, 2, 4}:
+at T = 2^11 the 1 -> 1.5 -> 2 steps are within seed noise (see C10_MULTS).
+
 Budget. Every measure runs one learning run (a few thousand steps, compiled); the planners of
 value-based LOOP solve ``A^S`` SOCPs per re-plan, so its instances have ``S <= 4``.
 """
@@ -56,9 +80,11 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
-from rlsandbox.algorithms.loop import (FiniteClass, decompose, episode_bound, evi_inner_max,
-                                       excess_path, gap_regret, loop_finite, loop_value,
-                                       true_hypothesis, ucrl2, value_beta_theory)
+from rlsandbox.algorithms.loop import (FiniteClass, LinearStats, TabularStats, agec_ratios,
+                                       decompose, episode_bound, evi_inner_max, excess_path,
+                                       gap_regret, loop_finite, loop_value, plan_value_linear,
+                                       plan_value_tabular, true_hypothesis, ucrl2, ucrl2_vtr,
+                                       value_beta_theory)
 from rlsandbox.dp.average import (_min_hitting_times, average_linear_programming, relative_value_iteration)
 from rlsandbox.mdp import TabularMDP
 from rlsandbox.mdps import random_communicating, random_weakly_communicating, riverswim
@@ -402,6 +428,176 @@ def _evi_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     return out
 
 
+# ====================================================================== C5: AGEC diagnostics
+#: Horizon of the C5 runs.
+C5_T = 2 ** 11
+
+
+def _agec(mdp: TabularMDP, rng: np.random.Generator, shrink: float) -> Measurement:
+    """max(rho_dom, rho_tr) of one LOOP run against d log T (d = S A, constant 1).
+
+    Control: the transferability ratio normalised by beta / ``shrink`` (an in-sample radius the
+    run did not respect). The card's own control (the bound with d' = 1) is *not* caught here:
+    on every quick instance both ratios stay below log T (measured 1.3-5.1 against
+    log T = 7.6-9.0 for T = 2^11..2^13), i.e. these one-run lower estimates of d_G, kappa_G are
+    already below 1 x log T, so they cannot tell d from 1."""
+    tr = loop_value(mdp, C5_T, rng=rng)
+    out = agec_ratios(tr, mdp)
+    measured = max(out["dominance"], shrink * out["transferability"])
+    return Measurement(measured, out["d"] * out["log_T"], 0.0,
+                       {**out, "shrink": shrink, "plans": tr.n_plans,
+                        "ratio_over_log_T": measured / out["log_T"]})
+
+
+def _agec_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=3), _inst("riverswim", _riverswim, n=4)]
+    for _ in range(n_random):
+        out.append(_inst("random_communicating", _random_comm, S=int(rng.integers(3, 5)), A=2,
+                         seed=int(rng.integers(2**31)), branching=3))
+    return out
+
+
+# ====================================================================== C6: reductions
+def _nonlinear_onehot(S: int, A: int) -> np.ndarray:
+    """One-hot features whose last pair's feature is replaced by a non-linear function of the
+    pair index, ``v_k = ((k + 1) / (S A - 1))^2`` on the other pairs' coordinates (C6 control):
+    the class then forces ``Q(last) = sum_k v_k Q(k)`` and is no longer the tabular class."""
+    SA = S * A
+    F = np.eye(SA)
+    F[-1, :] = 0.0
+    F[-1, :-1] = ((np.arange(SA - 1) + 1.0) / (SA - 1)) ** 2
+    return F.reshape(S, A, SA)
+
+
+def _reduction(mdp: TabularMDP, rng: np.random.Generator, perturb: bool) -> Measurement:
+    """|J of planner (a) - J of planner (b) with one-hot features| on 200 uniformly sampled
+    transitions, radius beta = log 200 (card §4 C6 (i), tolerance 1e-6: SOCP accuracy)."""
+    S, A = mdp.S, mdp.A
+    n = 200
+    s = rng.integers(0, S, size=n)
+    a = rng.integers(0, A, size=n)
+    P = np.asarray(mdp.dense_P())
+    cdf = np.cumsum(P[s, a], axis=1)
+    s_next = np.minimum((rng.random(n)[:, None] >= cdf).sum(axis=1), S - 1)
+    r = mdp.R[s, a]
+    data = dict(s=s, a=a, r=r, s_next=s_next)
+    B = float(np.ptp(true_hypothesis(mdp).V))
+    beta = float(np.log(n))
+    phi = _nonlinear_onehot(S, A) if perturb else np.eye(S * A).reshape(S, A, S * A)
+    f_tab, i_tab = plan_value_tabular(TabularStats.from_data(S, A, **data), B=B, beta=beta)
+    f_lin, i_lin = plan_value_linear(phi, LinearStats.from_data(phi, **data), B=B, beta=beta)
+    return Measurement(f_lin.J, f_tab.J, 1e-6,
+                       {"J_tabular": f_tab.J, "J_linear": f_lin.J, "beta": beta, "B": B,
+                        "failed": i_tab.failed + i_lin.failed, "perturbed": perturb})
+
+
+def _reduction_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=3),
+           _inst("hard_linear_mixture", _hard_tabular, d=2, delta_inst=0.1, gap=0.05)]
+    for _ in range(n_random):
+        out.append(_inst("random_communicating", _random_comm, S=3, A=2,
+                         seed=int(rng.integers(2**31)), branching=2))
+    return out
+
+
+# ====================================================================== C7 (b): UCRL2 rate
+#: Horizon and fitting grid of C7 (b): the upper half of 2^14..2^18 (card §4 C7: theory radii
+#: need large T; UCRL2 is compiled, a 2^18-step run takes ~0.05 s).
+C7B_T = 2 ** 18
+C7B_GRID = (2 ** 16, 2 ** 17, 2 ** 18)
+
+
+def _ucrl2_rate(mdp: TabularMDP, rng: np.random.Generator, scale: float) -> Measurement:
+    """Gap-regret of UCRL2 at C7B_GRID; (c) the regret bound's tightness in the extras."""
+    from rlsandbox.algorithms.loop import regret, ucrl2_regret_bound
+    from rlsandbox.dp.average import diameter
+
+    tr = ucrl2(mdp, C7B_T, rng=rng, radius_scale=scale)
+    x = np.array(C7B_GRID)
+    G = gap_regret(tr, mdp)[x - 1]
+    D = float(diameter(mdp))
+    bound = ucrl2_regret_bound(x, D, mdp.S, mdp.A, 0.05)
+    Reg = regret(tr, mdp, realised=True)[x - 1]
+    return Measurement(G, None, 0.0, {"x": x, "episodes": tr.n_plans, "radius_scale": scale,
+                                      "regret": Reg.tolist(), "thm2_bound": bound.tolist(),
+                                      "regret_over_thm2_bound": (Reg / bound).tolist(), "D": D})
+
+
+def _ucrl2_rate_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=3)]
+    for _ in range(n_random):
+        out.append(_inst("riverswim_model", _random_riverswim, n=3,
+                         q=round(float(rng.uniform(0.3, 0.45)), 4),
+                         r_right=round(float(rng.uniform(0.8, 1.0)), 4)))
+    return out
+
+
+# ====================================================================== C9: UCRL2-VTR rate
+C9_T = 2 ** 18
+C9_GRID = (2 ** 16, 2 ** 17, 2 ** 18)
+
+
+def _vtr_problem(d: int, delta_inst: float, gap: float, signs: tuple) -> Any:
+    return hard_linear_mixture(d, delta_inst, gap, np.array(signs, dtype=np.float64))
+
+
+def _vtr_rate(mix: Any, rng: np.random.Generator, greedy: bool) -> Measurement:
+    """Gap-regret of UCRL2-VTR (Hoeffding radius) at C9_GRID; control: beta = 0 (greedy in
+    theta_hat). On balanced sign patterns (<a_0, theta> = 0 for the first action a_0 = -1) the
+    greedy learner ties all actions at its first estimate and keeps a_0: linear regret."""
+    tr = ucrl2_vtr(mix, C9_T, rng=rng, beta=0.0 if greedy else None)
+    mdp = mix.to_tabular(gamma=1.0)
+    x = np.array(C9_GRID)
+    G = gap_regret(tr, mdp)[x - 1]
+    return Measurement(G, None, 0.0, {"x": x, "episodes": tr.n_plans, "beta": tr.beta,
+                                      "greedy": greedy})
+
+
+def _vtr_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("hard_linear_mixture", _vtr_problem, d=3, delta_inst=0.1, gap=0.05,
+                 signs=(-1, 1)),
+           _inst("hard_linear_mixture", _vtr_problem, d=3, delta_inst=0.1, gap=0.05,
+                 signs=(1, -1))]
+    for _ in range(n_random):
+        out.append(_inst("hard_linear_mixture", _vtr_problem, d=3,
+                         delta_inst=round(float(rng.uniform(0.1, 0.2)), 4), gap=0.05,
+                         signs=((-1, 1), (1, -1))[int(rng.integers(0, 2))]))
+    return out
+
+
+# ====================================================================== C10: span bound
+C10_T = 2 ** 11
+C10_SEEDS = 3
+#: Span-bound multipliers of C10 and of its control (one below sp(V*)). The card's grid is
+#: {1, 1.5, 2, 4}; at T = 2^11 the steps 1 -> 1.5 -> 2 are within seed noise (RiverSwim-3,
+#: mean over 3 seeds: G = 13.2, 24.7, 22.0, 68.1 for B/sp = 1, 1.5, 2, 4), so factor-2 steps.
+C10_MULTS = (1.0, 2.0, 4.0)
+C10_CONTROL_MULTS = (0.5, 1.0, 2.0)
+
+
+def _span_needed(mdp: TabularMDP, rng: np.random.Generator, mults: tuple) -> Measurement:
+    """Mean G(T) over C10_SEEDS runs of value-based LOOP for B = m sp(V*), m in ``mults``, the
+    same seeds for every B (common random numbers). Expected non-decreasing for B >= sp(V*);
+    with B = sp(V*) / 2 the true f* is outside the class (realizability broken, card §6
+    pitfall 3): the confidence set empties and LOOP can lock onto a wrong policy."""
+    f = true_hypothesis(mdp)
+    sp = float(f.V.max() - f.V.min())
+    seeds = rng.integers(2**31, size=C10_SEEDS)
+    G = np.array([[gap_regret(loop_value(mdp, C10_T, rng=int(sd), B=m * sp, reference=f),
+                              mdp)[-1] for m in mults] for sd in seeds])
+    return Measurement(G.mean(axis=0), None, 0.0,
+                       {"B_over_span": list(mults), "span": sp, "per_seed": G.tolist()})
+
+
+def _span_needed_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=3)]
+    for _ in range(n_random):
+        out.append(_inst("riverswim_model", _random_riverswim, n=3,
+                         q=round(float(rng.uniform(0.3, 0.45)), 4),
+                         r_right=round(float(rng.uniform(0.8, 1.0)), 4)))
+    return out
+
+
 # ====================================================================== the claims
 _AMDP = "finite S, A; rewards in [0, 1]; weakly communicating (BOE holds)"
 
@@ -484,6 +680,66 @@ CLAIMS: list[Claim] = [
           measure=functools.partial(_evi_inner, broken=False),
           negative_control=functools.partial(_evi_inner, broken=True),
           control_note="inner step adds d (not d/2) to the best state", quick=2),
+]
+
+CLAIMS += [
+    Claim(id="loop.he2024.agec.linear", paper="loop",
+          cite="[he2024, §3 AGEC examples; loop card §2.4, §4 C5]",
+          statement="along a tabular LOOP run the dominance and transferability ratios (lower "
+          "estimates of d_G, kappa_G) are <= d log T with d = S A",
+          assumptions=_AMDP + f"; value-based tabular LOOP (planner (a)), c_beta = 0.02, "
+          f"T = {C5_T}; burn-in sp(V*) d; constant C = 1 (informal: the paper gives O(.) only)",
+          provenance="unverified", kind="upper_bound", instances=_agec_instances,
+          measure=functools.partial(_agec, shrink=1.0),
+          negative_control=functools.partial(_agec, shrink=100.0),
+          control_note="transferability normalised by beta/100 (the card's d' = 1 control is "
+          "not caught: ratios < log T)", quick=1),
+    Claim(id="loop.he2024.reduction.linear", paper="loop",
+          cite="[loop card §3.9 (a), (b), §4 C6 (i)] (derived)",
+          statement="value-based linear LOOP with one-hot features (planner (b)) returns the "
+          "same optimistic J as tabular planner (a)",
+          assumptions="finite S, A; 200 uniformly sampled transitions; beta = log 200; "
+          "B = sp(V*); ridge 0; tol 1e-6 (SOCP accuracy, card §6 pitfall 11)",
+          provenance="derived", kind="equality", instances=_reduction_instances,
+          measure=functools.partial(_reduction, perturb=False),
+          negative_control=functools.partial(_reduction, perturb=True),
+          control_note="last pair's feature replaced by a non-linear function of the others",
+          quick=1),
+    Claim(id="loop.jaksch2010.thm2", paper="loop",
+          cite="[jaksch2010, Thm 2]; [loop card §3.6, §4 C7 (b), (c)]",
+          statement="UCRL2's gap-regret grows at most like sqrt(T) at large T: log-log slope "
+          "<= 0.5 + 0.1 (the 34 D S sqrt(A T log(T/delta)) bound's ratio is in the extras)",
+          assumptions="RiverSwim-3 family (D ~ 4.8), paper radii, delta = 0.05, mean rewards; "
+          "G(T) at T = 2^16..2^18 (upper half of 2^14..2^18)",
+          provenance="unverified", kind="rate", options={"slope": (0.0, 0.6)},
+          instances=_ucrl2_rate_instances, measure=functools.partial(_ucrl2_rate, scale=1.0),
+          negative_control=functools.partial(_ucrl2_rate, scale=1e-3),
+          control_note="both confidence radii x 1e-3: locks onto a suboptimal policy, slope 1",
+          quick=1, default=4),
+    Claim(id="loop.wu2022.ucrl2vtr", paper="loop",
+          cite="[wu2022, UCRL2-VTR]; [loop card §3.8, §4 C9]",
+          statement="UCRL2-VTR (Hoeffding) on the hard linear-mixture instance with a fixed gap: "
+          "gap-regret log-log slope <= 0.5 + 0.1",
+          assumptions="hard instance d = 3, gap 0.05, balanced sign patterns; radius of "
+          "rlsandbox.algorithms.loop.linear.mixture_beta with span D, ridge 1, delta = 0.05; "
+          "G(T) at T = 2^16..2^18", provenance="unverified", kind="rate",
+          options={"slope": (0.0, 0.6)}, instances=_vtr_instances,
+          measure=functools.partial(_vtr_rate, greedy=False),
+          negative_control=functools.partial(_vtr_rate, greedy=True),
+          control_note="ellipsoid bonus removed (greedy in theta_hat): keeps a tied action, "
+          "slope 1", quick=1, default=4),
+    Claim(id="loop.he2024.span_needed", paper="loop",
+          cite="[loop card §4 C10, §6 pitfall 3]",
+          statement="LOOP's gap-regret is non-decreasing in the span bound B for "
+          "B in {1, 2, 4} sp(V*)",
+          assumptions="RiverSwim-3 family; value-based tabular LOOP, c_beta = 0.02, c_sw = 4, "
+          f"T = {C10_T}; mean over {C10_SEEDS} seeds, the same seeds for every B",
+          provenance="unverified", kind="monotone", options={"direction": "nondecreasing"},
+          instances=_span_needed_instances,
+          measure=functools.partial(_span_needed, mults=C10_MULTS),
+          negative_control=functools.partial(_span_needed, mults=C10_CONTROL_MULTS),
+          control_note="sweep starts at B = sp(V*)/2 (f* outside the class): regret is "
+          "largest there", quick=1, default=4),
 ]
 
 for _claim in CLAIMS:

@@ -23,6 +23,11 @@ Modules
 :mod:`.skeleton`    LOOP's run loop (:func:`loop_value`, :func:`loop_finite`), compiled
                     interaction, lazy test every step (card §3.1-§3.3).
 :mod:`.ucrl2`       UCRL2 with extended value iteration (card §3.6).
+:mod:`.linear`      linear classes: value-based linear LOOP (planner (b)) and FOPO (§3.7),
+                    model-based linear-mixture LOOP with planner (c) in closed form on the hard
+                    instance and the relaxed EVI planner, UCRL2-VTR (§3.8), the
+                    rectangular relaxation (d-ii) of model-based tabular LOOP, and OLSVI.FH.
+:mod:`.agec`        empirical AGEC diagnostics (dominance / transferability ratios, §2.4).
 :mod:`.regret`      exact regret bookkeeping: gap-regret, realised regret, the two path-wise
                     decompositions (card §2.2, §3.4).
 :mod:`.trace`       the :class:`Trace` of a run.
@@ -31,9 +36,8 @@ Claims: :mod:`rlsandbox.proofs_check.loop` (``rlsandbox verify loop``); figures
 ``loop_regret_vs_T`` (F1) and ``loop_switches_vs_T`` (F2); notebook ``notebooks/08_loop.py``;
 an overview with measured tightness in this package's ``README.md``.
 
-Not implemented yet (see the issue): planner (c) for linear mixtures (closed form on the hard
-instance, ``loop_model_relaxed``), the rectangular relaxation (d-ii), FOPO / OLSVI.FH runs,
-UCRL2-VTR, AGEC diagnostics.
+Not implemented yet (see the issue): the exact QCQP inner step of (d-ii) (a closed-form
+relaxation is used).
 
 Examples
 --------
@@ -45,8 +49,12 @@ Examples
 >>> bool(G[-1] < 0.05 * G.size), tr.n_plans < 30    # sublinear, few re-plans
 (True, True)
 """
+from rlsandbox.algorithms.loop.agec import agec_ratios
 from rlsandbox.algorithms.loop.hypotheses import (Hypothesis, TabularStats, bellman_error,
                                                   tabular_excess, true_hypothesis)
+from rlsandbox.algorithms.loop.linear import (fopo, loop_model_hard, loop_model_rectangular,
+                                              loop_model_relaxed, loop_value_linear,
+                                              mixture_beta, mixture_evi, olsvi_fh, ucrl2_vtr)
 from rlsandbox.algorithms.loop.planners import (MAX_GREEDY_POLICIES, FiniteClass, LinearStats,
                                                 PlanInfo, ValuePlanner, check_enumeration,
                                                 plan_certainty_equivalent, plan_finite,
@@ -68,4 +76,6 @@ __all__ = ["Hypothesis", "TabularStats", "bellman_error", "tabular_excess", "tru
            "gap_regret", "optimal_gaps", "regret", "C_BETA_DEFAULT", "C_SW_DEFAULT",
            "finite_beta", "loop_finite", "loop_value", "value_beta", "value_beta_theory",
            "excess_path", "Trace", "episode_bound",
-           "evi_inner_max", "extended_value_iteration", "ucrl2", "ucrl2_regret_bound"]
+           "evi_inner_max", "extended_value_iteration", "ucrl2", "ucrl2_regret_bound",
+           "agec_ratios", "fopo", "loop_model_hard", "loop_model_relaxed", "loop_value_linear",
+           "mixture_beta", "mixture_evi", "ucrl2_vtr", "loop_model_rectangular", "olsvi_fh"]

@@ -321,3 +321,65 @@ def _ucrl2(T, s0, cdf, R, noisy, u_s, u_r, delta, scale_r, scale_p, r_clip, evi_
                 N[s, a] += v[s, a]
         k += 1
     return k
+
+
+# ---------------------------------------------------------------- linear classes (b), (c)
+@kernel
+def _segment_linear(i0, T, cdf, R, noisy, u_s, u_r, pi, X, W, C, c_r, theta, mode, threshold,
+                    Linv, z, b, logdet, out_s, out_a, out_r):
+    """Run steps i0, ... of a linear-class learner with a fixed policy ``pi`` and parameter
+    ``theta`` (d,), updating ridge-regression statistics in place.
+
+    Step i plays a = pi[s], draws (r, s'), and with the regression feature x = X[s, a] (d,)
+    and target y = c_r r + W[s'] - C[s, a] adds x x^T to Lambda (Sherman-Morrison update of
+    ``Linv`` = Lambda^{-1}; ``logdet[0]`` += log(1 + x^T Linv x), the matrix determinant
+    lemma), x y to ``b`` and x e to ``z`` with e = x^T theta - y, so that
+    ``z^T Linv z = ||theta - theta_hat||^2_Lambda`` (theta_hat = Linv b) is the excess loss of
+    ``theta``. Before each step after the first: return i if mode == 0 (every step), mode == 1
+    and z^T Linv z > threshold (LOOP's lazy test), or mode == 2 and logdet[0] > threshold
+    (determinant doubling: the caller passes log det at the re-plan + log 2). Returns T at the
+    horizon.
+    """
+    A = R.shape[1]
+    d = X.shape[2]
+    v = np.empty(d)
+    for i in range(i0, T):
+        if i > i0:
+            if mode == 0:
+                return i
+            if mode == 1:
+                q = 0.0
+                for j in range(d):
+                    acc = 0.0
+                    for k in range(d):
+                        acc += Linv[j, k] * z[k]
+                    q += z[j] * acc
+                if q > threshold:
+                    return i
+            elif logdet[0] > threshold:
+                return i
+        s = out_s[i]
+        a = pi[s]
+        s2 = _next_state(cdf, s * A + a, u_s[i])
+        r = _reward(R, s, a, noisy, u_r[i])
+        out_a[i] = a
+        out_r[i] = r
+        out_s[i + 1] = s2
+        y = c_r * r + W[s2] - C[s, a]
+        e = -y
+        for j in range(d):
+            e += X[s, a, j] * theta[j]
+        quad = 0.0
+        for j in range(d):
+            acc = 0.0
+            for k in range(d):
+                acc += Linv[j, k] * X[s, a, k]
+            v[j] = acc
+            quad += X[s, a, j] * acc
+        for j in range(d):
+            for k in range(d):
+                Linv[j, k] -= v[j] * v[k] / (1.0 + quad)
+            b[j] += X[s, a, j] * y
+            z[j] += X[s, a, j] * e
+        logdet[0] += np.log1p(quad)
+    return T

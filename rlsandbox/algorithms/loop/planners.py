@@ -135,7 +135,7 @@ class ValuePlanner:
         "clarabel" (default) writes the cone program in CLARABEL's standard form directly
         (about 5x less overhead per program); "cvxpy" states it through cvxpy with parameters
         (DPP, compiled once) and CLARABEL underneath. Both solve the same program; the tests
-        check that they agree. The fallback (least excess loss) always goes through cvxpy.
+        check that they agree. The fallback (least excess loss) uses the same backend.
     """
 
     def __init__(self, S: int, A: int, B: float, F: np.ndarray | None = None, *,
@@ -183,18 +183,27 @@ class ValuePlanner:
         blocks.append(row(J=1.0)); rhs.append(np.ones(1))                       # J <= 1
         return np.vstack(blocks), np.concatenate(rhs)
 
-    def _plan_clarabel(self, K, kJ, KV, k0, beta):
+    def _plan_clarabel(self, K, kJ, KV, k0, beta, fit=False):
+        """One CLARABEL program per greedy policy: max J in the set or, with ``fit``, the least
+        excess loss (an extra variable t >= ||residual||, minimised; x = (w, J, V, t))."""
         import clarabel
         import scipy.sparse as sps
 
         S, p = self.S, self.p
-        n = p + 1 + S
+        n0 = p + 1 + S
+        n = n0 + int(fit)
         A_nn, b_nn = self._base_rows
+        if fit:
+            A_nn = np.hstack([A_nn, np.zeros((A_nn.shape[0], 1))])
         soc = np.zeros((1 + self.m, n))
-        soc[1:, :p], soc[1:, p], soc[1:, p + 1:] = -K, -kJ, -KV
-        b_soc = np.concatenate([[np.sqrt(beta)], -k0])
+        soc[1:, :p], soc[1:, p], soc[1:, p + 1:n0] = -K, -kJ, -KV
+        b_soc = np.concatenate([[0.0 if fit else np.sqrt(beta)], -k0])
         q = np.zeros(n)
-        q[p] = -1.0                                          # minimise -J
+        if fit:
+            soc[0, n0] = -1.0                                # t - ||res|| in the cone
+            q[n0] = 1.0                                      # minimise t
+        else:
+            q[p] = -1.0                                      # minimise -J
         P0 = sps.csc_matrix((n, n))
         settings = clarabel.DefaultSettings()
         settings.verbose = False
@@ -204,7 +213,7 @@ class ValuePlanner:
         for pi in self._policies:
             eq = np.zeros((S, n))                            # V - Sel F w = 0
             eq[:, :p] = -self._Fm[np.arange(S) * self.A + pi]
-            eq[:, p + 1:] = np.eye(S)
+            eq[:, p + 1:n0] = np.eye(S)
             Amat = sps.csc_matrix(np.vstack([eq, A_nn, soc]))
             b = np.concatenate([np.zeros(S), b_nn, b_soc])
             sol = clarabel.DefaultSolver(P0, q, Amat, b, cones, settings).solve()
@@ -279,6 +288,12 @@ class ValuePlanner:
 
     def _fallback(self, K, kJ, KV, k0, beta):
         """Least excess loss over H (used when no hypothesis meets the radius)."""
+        if self.backend == "clarabel":
+            best_t, best = np.inf, None
+            for status, pi, x in self._plan_clarabel(K, kJ, KV, k0, beta, fit=True):
+                if x is not None and float(x[-1]) < best_t:
+                    best_t, best = float(x[-1]), (pi, x[:-1])
+            return best
         c = self._set_cvxpy(K, kJ, KV, k0, beta)
         best_t, best = np.inf, None
         for pi in self._policies:

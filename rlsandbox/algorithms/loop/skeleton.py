@@ -40,6 +40,11 @@ Switching [card §3.1, §6 pitfall 13]. ``c_sw`` defaults to 4 (the card author'
 unverified). ``c_sw = 0`` is the no-low-switching ablation: re-plan at every step (T plans).
 A plan counts as a switch even if its policy is unchanged; :class:`Trace` reports both.
 
+Empty confidence set [S]. If no hypothesis of the class meets the radius (possible only when
+realizability fails, e.g. ``B < sp(V*)``, claim C10's control), the planner returns one of least
+excess loss and the lazy test of that segment fires at ``c_sw * max(beta, Exc(f^k))`` instead of
+``c_sw * beta`` (which it would exceed at once, re-planning every step).
+
 Ablations of optimism [card §4 C1 control; S]: ``planner="certainty_equivalent"`` for
 :func:`loop_value`, ``optimistic=False`` (least squares) for :func:`loop_finite`.
 
@@ -233,11 +238,14 @@ def loop_value(mdp: Any, T: int, *, rng: Any, B: float | None = None,
     i = 0
     while i < T:
         st = TabularStats(N, Rsum, Nsas)
+        seg_threshold = threshold
         if vp is not None:
             f, pinfo = vp.plan(*tabular_residual(st), beta)
             for key in ("programs", "optimal", "inaccurate", "infeasible", "failed"):
                 counts[key] += getattr(pinfo, key)
             counts["fallback"] += int(pinfo.fallback)
+            if pinfo.fallback:             # empty set: lazy test relative to Exc(f^k) [S]
+                seg_threshold = c_sw * max(beta, pinfo.excess)
         else:
             f = plan_certainty_equivalent(st, int(out_s[i]))
         exc_star.append(float(_tabular_excess(N, Rsum, Nsas, np.ascontiguousarray(f_star.Q),
@@ -249,7 +257,7 @@ def loop_value(mdp: Any, T: int, *, rng: Any, B: float | None = None,
         plans.append(f)
         i_next = _segment_tabular(i, T, cdf, R, noisy, u_s, u_r, np.ascontiguousarray(f.pi),
                                   np.ascontiguousarray(f.Q), f.J, np.ascontiguousarray(f.V),
-                                  threshold, every_step, N, Rsum, Nsas, terms, out_s, out_a,
+                                  seg_threshold, every_step, N, Rsum, Nsas, terms, out_s, out_a,
                                   out_r)
         epoch[i:i_next] = len(plans) - 1
         i = int(i_next)
