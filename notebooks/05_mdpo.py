@@ -258,3 +258,50 @@ assert gap_a[-1] < 1e-2 * gap_a[0] and gap_c[-1] > 0.5 * gap_c[K_a // 2]
 # (`mdpo.c14.apmd_linear` with this control, `mdpo.c15.bias`), as are Shani's exact TRPO on
 # the visited states (`mdpo.c10.exact_trpo`) and the $M^{-1/2}$ accuracy of Sample-Based
 # TRPO's estimate (`mdpo.c11.sample_based_trpo`).
+
+# %% [markdown]
+# ## 7. The sharp detector with an inexact step, and Assumption 1
+#
+# With an estimate $\hat Q_k$ in place of $Q_k$ the proof of C3 goes through with an extra
+# term: if $\tau_k$ is the largest per-state half-range of $\hat Q_k - Q_k$ (a per-state
+# constant changes no mirror step), then
+# $\theta_{k+1}(\delta_{k+1}-\delta_k)+\delta_k \le \frac{D^*_k-D^*_{k+1}}{(1-\gamma)\eta_k}
+# + \frac{2\tau_k\theta_{k+1}}{1-\gamma}$ (derivation in `tests/test_mdpo_c3_variants.py`).
+# Below, generative-model PMD with few rollouts: the exact inequality fails on some steps,
+# the inexact one, fed the *realised* error, holds on every step.
+
+# %%
+from rlsandbox.algorithms.mdpo import exact_trpo, sampled_pmd
+from rlsandbox.mdps.mdpo import two_islands
+
+ref = T.reference(mdp)
+samp = sampled_pmd(mdp, K=8, step=geometric(1.0, GAMMA), M=2, H=10, rng=rng)
+lhs_s, rhs_s, tol_s = c3_sides(mdp, samp, "kl", ref)
+err = np.asarray(samp.Q_used) - np.asarray(samp.Q[:-1])
+tau_k = ((err.max(axis=2) - err.min(axis=2)) / 2).max(axis=1)
+extra = 2 * tau_k * T.thetas(mdp, ref, samp.pi)[1:] / (1 - GAMMA)
+print("steps violating exact C3:  ", int((lhs_s > rhs_s + tol_s).sum()), "of", len(lhs_s))
+print("steps violating inexact C3:", int((lhs_s > rhs_s + tol_s + extra).sum()))
+assert np.all(lhs_s <= rhs_s + tol_s + extra)
+
+# %% [markdown]
+# Shani's Exact TRPO updates only the states its restart distribution $\nu$ reaches. Its rate
+# for $\mu\cdot V$ (registered as `mdpo.c10.exact_trpo_rate`, the explicit form of C8) needs
+# Assumption 1: every state $\pi^*$ visits from $\mu$ must be reachable from $\nu$. On two
+# disconnected islands with $\nu$ on the first and $\mu$ on the second (the card's negative
+# control), the gap never moves while the bound keeps falling.
+
+# %%
+isl = two_islands(S=5, A=3, gamma=0.5, rng=0)
+ref_i = T.reference(isl)
+K_i = 300
+t_i = np.sqrt(2 * np.log(isl.A) / (K_i + 1)) * (1 - 0.5)    # argmin of the final bound, h = 2
+run_i = exact_trpo(isl, K=K_i, step=t_i, nu=isl.rho)
+mu_in, mu_out = isl.rho, (isl.rho == 0) / (isl.rho == 0).sum()
+bound_i = T.shani_unregularized_bound(0.5, isl.A, 1.0, np.full(K_i + 1, t_i))
+for name, mu in (("mu = nu (Assumption 1 holds)", mu_in), ("mu on island 2 (violated)", mu_out)):
+    gap_i = (ref_i.V_star - run_i.V) @ mu
+    print(f"{name:32s} gap at N = 0: {gap_i[0]:.3f}, at N = {K_i}: {gap_i[-1]:.3f}; "
+          f"bound at N = {K_i}: {bound_i[-1]:.3f}")
+assert (ref_i.V_star - run_i.V[-1]) @ mu_in <= bound_i[-1]
+assert (ref_i.V_star - run_i.V[-1]) @ mu_out > bound_i[-1]

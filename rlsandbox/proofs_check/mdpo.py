@@ -43,6 +43,7 @@ mdpo.c0.performance_difference         V^{pi'}(rho) - V^pi(rho) = <d^{pi'}, A^pi
                                        /(1-g) (the classic claims' measurement)
 mdpo.c10.exact_trpo                    Exact TRPO's iterate maximises the d_nu^{pi_k}-     C10 paper
                                        weighted proximal objective, pi_k kept off S_k
+mdpo.c10.exact_trpo_rate               Assumption 1: mu.(V* - V_N) <= C8's explicit bound   C10 derived
 mdpo.c11.sample_based_trpo             RMSE of Sample-Based TRPO's objective estimate      C11 paper
                                        ~ M^-1/2 (rate: slope in [-0.7, -0.3])
 mdpo.c14.apmd_linear                   APMD late per-step factor <= gamma^(1/2) (a),       C14 paper
@@ -60,9 +61,10 @@ fails on it by construction (derivations in the builders' docstrings): ``bandit_
 (noise, overshoot, bias), ``delayed_reward`` (wrong discount; with ``teleport`` for Lan's
 ergodic weighting), ``stationary_start`` (C*_rho = 1), ``coin_flip`` (maximal return
 variance), ``pi_chain`` of the classic claims with rho concentrated on its start (PI
-improves the start state last), ``two_islands`` (C10: states no policy reaches from rho).
+improves the start state last), ``two_islands`` (C10: states no policy reaches from rho;
+with gamma = 0.5 for the rate, whose control strands the evaluation weight there).
 C11 and C14 are statistical / rate statements: C11 is a ``rate`` claim (Monte-Carlo RMSE
-against M; its control's RMSE is flat in M on any instance), C14 compares a fitted late
+against M; its biased control's RMSE levels off at the bias), C14 compares a fitted late
 per-step factor with a slackened rate. For C12 and C17(c), whose controls fail through a slower
 rate or a wrong fixed point rather than by construction, the named instance is the fixed M1
 draw ``mdpo_random(S=5, A=3, rng=0)`` with enough iterations; tests/test_mdpo_claims.py
@@ -1080,7 +1082,10 @@ def _c10(case: Case, rng: np.random.Generator, *, weighted_step: bool) -> Measur
     * max |pi_{k+1} - pi_k| on the states outside S_k (Shani's algorithm leaves them).
 
     The control folds the weight into the step, t_s = t d_nu^{pi_k}(s) / max d (the per-state
-    lag of finite-m MDPO, card C16(c)), which is not the maximiser where d(s) < max d."""
+    lag of finite-m MDPO, card C16(c)), which is not the maximiser where d(s) < max d.
+    (The card's control, Assumption 1 violated, concerns C10's rate statement, not this
+    identity, which holds with or without it: it is the control of
+    ``mdpo.c10.exact_trpo_rate``, see :func:`_c10_rate`.)"""
     mdp, K = case.mdp, case.K
     t = _log_uniform(rng, 0.1, 10.0)
     pi0 = rng.dirichlet(np.ones(mdp.A), size=mdp.S)
@@ -1115,6 +1120,62 @@ def _c10(case: Case, rng: np.random.Generator, *, weighted_step: bool) -> Measur
     return _worst(cands, "equality", t=t, unvisited=int((d[0] == 0).sum()))
 
 
+C10_CONTROL_K = 200
+
+
+def _c10_rate(case: Case, rng: np.random.Generator, *, stranded: bool) -> Measurement:
+    """mu . (V* - V^{pi_N}) against C8's explicit bound for Exact TRPO with restart nu, every
+    N (KL, uniform pi_0; :func:`rlsandbox.algorithms.mdpo.theory.shani_unregularized_bound`).
+
+    Derivation [derived; the explicit form of Shani Thm 16 as C8 is of Thm 2(1)]: C8's
+    per-state inequality t_k <A_k(s,.), pi*(.|s)> <= KL_k(s) - KL_{k+1}(s) + t_k^2 h^2/2
+    (three-point, Pinsker, Fenchel) holds on every state Exact TRPO updates, i.e. on
+    S_k = {d_nu^{pi_k} > 0}. If supp d_mu^{pi*} is inside S_k for every k (Assumption 1,
+    C^{pi*} = max d_mu^{pi*}/nu < inf, since d_nu^{pi_k} >= (1-gamma) nu), averaging over
+    d_mu^{pi*} and the performance-difference lemma give (1-gamma) sum_k t_k mu.(V* - V_k) <=
+    E_{d_mu^{pi*}} KL(pi*||pi_0) + (h^2/2) sum_k t_k^2 with KL(pi*||pi_0) <= log A, and
+    V_k is nondecreasing in every state (C1), hence the bound for mu . (V* - V_N).
+
+    Claim: (nu = uniform on all states, mu = uniform) and (nu = mu = rho, zeros on island 1),
+    each with Shani's steps and a constant step log-uniform in [0.1, 10]. The control is the
+    card's: Assumption 1 violated, nu = rho (no mass on island 1, which no policy reaches from
+    it) while mu is the point mass on the island-1 state with the largest V* - V^{pi_0}; the
+    step is the constant that minimises the bound at N = C10_CONTROL_K, and the gap stays at
+    its initial value while the bound falls like N^-1/2 (on two_islands(gamma = 0.5), seeds 0-4, the
+    final bound is 0.38-0.42 against stranded gaps 0.64-0.86)."""
+    mdp, g = case.mdp, case.mdp.gamma
+    T.check_unit_rewards(mdp, "C10")
+    ref = T.reference(mdp)
+    ev = _ev(mdp, ref.V_err)
+    r_max = max(float(mdp.R.max()), 1e-12)
+    h = r_max / (1.0 - g)
+    if stranded:
+        K = C10_CONTROL_K
+        V0 = exact_trpo(mdp, K=0, step=1.0, nu=mdp.rho).V[0]
+        stuck = np.where(mdp.rho == 0.0, ref.V_star - V0, -np.inf)
+        mu = np.eye(mdp.S)[int(np.argmax(stuck))]
+        # argmin_t (log A/(t (K+1)) + h^2 t/2) = sqrt(2 log A/(K+1))/h
+        configs = [(mdp.rho, mu, constant(math.sqrt(2.0 * math.log(mdp.A) / (K + 1)) / h))]
+    else:
+        K = case.K
+        eta = _log_uniform(rng, 0.1, 10.0)
+        uni = np.full(mdp.S, 1.0 / mdp.S)
+        configs = [(nu, mu, sch) for nu, mu in ((uni, uni), (mdp.rho, mdp.rho))
+                   for sch in (shani(g, r_max), constant(eta))]
+    cands = []
+    for nu, mu, sch in configs:
+        t = sch.steps(K + 1)
+        label = f"{sch.name}({t[0]:.3g})"
+        run = exact_trpo(mdp, K=K, step=sch, nu=nu)
+        gap = (ref.V_star[None, :] - run.V) @ mu
+        bound = T.shani_unregularized_bound(g, mdp.A, r_max, t)
+        for N in range(K + 1):
+            # a gap carries 2 ev (module docstring); the bound's sums 8 eps relative
+            cands.append(Candidate(float(gap[N]), float(bound[N]), 2.0 * ev + 8 * EPS * bound[N],
+                                   f"{label}(N={N})"))
+    return _worst(cands, "upper_bound", gamma=g)
+
+
 def _random_islands(n: int, rng: np.random.Generator, K: int) -> list[Instance]:
     out = []
     for _ in range(n):
@@ -1129,12 +1190,17 @@ def _c10_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     return [_ISLANDS, *_random_islands(n_random, rng, 8)]
 
 
+def _c10_rate_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    return [_named(two_islands, 30, S=5, A=3, gamma=0.5, rng=0),
+            *_random_islands(n_random, rng, 30)]
+
+
 # ============================================== C11: Sample-Based TRPO (Shani)
 C11_MS = (8, 32, 128, 512)
 C11_RUNS = 12
 
 
-def _c11(case: Case, rng: np.random.Generator, *, ignore_m: bool) -> Measurement:
+def _c11(case: Case, rng: np.random.Generator, *, drop_weight: bool) -> Measurement:
     """RMSE over C11_RUNS runs of Sample-Based TRPO's estimate of its linearised objective,
     for M in C11_MS samples (:func:`rlsandbox.algorithms.mdpo.sampled.shani_q`, nu = rho):
 
@@ -1148,29 +1214,32 @@ def _c11(case: Case, rng: np.random.Generator, *, ignore_m: bool) -> Measurement
     Rollouts of length T with gamma^T/(1-gamma) <= 1e-6 (truncation bias, also of the
     d_nu draws, far below the RMSE at M = 512). Reported: y(M) = RMSE(M) / RMSE(C11_MS[0])
     (relative RMSE: the pooled log-log fit then compares slopes, not the instances' noise
-    levels). The control ignores the requested M and always draws C11_MS[0] samples (the
-    sample size not passed through): y stays at 1 up to Monte-Carlo error, slope ~ 0.
+    levels).
 
-    (Two controls that bias the estimate were tried and NOT caught at these M: dropping the
-    importance weight A (bias L (1 - 1/A)) and truncating rollouts after one step; on these
-    random MDPs both biases are comparable to the RMSE at M = 512 (measured at seed 0:
-    pooled slope -0.43 with the weight dropped), so they would need far more samples.)"""
+    The control is a biased estimator: Qtilde without the importance weight |A| of the
+    uniform action draw (Qtilde(s, a) = (1/n(s)) sum qhat_m), whose mean is L/|A|. Its error
+    is bias L (1 - 1/|A|) plus noise, so eps does not fall below the bias whatever M, which
+    is exactly how Thm 5's floor fails with a biased Qtilde; the fitted slope flattens
+    (``verify --seed 0``: quick budget, control slope -0.09, CI [-0.17, -0.02], claim -0.47;
+    default budget, 7 instances, control -0.14, CI [-0.20, -0.08], claim -0.51). (Truncating rollouts after one step instead is NOT
+    caught on these instances: with gamma = 0.5 and dense kernels the action effects are
+    almost all immediate, so that bias is below the RMSE at M = 512.)"""
     from rlsandbox.algorithms.mdpo.sampled import shani_q
     mdp, g = case.mdp, case.mdp.gamma
     ref = T.reference(mdp)
     pi = rng.dirichlet(np.ones(mdp.A), size=mdp.S)
-    V, Q = _eval_lam(mdp, pi, np.log(pi), 0.0)
+    _, Q = _eval_lam(mdp, pi, np.log(pi), 0.0)
     d = T.occupancies(mdp, pi[None], mdp.rho)[0]
     diff = np.eye(mdp.A)[ref.pi_star] - pi
     L = float(d @ (Q * diff).sum(axis=1))
     T_roll = math.ceil(math.log(1e-6 * (1.0 - g)) / math.log(g))
+    weight = 1.0 / mdp.A if drop_weight else 1.0
     ys = []
     for M in C11_MS:
-        m = C11_MS[0] if ignore_m else M
         err = []
         for _ in range(C11_RUNS):
-            Qt, n = shani_q(mdp, pi, M=m, T=T_roll, rng=rng)
-            err.append(float((n / m) @ (Qt * diff).sum(axis=1)) - L)
+            Qt, n = shani_q(mdp, pi, M=M, T=T_roll, rng=rng)
+            err.append(weight * float((n / M) @ (Qt * diff).sum(axis=1)) - L)
         ys.append(float(np.sqrt(np.mean(np.square(err)))))
     y = np.array(ys)
     return Measurement(y / y[0], None, extra={"x": [float(M) for M in C11_MS], "L": L,
@@ -1316,6 +1385,14 @@ CLAIMS: list[Claim] = [
            *_pair(_c10, switch=("weighted_step", False, True)),
            "per-state step t d_nu(s)/max d (the weight folded into the exponent: finite-m "
            "MDPO's lag, not the maximiser)"),
+    _claim("mdpo.c10.exact_trpo_rate", "[shani2020, Thm 16, Assumption 1]; card C10",
+           "Exact TRPO with supp d_mu^{pi*} inside supp nu: mu.(V* - V^{pi_N}) <= (log A + "
+           "(h^2/2) sum_{k<=N} t_k^2)/((1-gamma) sum_{k<=N} t_k), h = R_max/(1-gamma)",
+           _UNIT + "; KL, uniform pi_0; (nu, mu) = (uniform, uniform) and (rho, rho) with "
+           "zeros; Shani's and constant steps", "derived", "upper_bound", _c10_rate_instances,
+           *_pair(_c10_rate, switch=("stranded", False, True)),
+           "Assumption 1 violated: nu without mass on island 1, mu a point mass there (the "
+           "card's control; the gap stays, the bound falls)"),
     _claim("mdpo.c11.sample_based_trpo", "[shani2020, Thm 5, Table 1]; card C11",
            "Sample-Based TRPO's estimate of its linearised objective sum_s d_nu^pi(s) "
            "<Q^pi(s,.), pi* - pi> has RMSE ~ M^(-1/2) (log-log slope in [-0.7, -0.3]): the "
@@ -1324,8 +1401,9 @@ CLAIMS: list[Claim] = [
            f"{C11_RUNS} runs per M; truncation bias <= 1e-6", "paper", "rate",
            _instances(_named(mdpo_random, 1, S=4, A=3, gamma=0.5, rng=0), K=1, S=(3, 6),
                       A=(2, 3), gammas=(0.5,)),
-           *_pair(_c11, switch=("ignore_m", False, True)),
-           "the requested M ignored (always 8 samples): the RMSE does not shrink",
+           *_pair(_c11, switch=("drop_weight", False, True)),
+           "a biased Qtilde: the importance weight |A| dropped (mean L/|A|), so the error "
+           "stops shrinking at the bias",
            options={"slope": (-0.7, -0.3), "confidence": 0.95}, quick=1, default=6),
     _claim("mdpo.c14.apmd_linear", "[lan2023, Thm 3, Thm 4]; card C14",
            "APMD without regularisation converges linearly: late per-step factor of "
