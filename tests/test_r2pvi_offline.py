@@ -120,7 +120,8 @@ def test_chi2_piecewise_search_is_exact(sign):
 
 def test_drpvi_and_drvi_l_searches():
     """DRPVI's exact breakpoint search equals the max over a grid containing every breakpoint;
-    DRVI-L's grid + Brent search is at least the best of a 20001-point grid up to 1e-7."""
+    DRVI-L's branch and bound is at least the best of a dense grid of b (linear on [1e-4, H] and
+    log-spaced down to 1e-12), and its certified upper bound (value + tol) is not beaten there."""
     rng = np.random.default_rng(1)
     for _ in range(5):
         v, C, H = _random_regression(rng)
@@ -129,11 +130,39 @@ def test_drpvi_and_drvi_l_searches():
         grid = np.unique(np.concatenate([np.linspace(0.0, H, 3001), v]))
         brute = (C @ np.minimum(v[:, None], grid[None, :]) - rho[:, None] * grid).max(axis=1)
         assert np.allclose(exact, brute, rtol=0.0, atol=1e-12)
-        found = off._drvi_l_search(v, C, H, rho)
-        bgrid = np.linspace(1e-4, H, 20001)
+        found, upper = off._drvi_l_search(v, C, H, rho, certificate=True)
+        bgrid = np.concatenate([np.geomspace(1e-12, 1e-4, 2001), np.linspace(1e-4, H, 20001)])
         brute = np.array([off._drvi_l_objective(v, C[i], rho[i], bgrid).max()
                           for i in range(C.shape[0])])
-        assert np.all(found >= brute - 1e-7)
+        # the grid points are feasible b: the certified bound must dominate them (round-off of
+        # a sum of K terms: 1e-12); the search keeps the b -> 0+ limit 0 as a candidate
+        assert np.all(upper >= brute - 1e-12)
+        assert np.all(found >= np.maximum(brute, 0.0) - 1e-6 * H)
+        assert np.allclose(upper - found, 1e-6 * max(H, 1.0), rtol=0.0, atol=1e-14)
+
+
+@pytest.mark.parametrize("rho", [0.1, 0.5, 3.0])
+def test_drvi_l_search_equals_the_kl_ball_primal(rho):
+    """With population weights (c = mu0 >= 0, sum 1) DRVI-L's dual is the KL-ball dual of card
+    §2.7, so the certified search must agree with cvxpy's constrained primal (card C3 tolerance
+    1e-6). rho = 3 > log(1 / mu0(x0)) = log 5: the ball holds delta_{x0}, the infimum is
+    min V = 0 and the dual's supremum is only approached as b -> 0+ (the old grid from
+    1e-4 H returned about -1e-4 H (rho - log 5) there)."""
+    from rlsandbox.algorithms.r2pvi.primal import ball_primal
+
+    V, mu0, H = np.array([0.0, 1.0, 2.0, 3.0]), np.array([0.2, 0.3, 0.3, 0.2]), 3.0
+    found, upper = off._drvi_l_search(V, mu0[None, :], H, np.array([rho]), certificate=True)
+    primal = ball_primal("kl", V, mu0, rho)[0]
+    # search tolerance 1e-6 H (certified) plus the card's cvxpy tolerance 1e-6
+    assert primal - 1e-6 * H - 1e-6 <= found[0] <= primal + 1e-6
+    assert upper[0] >= primal - 1e-6
+    if rho == 3.0:
+        assert 0.0 <= found[0] <= 1e-6
+
+
+def test_drvi_l_search_rejects_negative_targets():
+    with pytest.raises(ValueError, match="v >= 0"):
+        off._drvi_l_search(np.array([-1.0, 1.0]), np.ones((1, 2)) / 2, 2.0, np.array([0.1]))
 
 
 # ====================================================================== "reduces to" (C10)

@@ -93,8 +93,10 @@ def test_figure_1d_reproduced_for_pevi_tv_and_drpvi():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match=r"method == 'chi2'; expected one of 'pevi'"):
-        train_option(np.full((3, 4), 100.0), method="chi2", beta=0.1)
+    with pytest.raises(ValueError, match=r"method == 'sarsa'; expected one of 'pevi'"):
+        train_option(np.full((3, 4), 100.0), method="sarsa", beta=0.1)
+    with pytest.raises(ValueError, match=r"lam == 0.0"):
+        train_option(np.full((3, 4), 100.0), method="chi2", beta=0.1, lam=0.0)
     with pytest.raises(TypeError, match=r"lam must be a real number"):
         train_option(np.full((3, 4), 100.0), method="tv", beta=0.1)
     with pytest.raises(ValueError, match=r"p == 1.5, must be in \[0, 1\]"):
@@ -127,8 +129,7 @@ def test_exact_oracle_dominates_nelder_mead():
     """DRPVI: at the first estimated step both oracles see the same targets; the breakpoint
     search returns the global maximum of the dual over [0, H], Nelder-Mead a feasible point's
     value, so exact >= Nelder-Mead (up to round-off of sums of 100 terms below 30: 1e-12).
-    (DRVI-L's "exact" search scans b in [1e-4 H, H] only, so Nelder-Mead, which may reach
-    b = 1e-6, can beat it by up to ~1e-4 H rho where the dual peaks at b -> 0.)"""
+    (DRVI-L's certified search: tests/test_r2pvi_offline.py.)"""
     prices = legacy_dataset(p0=0.5, K=100, H=8, seed=1)
     nm = train_option(prices, method="drpvi", beta=0.1, rho=0.1, d=30)
     ex = train_option(prices, method="drpvi", beta=0.1, rho=0.1, d=30, oracle="exact")
@@ -136,6 +137,11 @@ def test_exact_oracle_dominates_nelder_mead():
     assert np.all(ex.w[h] >= nm.w[h] - 1e-12)
     assert np.max(ex.w[h] - nm.w[h]) < 1e-3        # Nelder-Mead is close here
     assert nm.n_evals > 0 and ex.n_evals == 0
+    # DRVI-L: Nelder-Mead's value is g(b) at a feasible b, so it cannot exceed the certified
+    # upper bound value + 1e-6 H of the branch and bound (plus the same round-off)
+    nm = train_option(prices, method="drvi_l", beta=0.1, rho=0.1, d=30)
+    ex = train_option(prices, method="drvi_l", beta=0.1, rho=0.1, d=30, oracle="exact")
+    assert np.all(ex.w[h] >= nm.w[h] - 1e-6 * 8 - 1e-12)
 
 
 def test_variance_aware_weights_recomputed_by_hand():
@@ -177,3 +183,25 @@ def test_variance_aware_panel_not_reproduced(method, kw, panel):
     assert abs(got - panel) > 0.5
     assert got == pytest.approx(np.mean([legacy_monte_carlo(a, p=0.2) for a in plain]),
                                 abs=1e-12)
+
+
+def test_chi2_agent_exact_dominates_nelder_mead_and_matches_a_grid():
+    """R2PVI-chi2 on the option task (card §3.2, the option code maximizes, P3): at the first
+    estimated step both oracles see the same targets; the exact piecewise search is the global
+    maximum over [0, H], so it is >= Nelder-Mead's feasible value and >= the best of a grid that
+    contains every breakpoint (round-off of sums of 100 terms below 30: 1e-9)."""
+    H, h = 8, 6
+    prices = legacy_dataset(p0=0.5, K=100, H=H, seed=1)
+    nm = train_option(prices, method="chi2", beta=0.1, lam=3.0, d=30)
+    ex = train_option(prices, method="chi2", beta=0.1, lam=3.0, d=30, oracle="exact")
+    assert np.all(ex.w[h] >= nm.w[h] - 1e-9)
+    assert nm.n_evals > 0 and ex.n_evals == 0
+    Phi = option_features(prices[:, h], 30)
+    C = np.linalg.inv(np.eye(30) + Phi.T @ Phi) @ Phi.T
+    s_next = prices[:, h + 1]
+    v = np.maximum(ex.hold_value(h + 1, s_next), np.maximum(0.0, 100.0 - s_next))
+    grid = np.unique(np.concatenate([np.linspace(0.0, H, 4001), v[v < H]]))
+    Y = np.minimum(v[:, None], grid[None, :])
+    z, z2 = C @ Y, C @ Y ** 2
+    brute = (z - (z2 - z ** 2) / (4.0 * 3.0)).max(axis=1)
+    assert np.all(ex.w[h] >= brute - 1e-9)

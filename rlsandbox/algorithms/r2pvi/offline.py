@@ -29,9 +29,10 @@ coordinate i, so that ``[Lambda^{-1} sum_tau phi^tau y^tau]_i = c_i @ y``:
   form (O(K log K + K d), card §3.2);
 * DRPVI [r2pvi, §3.3]: ``nu_i = max_{alpha in [0, H]} z_i(alpha) - rho_{h,i} alpha``; exact:
   piecewise linear, maximized over the breakpoints {0, H} and the targets;
-* DRVI-L [r2pvi, §3.4]: ``nu_i = max_{b in (0, H]} -b log max{c_i @ (exp(-v/b) - 1) + 1, 1e-6}
-  - b rho_{h,i}``: a log-spaced grid of 64 values of b in [1e-4 H, H], refined by bounded Brent
-  search around the best grid point (not exact: no closed form; resolution ~1e-9 in b);
+* DRVI-L [r2pvi, §3.4]: ``nu_i = sup_{b in (0, H]} -b log max{c_i @ (exp(-v/b) - 1) + 1, 1e-6}
+  - b rho_{h,i}``: no closed form and not concave (signed ridge weights), so a branch and bound
+  over cells of (0, H] with a certified upper bound per cell returns a value within
+  ``1e-6 max(H, 1)`` below the supremum, never above it (the ``b -> 0+`` end included);
 * PEVI [r2pvi, §3.5; jin2021]: ``w_hat = Lambda^{-1} sum phi (r + v)`` (rewards regressed).
 
 Reward. R2PVI, DRPVI and DRVI-L add the known ``theta_h`` (``reward="known"``, the code's
@@ -93,6 +94,7 @@ BONUS_FORMS = ("d_rect", "diag_l2", "full")
 #: DRVI-L clips the argument of its log at this level (the official code's value, card §3.4).
 DRVI_L_LOG_FLOOR = 1e-6
 _DRVI_L_GRID = 64
+_DRVI_L_MAX_ROUNDS = 200
 
 
 # ====================================================================== data
@@ -312,23 +314,65 @@ def _drvi_l_objective(v: np.ndarray, c: np.ndarray, rho_i: float, b: np.ndarray)
     return -b * np.log(np.maximum(z, DRVI_L_LOG_FLOOR)) - b * rho_i
 
 
-def _drvi_l_search(v: np.ndarray, C: np.ndarray, H: float, rho: np.ndarray) -> np.ndarray:
-    from scipy.optimize import minimize_scalar
+def _drvi_l_search(v: np.ndarray, C: np.ndarray, H: float, rho: np.ndarray, *,
+                   tol: float | None = None, certificate: bool = False) -> Any:
+    """DRVI-L's dual ``sup_{b in (0, H]} g_i(b)`` for every coordinate, certified to ``tol``.
 
-    grid = np.geomspace(1e-4 * H, H, _DRVI_L_GRID)
+    ``g_i(b) = -b log max{z_i(b), F} - b rho_i``, ``z_i(b) = c_i @ (exp(-v/b) - 1) + 1``,
+    ``F = DRVI_L_LOG_FLOOR`` (card §3.4). The ridge weights ``c_i`` have both signs, so ``g_i``
+    need not be concave; the search is a branch and bound over cells ``[b1, b2]`` of
+    ``(0, H]``. Bound: for ``v >= 0`` every ``exp(-v_tau/b)`` is nondecreasing in b, so on a
+    cell ``z_i(b) >= z_lo = 1 - sum c + sum_{c>0} c exp(-v/b1) + sum_{c<0} c exp(-v/b2)``
+    (``exp(-v/0) := 1{v = 0}``), and with ``L = -log max{z_lo, F}``,
+    ``g_i(b) <= b (L - rho_i) <= max{b1 (L - rho_i), b2 (L - rho_i)} =: U``. Cells with
+    ``U <= best + tol`` are discarded; the others are split (geometrically while
+    ``b2 > 2 b1``, at ``b2 / 8`` for the cell at 0, else in halves) and ``g_i`` is evaluated
+    at the split point. The search starts from a 64-point log grid on ``[1e-4 H, H]`` plus the
+    cell ``(0, 1e-4 H]``, and from ``best = 0``, the limit of ``g_i`` as ``b -> 0+`` (every
+    term of ``b log`` tends to 0: ``z_i(0+) = 1 - sum_{v > 0} c`` is either positive or
+    floored at F). On return, ``best <= sup_b g_i <= best + tol``: a certified bound, not a
+    local search. Requires ``v >= 0`` (paper mode: ``V_hat`` is clipped at 0).
+
+    ``tol`` defaults to ``1e-6 max(H, 1)``; ``certificate=True`` also returns the certified
+    upper bounds ``best + tol`` (d,).
+    """
+    tol = 1e-6 * max(H, 1.0) if tol is None else float(tol)
+    if v.size and float(v.min()) < 0.0:
+        raise ValueError(f"the DRVI-L branch and bound needs targets v >= 0, got min "
+                         f"{float(v.min())!r}; clip V_hat at 0 (paper mode) or use the "
+                         f"Nelder-Mead oracle")
+    edges = np.geomspace(1e-4 * H, H, _DRVI_L_GRID)
+    E_edges = np.exp(-v[:, None] / edges[None, :])                    # (K, n), exp(-v / b)
+    E_zero = (v == 0.0).astype(float)[:, None]                        # exp(-v / 0+)
     out = np.empty(C.shape[0])
     for i in range(C.shape[0]):
-        vals = _drvi_l_objective(v, C[i], float(rho[i]), grid)
-        j = int(np.argmax(vals))
-        lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, grid.size - 1)]
-        best = float(vals[j])
-        if hi > lo:
-            res = minimize_scalar(
-                lambda b: -float(_drvi_l_objective(v, C[i], float(rho[i]), np.array([b]))[0]),
-                bounds=(lo, hi), method="bounded", options={"xatol": 1e-9 * H})
-            best = max(best, -float(res.fun))
+        c, r = C[i], float(rho[i])
+        cpos, cneg, base = np.maximum(c, 0.0), np.minimum(c, 0.0), 1.0 - float(c.sum())
+
+        def g(b, E):                       # the objective from exp(-v / b), b > 0
+            return -b * (np.log(np.maximum(c @ E + base, DRVI_L_LOG_FLOOR)) + r)
+
+        best = max(0.0, float(g(edges, E_edges).max()))
+        lo, hi = np.concatenate([[0.0], edges[:-1]]), edges
+        E_lo, E_hi = np.concatenate([E_zero, E_edges[:, :-1]], axis=1), E_edges
+        for _ in range(_DRVI_L_MAX_ROUNDS):
+            L = -np.log(np.maximum(base + cpos @ E_lo + cneg @ E_hi, DRVI_L_LOG_FLOOR)) - r
+            keep = np.maximum(lo * L, hi * L) > best + tol
+            if not keep.any():
+                break
+            lo, hi, E_lo, E_hi = lo[keep], hi[keep], E_lo[:, keep], E_hi[:, keep]
+            mid = np.where(lo == 0.0, hi / 8.0,
+                           np.where(hi > 2.0 * lo, np.sqrt(lo * hi), 0.5 * (lo + hi)))
+            E_mid = np.exp(-v[:, None] / mid[None, :])
+            best = max(best, float(g(mid, E_mid).max()))
+            lo, hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
+            E_lo, E_hi = np.concatenate([E_lo, E_mid], axis=1), np.concatenate([E_mid, E_hi],
+                                                                               axis=1)
+        else:
+            raise RuntimeError(f"DRVI-L branch and bound did not certify tol={tol:g} in "
+                               f"{_DRVI_L_MAX_ROUNDS} rounds (coordinate {i}); raise tol")
         out[i] = best
-    return out
+    return (out, out + tol) if certificate else out
 
 
 # ====================================================================== the skeleton

@@ -21,14 +21,21 @@ max(0, K_strike - s_{h+1}^tau))`` with ``Q_hold_h(s) = min(w_h . phi(s) - beta b
 * R2PVI-KL: ``w_{h,i} = m - lam log max{ [Lambda^{-1} sum phi exp(-(v - m)/lam)]_i,
   exp(-(H - m)/lam) }``, ``m = min_tau v^tau`` (the closed form of card §3.2 in the shifted,
   underflow-free form of P10), same bonus as R2PVI-TV;
+* R2PVI-chi2: ``w_{h,i} = max_{alpha in [0, H]} z_i(alpha) - (z2_i(alpha) - z_i(alpha)^2) / (4 lam)``
+  with ``z_i = [Lambda^{-1} sum phi [v]_alpha]_i``, ``z2_i = [Lambda^{-1} sum phi [v]_alpha^2]_i``
+  (card §3.2; the option code maximizes, P3), by the same Nelder-Mead call or exactly (the
+  piecewise-quadratic search of :mod:`~rlsandbox.algorithms.r2pvi.offline`); same bonus. The
+  card's timing figures do not time chi2; ``benchmarks/r2pvi_timing.py`` does;
 * DRPVI: ``w_{h,i} = max_{alpha in [0, H]} [Lambda^{-1} sum phi [v]_alpha]_i - rho alpha`` by
   scipy's bounded Nelder-Mead from ``H/2`` (P11), same bonus as R2PVI-TV;
 * DRVI-L: ``w_{h,i} = max_{b in [1e-6, H]} -b log max{[Lambda^{-1} sum phi (exp(-v/b) - 1)]_i
   + 1, 1e-6} - b rho`` by the same Nelder-Mead call (card §3.4), same bonus.
 
 ``oracle`` selects how the per-coordinate duals are solved: ``"nelder_mead"`` (the code's
-call; the default of DRPVI and DRVI-L), ``"exact"`` (DRPVI: the breakpoint search of
-:mod:`~rlsandbox.algorithms.r2pvi.offline`; DRVI-L: its grid + bounded Brent search), and for
+call; the default of chi2, DRPVI and DRVI-L), ``"exact"`` (chi2: the piecewise-quadratic
+maximization; DRPVI: the breakpoint search of
+:mod:`~rlsandbox.algorithms.r2pvi.offline`; DRVI-L: its certified branch and bound, within
+1e-6 H of the supremum), and for
 R2PVI-TV ``"closed_form"`` (default) or ``"numeric"``: the card's C9 negative control, which
 maximizes ``[Lambda^{-1} sum phi [v]_a]_i`` over ``a in [0, min_tau v^tau + lam]`` by the same
 Nelder-Mead call, as if TV had no closed form (the TV dual ``sup_{a <= min V + lam}
@@ -151,6 +158,7 @@ def _nelder_mead_max(f, lo: float, hi: float) -> tuple[float, int]:
 _ORACLES = {"pevi": (("closed_form",), "closed_form"), "tv": (("closed_form", "numeric"),
                                                                "closed_form"),
             "kl": (("closed_form",), "closed_form"),
+            "chi2": (("nelder_mead", "exact"), "nelder_mead"),
             "drpvi": (("nelder_mead", "exact"), "nelder_mead"),
             "drvi_l": (("nelder_mead", "exact"), "nelder_mead")}
 METHODS = tuple(_ORACLES)
@@ -159,8 +167,8 @@ METHODS = tuple(_ORACLES)
 def _estimate(method: str, oracle: str, v: np.ndarray, C: np.ndarray, H: float,
               lam: float | None, rho: float | None) -> tuple[np.ndarray, int]:
     """The transition part w_h (d,) of one step and the number of objective evaluations."""
-    from rlsandbox.algorithms.r2pvi.offline import _drpvi_exact, _drvi_l_objective, \
-        _drvi_l_search
+    from rlsandbox.algorithms.r2pvi.offline import _chi2_exact, _drpvi_exact, \
+        _drvi_l_objective, _drvi_l_search
 
     d = C.shape[0]
     if method == "pevi":
@@ -176,6 +184,8 @@ def _estimate(method: str, oracle: str, v: np.ndarray, C: np.ndarray, H: float,
         with np.errstate(divide="ignore", invalid="ignore"):
             w = np.where(z > 0.0, np.minimum(m - lam * np.log(z), H), H)
         return w, 0
+    if method == "chi2" and oracle == "exact":
+        return _chi2_exact(v, C, H, lam, +1.0), 0
     if oracle == "exact":
         rho_d = np.full(d, float(rho))
         if method == "drpvi":
@@ -187,6 +197,12 @@ def _estimate(method: str, oracle: str, v: np.ndarray, C: np.ndarray, H: float,
         if method == "tv":                                    # numeric: the C9 control
             w[i], k = _nelder_mead_max(lambda a: float(c @ np.minimum(v, a)), 0.0,
                                        float(v.min()) + lam)
+        elif method == "chi2":
+            def g(a, c=c):
+                y = np.minimum(v, a)
+                z = float(c @ y)
+                return z - (float(c @ y ** 2) - z * z) / (4.0 * lam)
+            w[i], k = _nelder_mead_max(g, 0.0, H)
         elif method == "drpvi":
             w[i], k = _nelder_mead_max(lambda a: float(c @ np.minimum(v, a)) - rho * a, 0.0, H)
         else:
@@ -206,14 +222,14 @@ def train_option(prices: Any, *, method: str, beta: float, d: int = 30, ridge: f
     ----------
     prices : array (K, H+1)
         Price paths under the always-hold behavior (rewards are all 0 in such data).
-    method : {"pevi", "tv", "kl", "drpvi", "drvi_l"}
+    method : {"pevi", "tv", "kl", "chi2", "drpvi", "drvi_l"}
     beta : bonus multiplier (figure: 0.1). d : number of hat features (figure: 30).
     ridge : ridge parameter, the paper's gamma (figure: 1).
-    lam : R2PVI's lambda (required for "tv", "kl"; > 0 for "kl").
+    lam : R2PVI's lambda (required for "tv", "kl", "chi2"; > 0 for "kl", "chi2").
     rho : the DRMDP radius (required for "drpvi", "drvi_l").
     strike : the agent's strike; default K, the code's behavior (P6).
     oracle : how the per-coordinate duals are solved (module docstring); default: the
-        closed form for PEVI / TV / KL, ``"nelder_mead"`` for DRPVI / DRVI-L.
+        closed form for PEVI / TV / KL, ``"nelder_mead"`` for chi2 / DRPVI / DRVI-L.
     variance_aware : bool
         The VA variants of card §3.6 as the card describes them (not the official code, whose
         variance step degenerates to weights 1, P5): a plain run first; then at every step
@@ -243,8 +259,8 @@ def train_option(prices: Any, *, method: str, beta: float, d: int = 30, ridge: f
     beta = check_in_range("beta", beta, low=0.0)
     d = check_int("d", d, low=1)
     ridge = check_in_range("ridge", ridge, low=0.0, low_open=True)
-    if method in ("tv", "kl"):
-        lam = check_in_range("lam", lam, low=0.0, low_open=method == "kl")
+    if method in ("tv", "kl", "chi2"):
+        lam = check_in_range("lam", lam, low=0.0, low_open=method != "tv")
     if method in ("drpvi", "drvi_l"):
         rho = check_in_range("rho", rho, low=0.0)
     if not isinstance(variance_aware, bool):
