@@ -110,7 +110,7 @@ assert np.allclose(np.exp(rl.logpi), p1.pi_star, atol=1e-12)
 
 # %% [markdown]
 # With full coverage (every response compared, one connected component) the set shrinks to
-# $\{\pi^*\}$, and minimising the exact population loss from $\pi_{ref}$ by L-BFGS lands on
+# $\{\pi^*\}$, and minimising the exact population loss from $\pi_{ref}$ by Newton's method lands on
 # $\pi^*$. The broken **DPO without the reference** lands on $\mathrm{softmax}(r^*/\beta)$
 # instead (the card's C3 negative control).
 
@@ -342,13 +342,18 @@ assert abs(math.exp(lp_c[0, 0]) - p1.pi_star[0, 0]) < 1e-9
 # ## 7. The same statements as registered claims
 #
 # Each statement above is a claim of `rlsandbox verify preference`, with a negative control
-# that must fail. Here three of them, on their quick instances.
+# that must fail. Here four of them, on their quick instances. The last is the exact
+# population separation of card C3(b): with piref zeros (so DPO's minimiser set contains
+# infinite-KL members) but a connected comparison graph on the reference support, RLHF returns
+# $\pi^*$ for every tie-break; its control drops one edge, after which RLHF's per-component
+# offsets are as free as DPO's.
 
 # %%
 from rlsandbox.proofs_check import REGISTRY, run_claim  # noqa: E402
 
 for cid in ("preference.song24.dpo_needs_global_coverage",
-            "preference.song24.rlhf_partial_coverage", "preference.rdpo.rate"):
+            "preference.song24.rlhf_partial_coverage", "preference.rdpo.rate",
+            "preference.pref.rlhf_connected_coverage"):
     res = run_claim(REGISTRY[cid], quick=True)
     print(f"{cid}: holds={res.holds}, control caught={res.caught}, "
           f"tightness={res.verdict.tightness}")

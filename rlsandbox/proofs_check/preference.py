@@ -75,6 +75,24 @@ preference.rq24.implicit_reward_decline         E_{y ~ piref}[beta log pi/piref]
 preference.hypo.rloo_unbiased                   RLOO estimates grad KL without bias (C17; upper
                                                 bound on a standardised deviation; baseline
                                                 including the sample itself)
+preference.pref.dpo_unique_minimizer            connected covering graphs: M is a singleton
+                                                (C3(a); equality; C3 control (ii): one edge
+                                                dropped, two members differ)
+preference.pref.rlhf_connected_coverage         G_x connected and covering S_ref (piref zeros):
+                                                RLHF = pi* for every tie-break (C3(b);
+                                                equality; C3's edge drop)
+preference.rq24.shaping_invariance              shaping with Phi(terminal) = 0 keeps pi* and the
+                                                BT preferences (C14(d); equality; C14 control
+                                                (2): Phi(terminal) != 0)
+preference.simpo.reference_free                 SimPO's minimiser is the same under two piref
+                                                (C13's card control as a claim; equality; DPO
+                                                under the same change moves)
+preference.ipo.deterministic_preferences        deterministic preferences: IPO's margins are
+                                                1/(2 tau), finite (C11(c); upper bound; Psi =
+                                                logit, i.e. DPO: margins unbounded)
+preference.rdpo.empirical_unbounded             p_hat <= eps: the empirical rDPO loss has no
+                                                minimiser, decreasing as z -> -inf (C12(d);
+                                                monotone; p_hat = 1/2 inside (eps, 1 - eps))
 ==============================================  ===============================================
 
 Instances. Each claim runs on named instances of :mod:`rlsandbox.mdps.preference` first (the
@@ -86,9 +104,9 @@ r* ~ U(0, 1), beta ~ U(0.05, 2); coverage-failure variants with zeros in piref).
 Tolerances. Exact computations in float64: a sum of n terms of magnitude <= s is within
 n U s of exact (U = 2^-53, [higham2002, §4.2]); each measure states its allowance (usually
 64 n U s, i.e. a factor 64 of headroom for the few extra operations). Optimiser results
-(L-BFGS) carry the first-order error bound ||grad|| / lambda_min of the problem's Hessian with a
-factor 10 for the second-order term; Monte Carlo results use a Bonferroni-corrected normal
-quantile at level 1e-6.
+(Newton / L-BFGS) carry the first-order error bound ||grad|| / lambda_min of the problem's
+Hessian, with a factor 10 for the second-order term; Monte Carlo results use a
+Bonferroni-corrected normal quantile at level 1e-6.
 """
 from __future__ import annotations
 
@@ -259,7 +277,7 @@ def _c2(b: pref.PreferenceBandit, rng: np.random.Generator, *, control: bool) ->
 # =========================================================================== C3
 def _lbfgs_tolerance(b: pref.PreferenceBandit, q: pref.PairData, lp: np.ndarray,
                      loss: pref.PairLoss) -> float:
-    """First-order error bound of an L-BFGS solution ``lp`` of a logistic-family pairwise loss
+    """First-order error bound of an optimiser's solution ``lp`` of a logistic-family pairwise loss
     on the logits: ||theta - theta*||_2 <= ||grad||_2 / lambda_2, lambda_2 the smallest nonzero
     eigenvalue of the Hessian at ``lp`` (per prompt the weighted graph Laplacian with weights
     a^2 W sigma(z) sigma(-z), z = a m - b), and ||pi - pi*||_inf <= ||theta - theta*||_2 / 2
@@ -287,7 +305,7 @@ def _c3(b: pref.PreferenceBandit, rng: np.random.Generator, *, noref: bool) -> M
     tol = _lbfgs_tolerance(b, q, lp, loss)
     sm = b.r / b.beta - logsumexp(b.r / b.beta, axis=1, keepdims=True)
     extra = {"softmax_r_over_beta_distance": float(np.abs(np.exp(lp) - np.exp(sm)).max())}
-    cands = [Candidate(dist, 0.0, tol, "L-BFGS minimiser vs pi*", extra)]
+    cands = [Candidate(dist, 0.0, tol, "numerical minimiser (lam = 0) vs pi*", extra)]
     # the minimum value sum q f(r*(y) - r*(y')) (labelled-mass weighted binary entropy): a
     # loss within ||grad|| ||theta - theta*|| <= ||grad|| 2 tol of its minimum, plus round-off
     # of a sum of n = nX K^2 terms of size <= log 2 + max|h|: 64 n U s
@@ -1018,6 +1036,285 @@ def _c12e(case: _RateCase, rng: np.random.Generator, *, vanilla: bool) -> Measur
     return Measurement(np.array(ys), None, extra={"x": list(RATE_NS), "eps": eps})
 
 
+# ================================================= C3(a) uniqueness, C3 control (ii)
+def _spanning_case(rng_seed: int) -> Case:
+    """A random full-support bandit whose population pairs lie on a random path through all K
+    responses of every prompt: each G_x is connected and covers every response (C3(a)), and
+    dropping any one edge disconnects it (C3's control (ii))."""
+    rng = np.random.default_rng(rng_seed)
+    b = inst.random_preference_bandit(rng=rng, K=int(rng.integers(3, 8)))
+    mask = np.zeros((b.nX, b.K, b.K), dtype=bool)
+    for x in range(b.nX):
+        order = rng.permutation(b.K)
+        mask[x, order[:-1], order[1:]] = True
+    return Case(b, pref.population_pairs(b, edges=mask))
+
+
+def _p2_path_case() -> Case:
+    """P2 (card C5) at delta = 1e-2 with only the pairs {a, b} and {b, c} queried (a path)."""
+    b = inst.song_small_mass(1e-2)
+    mask = np.zeros((1, 3, 3), dtype=bool)
+    mask[0, 0, 1] = mask[0, 1, 2] = True
+    return Case(b, pref.population_pairs(b, edges=mask))
+
+
+def _c3_unique(case: Case, rng: np.random.Generator, *, drop_edge: bool) -> Measurement:
+    """Uniqueness of the DPO minimiser with a connected graph covering every response: (1) the
+    diameter max ||v - v'||_inf of the closure of M_x over its vertices (card C3: the closure is
+    the convex hull of the vertices), (2) two selection rules, the gradient-descent member from
+    log piref and the min-KL member, coincide, (3) the numerical minimiser from a random start
+    reaches
+    the gradient-descent member (only where the Hessian is nonsingular, i.e. the graph is
+    connected: the first-order bound needs lambda_2 > 0). Control (ii): one edge dropped."""
+    b, q = case.bandit, case.data
+    if drop_edge:
+        W = np.array(q.W)
+        yp, ym = (int(i) for i in np.argwhere(W[0] > 0)[0])
+        W[0, yp, ym] = W[0, ym, yp] = 0.0
+        q = pref.PairData(W, population=True)
+    M = pref.dpo_minimizer_set(b, q)
+    cands = []
+    for x in range(b.nX):
+        rows = [np.exp(v) for _, v in M.vertices(x)]
+        diam = max((float(np.abs(u - v).max()) for i, u in enumerate(rows)
+                    for v in rows[i + 1:]), default=0.0)
+        cands.append(Candidate(diam, 0.0, 0.0, f"diameter of closure(M_x), x={x}",
+                               {"vertices": len(rows)}))
+    gd, mk = M.gd_limit(), M.min_kl_member()
+    # both are normalised exponentials of the same log-ratios (one logsumexp each over K
+    # terms of size <= s): K U s per log-probability, headroom 64
+    fin = np.isfinite(gd)
+    s = float(np.abs(gd[fin]).max() + np.abs(mk[np.isfinite(mk)]).max()) + 1.0
+    cands.append(Candidate(float(np.abs(np.exp(gd) - np.exp(mk)).max()), 0.0,
+                           64 * b.K * U * s, "gradient-descent member vs min-KL member"))
+    loss = pref.dpo(b.beta)
+    # the first-order bound needs lambda_2 > 0, i.e. each G_x connected on the whole support
+    # (decided from the graph: a computed lambda_2 of a disconnected graph is round-off)
+    if (M.graph.n_components == 1).all() and not (M.unseen & b.support).any():
+        start = np.where(b.support, b.log_piref + rng.normal(size=b.log_piref.shape), -np.inf)
+        start = start - logsumexp(start, axis=1, keepdims=True)
+        lp = pref.hypo_penalized(b, q, 0.0, loss, logpi0=start)
+        cands.append(Candidate(float(np.abs(np.exp(lp) - np.exp(gd)).max()), 0.0,
+                               _lbfgs_tolerance(b, q, gd, loss)
+                               + _lbfgs_tolerance(b, q, lp, loss),
+                               "numerical minimiser from a random start vs gd member"))
+    return _worst(cands, "equality", singleton=M.is_singleton)
+
+
+# ================================================ C14(d) shaping, C14 control (2)
+def _c14_shaping(tree: tk.TokenTree, rng: np.random.Generator, *, terminal_potential: bool
+                 ) -> Measurement:
+    """Potential shaping r' = r + Phi(s') - Phi(s) with Phi(terminal) = 0 changes every return
+    by the prompt constant -Phi(x) (spread over responses 0), leaves pi* unchanged at every
+    state and every BT preference sigma(R(y) - R(y')) unchanged. Control: Phi(terminal) != 0."""
+    T, nX = tree.T, tree.nX
+    Phi = [rng.normal(size=(nX,) + (tree.V,) * t) for t in range(T + 1)]
+    if not terminal_potential:
+        Phi[T] = np.zeros_like(Phi[T])
+    r2 = tk.shape_reward(tree, Phi)
+    sol, sol2 = tk.soft_solve(tree), tk.soft_solve(tree, r2)
+    R = tk.sequence_return(tree).reshape(nX, -1)
+    R2 = tk.sequence_return(tree, r2).reshape(nX, -1)
+    # sums of 2T + 2 terms of size <= s (rewards, potentials, values, beta log piref): 64 (2T +
+    # 2) U s, divided by beta for log-probabilities (as identity_errors); sigma is 1/4-Lipschitz
+    s = _tree_scale(tree, sol) + max(float(np.abs(p).max()) for p in Phi) + \
+        max(float(np.abs(v).max()) for v in sol2.V)
+    tol = 64 * (2 * T + 2) * U * s
+    shift = R2 - R
+    cands = [Candidate(float(np.ptp(shift, axis=1).max()), 0.0, 2 * tol,
+                       "R' - R constant per prompt (= -Phi(x))")]
+    cands.append(Candidate(max(float(np.abs(a - c).max()) for a, c in
+                               zip(sol2.log_pi, sol.log_pi)), 0.0, tol / tree.beta,
+                           "pi* unchanged at every state"))
+    pairs = lambda A: expit(A[:, :, None] - A[:, None, :])  # noqa: E731
+    cands.append(Candidate(float(np.abs(pairs(R2) - pairs(R)).max()), 0.0, tol,
+                           "BT preferences unchanged"))
+    return _worst(cands, "equality")
+
+
+# ================================================ C13 reference-freeness (card control)
+def _c13_reference(case: _SimPOCase, rng: np.random.Generator, *, with_reference: bool
+                   ) -> Measurement:
+    """The population minimiser u = log pi(y0) - log pi(y1) on one edge, under two random
+    reference policies: SimPO's is the same (nothing anchors it to piref, card C13). Control
+    (the card's contrast): DPO (reference margin, beta = simpo_beta) under the same change,
+    whose minimiser is logit(p)/beta + log piref(y0)/piref(y1)."""
+    p, a, g = case.p, case.simpo_beta, case.simpo_gamma
+    loss = pref.dpo(a) if with_reference else pref.simpo(a, g)
+    us, tol = [], 0.0
+    for _ in range(2):
+        w = rng.dirichlet([1.0, 1.0])
+        b = pref.PreferenceBandit(piref=[w], r=[[math.log(p / (1 - p)), 0.0]], beta=1.0)
+        q = pref.population_pairs(b)       # one edge with P(y0 > y1) = p
+        lp = pref.hypo_penalized(b, q, 0.0, loss)
+        m = float(pref.margins(b, lp, reference=loss.reference)[0, 0, 1])
+        # first-order bound on u: |dL/du| / L''(u) (x 10 for second order), L'' = p ell''(m)
+        # + (1 - p) ell''(-m), plus round-off
+        curv = p * float(loss.curvature(np.array(m))) + (1 - p) * float(
+            loss.curvature(np.array(-m)))
+        grad = pref.loss_gradient_logits(b, q, lp, loss)[0, 0]
+        tol += 10 * abs(grad) / curv + 64 * U * (abs(m) + np.abs(np.log(w)).max() + 1)
+        us.append(float(lp[0, 0] - lp[0, 1]))
+    return Measurement(us[0], us[1], tol, {"u": us})
+
+
+# ===================================================== C11(c) deterministic preferences
+@dataclass(frozen=True)
+class _ChainCase:
+    bandit: pref.PreferenceBandit
+    data: pref.PairData
+    tau: float
+
+
+def _chain_case(K: int, tau: float, seed: int | None = None) -> _ChainCase:
+    """Card E10 / C11(c): one prompt, a chain 0 > 1 > ... > K-1, each adjacent pair seen once
+    (empirical preference 1 on every edge); piref uniform or Dirichlet(1) (seeded)."""
+    piref = np.full(K, 1.0 / K) if seed is None else np.random.default_rng(seed).dirichlet(
+        np.ones(K))
+    b = pref.PreferenceBandit(piref=[piref], r=[np.linspace(1.0, 0.0, K)], beta=tau)
+    return _ChainCase(b, pref.pairs_from_list(1, K, [(0, y, y + 1) for y in range(K - 1)]), tau)
+
+
+def _chain_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [Instance(f"chain(K=4, tau={t}, uniform piref)", {"K": 4, "tau": t},
+                    functools.partial(_chain_case, 4, t)) for t in (0.1, 0.5, 1.0)]
+    for i in range(n_random):
+        params = {"K": int(rng.integers(3, 6)), "tau": round(float(rng.uniform(0.1, 1.0)), 6),
+                  "seed": int(rng.integers(0, 2**32))}
+        out.append(Instance(f"chain#{i}", params, functools.partial(_chain_case, **params)))
+    return out
+
+
+#: Gradient steps and step size of C11(c) (lr 0.25 < 1/lambda_max(2 L) for chains of K <= 5;
+#: see preference_e10_ipo_vs_dpo.Config).
+CHAIN_STEPS, CHAIN_LR = 600, 0.25
+
+
+def _c11c(case: _ChainCase, rng: np.random.Generator, *, logit_psi: bool) -> Measurement:
+    """Deterministic preferences: IPO's exact minimiser has margin 1/(2 tau) on every edge and
+    its gradient-descent iterates from log piref stay finite, with every margin below
+    1/(2 tau) (+ the iterate's distance to the minimiser). Control: Psi = logit, i.e. DPO with
+    beta = tau (IPO23's correspondence) on the same data and steps: no minimiser, margins grow
+    without bound (pi(y-) -> 0 whatever beta)."""
+    b, data, tau = case.bandit, case.data, case.tau
+    target = 1.0 / (2.0 * tau)
+    edges = [(y, y + 1) for y in range(b.K - 1)]
+    cands = []
+    if not logit_psi:
+        g = pref.ipo_minimizer_set(b, data, tau).log_ratio[0]
+        for y, y2 in edges:
+            # Laplacian least squares on a tree: exact fit, round-off K U (|g| + 1) x 64
+            cands.append(Candidate(abs(g[y] - g[y2] - target), 0.0,
+                                   64 * b.K * U * (np.abs(g).max() + 1), f"exact margin {y}>{y2}"))
+    loss = pref.dpo(tau) if logit_psi else pref.ipo(tau)
+    res = pref.train(b, data, loss, steps=CHAIN_STEPS, lr=CHAIN_LR, record=[CHAIN_STEPS])
+    h = pref.margins(b, res.logpi)[0]
+    # GD on IPO's strongly convex (in the margins) loss: a margin exceeds its limit by at
+    # most the iterate's distance ||grad|| / lambda_2(2 L) (first-order bound, x 10)
+    grad = float(np.linalg.norm(pref.loss_gradient_logits(b, data, res.logpi, loss)))
+    W = data.W[0] + data.W[0].T
+    lam2 = np.sort(np.linalg.eigvalsh(2 * (np.diag(W.sum(axis=1)) - W)))[1]
+    for y, y2 in edges:
+        cands.append(Candidate(float(h[y, y2]), target, 10 * grad / lam2,
+                               f"margin {y}>{y2} after {CHAIN_STEPS} steps"))
+    return _worst(cands, "upper_bound", pi_best=float(np.exp(res.logpi[0, 0])))
+
+
+# ===================================================== C12(d) rDPO without a minimiser
+@dataclass(frozen=True)
+class _CountCase:
+    eps: float
+    n_win: int
+    n_loss: int
+
+
+def _count_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    """The card's C12(d) fixture (eps = 0.3, 2 wins / 18 losses), then random flip rates in
+    [0.1, 0.45] with p_hat = n+/(n+ + n-) <= eps - 0.05 (n = 20 observations)."""
+    out = [Instance("card C12(d) (eps=0.3, 2/18)", {"eps": 0.3, "n_win": 2, "n_loss": 18},
+                    functools.partial(_CountCase, 0.3, 2, 18))]
+    for i in range(n_random):
+        eps = round(float(rng.uniform(0.1, 0.45)), 6)
+        n_win = int(rng.integers(0, int(20 * (eps - 0.05)) + 1))
+        params = {"eps": eps, "n_win": n_win, "n_loss": 20 - n_win}
+        out.append(Instance(f"counts#{i}", params, functools.partial(_CountCase, **params)))
+    return out
+
+
+def _c12d(case: _CountCase, rng: np.random.Generator, *, inside: bool) -> Measurement:
+    """C12(d): a pair observed with p_hat = n+/(n+ + n-) <= eps has no rDPO minimiser: the
+    summed empirical loss n+ l_eps(z) + n- l_eps(-z), z = beta h, decreases without bound as
+    z -> -inf (asymptotic slope n- eps/(1 - 2 eps) - n+ (1 - eps)/(1 - 2 eps) > 0 in -z); the
+    sequence over z = 0, -5, -50, -500, -5000 is nonincreasing. Control: the same number of
+    observations split evenly (p_hat = 1/2, inside (eps, 1 - eps)): the minimiser exists (at
+    (p_hat - eps)/(1 - 2 eps) = 1/2, z = 0) and the sequence turns up."""
+    eps, n = case.eps, case.n_win + case.n_loss
+    n_win = n // 2 if inside else case.n_win
+    loss = pref.rdpo(1.0, eps)
+    z = np.array([0.0, -5.0, -50.0, -500.0, -5000.0])
+    vals = n_win * loss.value(z) + (n - n_win) * loss.value(-z)
+    # each value: 2 terms of size <= n |z| (1 + eps/(1 - 2 eps)) + n log 2, 16 U each; a
+    # difference carries both neighbours' round-off
+    s = n * (np.abs(z) * (1 + eps / (1 - 2 * eps)) + 1)
+    return Measurement(vals, None, float(2 * 16 * U * s.max()),
+                       {"z": z.tolist(), "n_win": n_win, "n_loss": n - n_win,
+                        "minimizer": pref.rdpo_empirical_minimizer(n_win, n - n_win, eps)})
+
+
+# ======================================================= C3(b) RLHF under pair coverage
+def _support_path_case(rng_seed: int) -> Case:
+    """A random bandit (K in 4..7) with one zero in piref (C_glo = inf, so DPO's minimiser set
+    is not a singleton) whose population pairs lie on a random path through S_ref(x) of every
+    prompt:
+    each G_x is connected and covers S_ref(x) (card C3(b)); dropping an edge disconnects it."""
+    rng = np.random.default_rng(rng_seed)
+    b = inst.random_preference_bandit(rng=rng, K=int(rng.integers(4, 8)), min_zeros=1)
+    mask = np.zeros((b.nX, b.K, b.K), dtype=bool)
+    for x in range(b.nX):
+        order = rng.permutation(np.flatnonzero(b.support[x]))
+        mask[x, order[:-1], order[1:]] = True
+    return Case(b, pref.population_pairs(b, edges=mask))
+
+
+def _component_tolerance(b: pref.PreferenceBandit, q: pref.PairData, lp: np.ndarray) -> float:
+    """First-order error bound of the scores inside each component (as
+    :func:`_lbfgs_tolerance`, with lambda_2 of each component's own weighted Laplacian): what
+    the data determine. Block offsets between components are not bounded by it (C3)."""
+    loss = pref.dpo(b.beta)
+    grad = pref.loss_gradient_logits(b, q, lp, loss)
+    z = loss.a * pref.margins(b, lp) - loss.b
+    w = np.where(q.W > 0, q.W * loss.a ** 2 * expit(z) * expit(-z), 0.0)
+    graph = pref.comparison_graph(q)
+    lam2 = np.inf
+    for x in range(b.nX):
+        for k in range(int(graph.n_components[x])):
+            idx = graph.members(x, k)
+            A = w[x][np.ix_(idx, idx)] + w[x][np.ix_(idx, idx)].T
+            lam2 = min(lam2, np.sort(np.linalg.eigvalsh(np.diag(A.sum(axis=1)) - A))[1])
+    return 10.0 * 0.5 * float(np.linalg.norm(grad)) / lam2 + 1e-12
+
+
+def _c3b(case: Case, rng: np.random.Generator, *, drop_edge: bool) -> Measurement:
+    """max over the tie-breaks of ||pi_RLHF - pi*||_inf, with every G_x connected and covering
+    S_ref(x) although piref has zeros (the DPO minimiser set is then not a singleton: its
+    diameter is reported). Control: C3's edge drop, after which per-component offsets and
+    unseen rewards are free for RLHF too (card §6 pitfall 5)."""
+    b, q = case.bandit, case.data
+    if drop_edge:
+        W = np.array(q.W)
+        yp, ym = (int(i) for i in np.argwhere(W[0] > 0)[0])
+        W[0, yp, ym] = W[0, ym, yp] = 0.0
+        q = pref.PairData(W, population=True)
+    cands = []
+    for tb in pref.TIE_BREAKS:
+        lp = pref.rlhf(b, q, tie_break=tb).logpi
+        cands.append(Candidate(float(np.abs(np.exp(lp) - b.pi_star).max()), 0.0,
+                               _component_tolerance(b, q, lp), f"tie-break {tb}"))
+    M = pref.dpo_minimizer_set(b, q)
+    return _worst(cands, "equality", dpo_set_singleton=M.is_singleton,
+                  dpo_sup_kl=_finite(M.sup_kl_reference()))
+
+
 # ====================================================================== registration
 def _m(fn, **kw):
     f = functools.partial(fn, **kw)
@@ -1290,6 +1587,81 @@ CLAIMS: list[Claim] = [
           measure=_m(_c17, mean_baseline=False), negative_control=_m(_c17, mean_baseline=True),
           control_note="baseline includes the sample itself (mean over all j): biased by "
           "(k-1)/k"),
+    Claim(id="preference.pref.dpo_unique_minimizer", paper="preference",
+          cite=_C.format("C3(a), C3 negative control (ii)"),
+          statement="if every G_x is connected and covers all K responses, the DPO minimiser "
+          "set is a singleton: closure(M_x) has diameter 0, the gradient-descent and min-KL "
+          "members coincide, the numerical minimiser from a random start is the same policy",
+          assumptions="population BT pairs on a random path through all responses of each "
+          "prompt (connected, covering); piref full support",
+          provenance="derived", kind="equality",
+          instances=lambda n, rng: [Instance("P2 path a-b-c (delta=1e-2)", {"builder": "P2 path"},
+                                             _p2_path_case)]
+          + [Instance(f"spanning#{i}", {"seed": s}, functools.partial(_spanning_case, s))
+             for i, s in enumerate(int(v) for v in rng.integers(0, 2**32, size=n))],
+          measure=_m(_c3_unique, drop_edge=False), negative_control=_m(_c3_unique, drop_edge=True),
+          control_note="one edge dropped so G_x disconnects: two members differ (diameter > 0)",
+          quick=2),
+    Claim(id="preference.rq24.shaping_invariance", paper="preference",
+          cite=_C.format("C14(d), C14 negative control (2)") + "; RQ24 equivalence classes",
+          statement="potential shaping r' = r + Phi(s') - Phi(s) with Phi(terminal) = 0 shifts "
+          "every return by -Phi(x), leaves pi* at every state and all BT preferences unchanged",
+          assumptions="random trees V = 3, T = 3, nX = 2, dense N(0,1) rewards; Phi ~ N(0,1) "
+          "at every non-terminal depth", provenance="derived", kind="equality",
+          instances=_tree_instances(Instance("card C14 tree (beta=0.7)",
+                                             {"builder": "random_token_tree", "seed": 14},
+                                             functools.partial(inst.random_token_tree, rng=14))),
+          measure=_m(_c14_shaping, terminal_potential=False),
+          negative_control=_m(_c14_shaping, terminal_potential=True),
+          control_note="a shaping potential with Phi(terminal) != 0: preferences change"),
+    Claim(id="preference.simpo.reference_free", paper="preference",
+          cite=_C.format("C13 negative control") + "; SIMPO24",
+          statement="SimPO's population minimiser u = log pi(y0) - log pi(y1) on one edge is the "
+          "same for any two reference policies (nothing anchors SimPO to piref)",
+          assumptions="single-token responses, P(y0 > y1) = p in (0.55, 0.95), beta in [1, 3], "
+          "gamma in [0.2, 2]; two Dirichlet(1, 1) reference policies",
+          provenance="derived", kind="equality", instances=_simpo_instances, quick=1,
+          measure=_m(_c13_reference, with_reference=False),
+          negative_control=_m(_c13_reference, with_reference=True),
+          control_note="the card's contrast: DPO (beta = SimPO's beta) under the same piref "
+          "change moves by log piref(y0)/piref(y1)"),
+    Claim(id="preference.ipo.deterministic_preferences", paper="preference",
+          cite=_C.format("§3.4, C11(c), E10") + "; IPO23 (weak regularisation of DPO)",
+          statement="with deterministic empirical preferences (each chain edge seen once) IPO's "
+          "minimiser has margin 1/(2 tau) on every edge and its GD iterates stay below it",
+          assumptions="one prompt, chain 0 > 1 > ... > K-1, K in 3..5, piref uniform or "
+          "Dirichlet(1); tau in [0.1, 1]; 600 GD steps of 0.25 from log piref",
+          provenance="paper", kind="upper_bound", instances=_chain_instances, quick=2,
+          measure=_m(_c11c, logit_psi=False), negative_control=_m(_c11c, logit_psi=True),
+          control_note="Psi = logit (DPO with beta = tau): no minimiser, margins pass 1/(2 tau) "
+          "and keep growing"),
+    Claim(id="preference.rdpo.empirical_unbounded", paper="preference",
+          cite=_C.format("C12(d), §6 pitfall 9") + "; RDPO24 (why the theory needs a "
+          "parameter ball)",
+          statement="a pair observed with p_hat <= eps has no rDPO minimiser: the summed "
+          "empirical loss is nonincreasing along z = beta h -> -inf (0, -5, ..., -5000), "
+          "unbounded below",
+          assumptions="flip rate eps in [0.1, 0.45] known; 20 observations of one pair with "
+          "p_hat <= eps - 0.05; the card's fixture eps = 0.3, 2 wins / 18 losses",
+          provenance="derived", kind="monotone", options={"direction": "nonincreasing"},
+          instances=_count_instances, measure=_m(_c12d, inside=False),
+          negative_control=_m(_c12d, inside=True),
+          control_note="p_hat = 1/2 inside (eps, 1 - eps): the minimiser exists, the loss turns "
+          "up"),
+    Claim(id="preference.pref.rlhf_connected_coverage", paper="preference",
+          cite=_C.format("C3(b)") + "; SONG24 headline (ii) in its exact population form",
+          statement="if every G_x is connected and covers S_ref(x), RLHF with the bounded "
+          "class [0, R]^K returns exactly pi* for every tie-break, even with piref zeros "
+          "(where DPO's minimiser set contains infinite-KL members)",
+          assumptions="population BT pairs on a random path through S_ref(x); piref with at "
+          "least one zero (C_glo = inf), K in 4..7; tie-breaks pessimistic / neutral / "
+          "optimistic / worst",
+          provenance="derived", kind="equality", quick=2,
+          instances=lambda n, rng: [
+              Instance(f"support_path#{i}", {"seed": s}, functools.partial(_support_path_case, s))
+              for i, s in enumerate(int(v) for v in rng.integers(0, 2**32, size=n + 1))],
+          measure=_m(_c3b, drop_edge=False), negative_control=_m(_c3b, drop_edge=True),
+          control_note="C3's edge drop: G_x disconnected, RLHF's offsets are free too"),
 ]
 
 for _claim in CLAIMS:

@@ -425,6 +425,16 @@ def train_token(tree: TokenTree, data: PairData, loss: PairLoss, *, steps: int, 
                             readonly(kl_rec))
 
 
+def _log_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b| over log-probabilities, with -inf == -inf counted as agreement (error 0) and
+    a -inf against a finite value as +inf: never NaN. 0 for empty arrays."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    same_inf = np.isinf(a) & (a == b)
+    with np.errstate(invalid="ignore"):
+        d = np.abs(a - b)
+    return float(np.max(np.where(same_inf, 0.0, d), initial=0.0))
+
+
 def identity_errors(tree: TokenTree, *, rng: Any, reference_in_value: bool = True
                     ) -> dict[str, tuple[float, float]]:
     """The card's C14 identities (a)-(e) on one tree, as (max abs error, round-off allowance)
@@ -435,8 +445,9 @@ def identity_errors(tree: TokenTree, *, rng: Any, reference_in_value: bool = Tru
     Phi (Phi = 0 at depth T) and (e) random per-state logits from ``rng``.
     ``reference_in_value=False`` is C14's negative control (piref dropped inside V).
 
-    Trees with piref zeros (``-inf`` log-probabilities) give NaN errors (inf - inf), which fail
-    every comparison: use trees with full-support piref (as the random generator draws).
+    Log space: where piref (hence pi*) is 0 both sides of a log-probability identity are -inf;
+    such entries agree (error 0) when both are -inf and count as an infinite error when only
+    one is -- never NaN (card §6 pitfall 2). Identity (a) is checked on the reference support.
 
     Allowance: every identity compares sums of at most 2T + 2 terms of size <= s (the largest
     |r|, |V*|, beta |log piref| plus 1): 64 (2T + 2) U s, U = 2^-53 (a factor 64 of headroom;
@@ -459,30 +470,35 @@ def identity_errors(tree: TokenTree, *, rng: Any, reference_in_value: bool = Tru
     tol = 64 * (2 * T + 2) * U * (float(max(vals)) + 1.0)
     out = {"normalisation": (max(float(np.abs(np.exp(lp).sum(axis=-1) - 1).max())
                                  for lp in sol.log_pi), 64 * tree.V * U)}
-    err_a = max(float(np.max(np.abs(beta * (lp - lr) - (r + Vn - Vt[..., None]))))
-                    for lp, lr, r, Vn, Vt in zip(sol.log_pi, tree.log_piref, tree.r, sol.V[1:],
-                                                 sol.V[:-1]))
+    err_a = 0.0
+    for lp, lr, r, Vn, Vt in zip(sol.log_pi, tree.log_piref, tree.r, sol.V[1:], sol.V[:-1]):
+        on = np.isfinite(lr)
+        err_a = max(err_a, _log_diff(lp[~on], lr[~on]),
+                    float(np.max(np.abs(beta * (lp[on] - lr[on])
+                                        - (r + Vn - Vt[..., None])[on]), initial=0.0)))
     out["(a) soft advantage"] = (err_a, tol)
     seq_pi = sequence_sum(sol.log_pi, T)
     seq_ref = sequence_sum(tree.log_piref, T)
     R = sequence_return(tree)
     V0 = sol.V[0].reshape((tree.nX,) + (1,) * T)
-    out["(b) telescoping"] = (float(np.max(np.abs(beta * (seq_pi - seq_ref) - (R - V0)))), tol)
+    on = np.isfinite(seq_ref)
+    out["(b) telescoping"] = (max(_log_diff(seq_pi[~on], seq_ref[~on]), float(np.max(np.abs(
+        beta * (seq_pi[on] - seq_ref[on]) - (R - V0)[on]), initial=0.0))), tol)
     lw = seq_ref.reshape(tree.nX, -1) + R.reshape(tree.nX, -1) / beta
     bandit_lp = lw - logsumexp(lw, axis=1, keepdims=True)
-    out["(c) bandit equivalence"] = (
-        float(np.max(np.abs(seq_pi.reshape(tree.nX, -1) - bandit_lp))), tol / beta)
+    out["(c) bandit equivalence"] = (_log_diff(seq_pi.reshape(tree.nX, -1), bandit_lp),
+                                     tol / beta)
     Phi = [rng.normal(size=(tree.nX,) + (tree.V,) * t) for t in range(T)] + \
         [np.zeros((tree.nX,) + (tree.V,) * T)]
     sol_s = soft_solve(tree, shape_reward(tree, Phi))
     out["(d) shaping invariance"] = (
-        max(float(np.max(np.abs(a - c))) for a, c in zip(sol_s.log_pi, sol.log_pi)), tol / beta)
+        max(_log_diff(a, c) for a, c in zip(sol_s.log_pi, sol.log_pi)), tol / beta)
     logits = [np.where(np.isfinite(lr), rng.normal(size=lr.shape), -np.inf)
               for lr in tree.log_piref]
     pi_levels = policy_levels_from_logits(logits)
     sol_e = soft_solve(tree, implicit_reward(tree, pi_levels),
                        reference_in_value=reference_in_value)
-    err_e = max(max(float(np.max(np.abs(a - c))) for a, c in zip(sol_e.log_pi, pi_levels)),
+    err_e = max(max(_log_diff(a, c) for a, c in zip(sol_e.log_pi, pi_levels)),
                 max(float(np.abs(v).max()) for v in sol_e.V))
     out["(e) implicit-reward optimality"] = (err_e, tol)
     return out
