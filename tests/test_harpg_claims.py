@@ -22,7 +22,7 @@ HARPG = [cid for cid in REGISTRY if cid.startswith("harpg.")]
 
 
 def test_claim_set_and_provenance():
-    assert len(HARPG) == 25
+    assert len(HARPG) == 27
     # every claim id of card §4.1: N1-N12 (N9 a, b, c; N11 for N-PG-IGT and N-HARPG)
     for cid in ("harpg.prop.constants", "harpg.lemma.sequence_constant",
                 "harpg.thm.n_pg_igt_rate", "harpg.est.hvp_interpolation_unbiased_mc"):
@@ -32,6 +32,13 @@ def test_claim_set_and_provenance():
     assert REGISTRY["harpg.thm.n_harpg_rate"].provenance == "paper"
     assert REGISTRY["harpg.thm.n_harpg_rate_pl"].provenance == "unverified"   # [prototype]
     assert REGISTRY["harpg.thm.harpg_rate_pl"].provenance == "unverified"     # PL form, HARPG
+    # card N11(b) PL slopes of N-MPG (-2/3) and N-PG-IGT (-4/5): [prototype] -> unverified
+    for cid in ("harpg.thm.n_mpg_rate_pl", "harpg.thm.n_pg_igt_rate_pl"):
+        assert REGISTRY[cid].provenance == "unverified"
+        assert REGISTRY[cid].kind == "rate"
+    # the card's check "slope <= predicted exponent + 0.1" (card §4.1 N11(b))
+    assert REGISTRY["harpg.thm.n_mpg_rate_pl"].options["slope"][1] == pytest.approx(-2 / 3 + 0.1)
+    assert REGISTRY["harpg.thm.n_pg_igt_rate_pl"].options["slope"][1] == pytest.approx(-0.7)
     assert REGISTRY["harpg.lemma.relaxed_wgd"].provenance == "derived"
     assert REGISTRY["harpg.rate.tracking_error_n_mpg"].provenance == "unverified"   # card §3.3
 
@@ -156,8 +163,23 @@ def test_constants_claim_sigma_g_matches_closed_form_on_absorbing_instance():
     exact = 0.5 * np.sum(np.cumsum(disc[::-1])[::-1] ** 2)
     assert abs(x.mean() - exact) <= 4 * x.std(ddof=1) / np.sqrt(x.size)
     m = hc._constants_check(case, np.random.default_rng(3), 0)
-    ratio = m.extra["ratios"]["sigma_g^2: E||g - grad J_H||^2"]
+    ratio = m.extra["ratios"]["sigma_g^2: E||g - grad J_H||^2 (Monte Carlo)"]
     assert 0.1 < ratio < 0.14         # ~ 1/8: tight up to the constant, as the card expects
+
+
+def test_enumerated_second_moment_matches_closed_form_on_absorbing_instance():
+    # the same closed form [derived] as above, now against path enumeration (card N5 "exact via
+    # enumeration") at H = 8 (2^8 paths); round-off: 2^8 nonnegative terms -> 64 (2^8) eps.
+    from rlsandbox.algorithms.harpg.estimators import enumerate_second_moments
+    H, gamma = 8, 0.95
+    mom = enumerate_second_moments(inst.harpg_absorbing(2, gamma), np.zeros(2), H)
+    disc = gamma ** np.arange(H)
+    exact = 0.5 * np.sum(np.cumsum(disc[::-1])[::-1] ** 2)
+    assert abs(mom["var_g"] - exact) <= 64 * 2 ** H * EPS * exact
+    # and the claim uses the enumerated cells on a tabular instance with few paths
+    m = hc._constants_check(hc.EstimatorCase(inst.harpg_two_state(), 5), np.random.default_rng(0),
+                            0)
+    assert any(k.endswith("(enumerated)") for k in m.extra["ratios"])
 
 
 @settings(max_examples=30, deadline=None)

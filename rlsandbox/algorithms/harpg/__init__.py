@@ -56,7 +56,8 @@ True
 """
 from rlsandbox.algorithms.harpg.baselines import (BASELINES, hapg, is_mbpg, page_pg, srvr_pg,
                                                   storm_pg)
-from rlsandbox.algorithms.harpg.estimators import (enumerate_expectations, gpomdp,
+from rlsandbox.algorithms.harpg.estimators import (enumerate_expectations,
+                                                   enumerate_second_moments, gpomdp,
                                                    gpomdp_from_t, hessian, hessian_no_outer, hvp,
                                                    hvp_transposed, reinforce)
 from rlsandbox.algorithms.harpg.methods import (METHODS, Schedule, Trace, code_schedule, harpg,
@@ -72,7 +73,8 @@ from rlsandbox.algorithms.harpg.theory import (Constants, c_certified, c_num, co
 __all__ = ["LogLinearMDP", "LogisticBandit", "GaussianBandit", "ScalarLQR", "LogisticStateMDP",
            "Rollouts",
            "logistic_expectation_rule", "gpomdp", "gpomdp_from_t", "reinforce", "hessian",
-           "hessian_no_outer", "hvp", "hvp_transposed", "enumerate_expectations", "METHODS",
+           "hessian_no_outer", "hvp", "hvp_transposed", "enumerate_expectations",
+           "enumerate_second_moments", "METHODS",
            "Schedule", "Trace", "run", "code_schedule", "theory_schedule", "vanilla_pg", "n_mpg",
            "n_pg_igt", "harpg", "n_harpg", "trajectories_before", "log_checkpoints", "Constants",
            "constants", "horizon", "harpg_alpha0", "momentum_ratio", "sequence_ratio", "c_num",

@@ -23,7 +23,8 @@ the trajectory axis (per-trajectory products first, then the mean: pitfall 5).
 
 :func:`enumerate_expectations` computes E g, E B, ... exactly for a tiny tabular problem by
 summing over all (S A)^H paths (card §4.0 I1: "for S A <= 4 and H <= 6 the expectations of g
-and B can also be computed by enumerating all paths"), independently of the sampling kernel.
+and B can also be computed by enumerating all paths"), independently of the sampling kernel;
+:func:`enumerate_second_moments` gives their exact second moments the same way (claim N5).
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from rlsandbox.algorithms.harpg.models import LogLinearMDP, Rollouts
 
 __all__ = ["gpomdp", "gpomdp_from_t", "reinforce", "hessian", "hessian_no_outer", "hvp",
            "hvp_transposed", "interpolated_hvp_samples", "enumerate_expectations",
-           "MAX_ENUMERATED_PATHS"]
+           "enumerate_second_moments", "MAX_ENUMERATED_PATHS"]
 
 #: enumerate_expectations refuses problems with more paths than this.
 MAX_ENUMERATED_PATHS = 200_000
@@ -132,6 +133,55 @@ def interpolated_hvp_samples(problem: Any, theta: Any, theta_prev: Any, *, H: in
     return hvp(ro, np.broadcast_to(delta, (n, delta.size)))[:, 0, :]
 
 
+def _enumerate_paths(problem: LogLinearMDP, theta: Any, H: int) -> dict[str, np.ndarray]:
+    """Every length-H path with positive probability and each estimator on it (pure NumPy,
+    independent of the sampling kernel): "p" (n,), "g", "g_from_t", "reinforce" (n, d), "B",
+    "B_no_outer" (n, d, d). A path's probability is rho(s_0) prod_t pi(a_t|s_t)
+    prod_{t>=1} P(s_t|s_{t-1}, a_{t-1})."""
+    if not isinstance(problem, LogLinearMDP):
+        raise TypeError(f"path enumeration needs a LogLinearMDP, got {type(problem).__name__}")
+    H = check_int("H", H, low=1)
+    S, A, d, gamma = problem.S, problem.A, problem.d, problem.gamma
+    n_paths = (S * A) ** H
+    if n_paths > MAX_ENUMERATED_PATHS:
+        raise ValueError(f"(S*A)^H = {n_paths} paths exceeds MAX_ENUMERATED_PATHS = "
+                         f"{MAX_ENUMERATED_PATHS}; use a smaller H or Monte Carlo")
+    pi = problem.policy(theta)
+    psi = problem.score(theta)
+    hess_s = problem.log_policy_hessian(theta)                   # (S, d, d)
+    P, R, rho = problem.P, problem.mdp.R, problem.mdp.rho
+    rows: dict[str, list] = {k: [] for k in ("p", "g", "g_from_t", "reinforce", "B",
+                                             "B_no_outer")}
+    disc = gamma ** np.arange(H)
+    for path in itertools.product(range(S * A), repeat=H):
+        s = [k // A for k in path]
+        a = [k % A for k in path]
+        p = rho[s[0]] * pi[s[0], a[0]]
+        for t in range(1, H):
+            p *= P[s[t - 1], a[t - 1], s[t]] * pi[s[t], a[t]]
+        if p == 0.0:
+            continue
+        r = np.array([R[s[t], a[t]] for t in range(H)])
+        Rt = np.cumsum((disc * r)[::-1])[::-1]                    # sum_{h>=t} gamma^h r_h
+        Rp = np.empty(H)                                         # sum_{h>=t} gamma^(h-t) r_h
+        acc = 0.0
+        for t in range(H - 1, -1, -1):
+            acc = r[t] + gamma * acc
+            Rp[t] = acc
+        sc = np.array([psi[s[t], a[t]] for t in range(H)])       # (H, d)
+        g = Rt @ sc
+        curv = np.einsum("t,tde->de", Rt, hess_s[s])
+        rows["p"].append(p)
+        rows["g"].append(g)
+        rows["g_from_t"].append(Rp @ sc)
+        rows["reinforce"].append(sc.sum(0) * Rt[0])
+        rows["B"].append(np.outer(g, sc.sum(0)) + curv)
+        rows["B_no_outer"].append(curv)
+    shapes = {"p": (0,), "g": (0, d), "g_from_t": (0, d), "reinforce": (0, d), "B": (0, d, d),
+              "B_no_outer": (0, d, d)}
+    return {k: np.array(v) if v else np.zeros(shapes[k]) for k, v in rows.items()}
+
+
 def enumerate_expectations(problem: LogLinearMDP, theta: Any, H: int) -> dict[str, np.ndarray]:
     """Exact expectations of the estimators over all (S A)^H length-H paths (tiny problems).
 
@@ -153,44 +203,37 @@ def enumerate_expectations(problem: LogLinearMDP, theta: Any, H: int) -> dict[st
     >>> bool(np.allclose(E["g"], prob.grad_J_H(np.zeros(4), 3), rtol=0, atol=1e-13))
     True
     """
-    if not isinstance(problem, LogLinearMDP):
-        raise TypeError(f"enumerate_expectations needs a LogLinearMDP, got "
-                        f"{type(problem).__name__}")
-    H = check_int("H", H, low=1)
-    S, A, d, gamma = problem.S, problem.A, problem.d, problem.gamma
-    n_paths = (S * A) ** H
-    if n_paths > MAX_ENUMERATED_PATHS:
-        raise ValueError(f"(S*A)^H = {n_paths} paths exceeds MAX_ENUMERATED_PATHS = "
-                         f"{MAX_ENUMERATED_PATHS}; use a smaller H or Monte Carlo")
-    pi = problem.policy(theta)
-    psi = problem.score(theta)
-    hess_s = problem.log_policy_hessian(theta)                   # (S, d, d)
-    P, R, rho = problem.P, problem.mdp.R, problem.mdp.rho
-    out = {"g": np.zeros(d), "g_from_t": np.zeros(d), "reinforce": np.zeros(d),
-           "B": np.zeros((d, d)), "B_no_outer": np.zeros((d, d)), "prob_total": 0.0}
-    disc = gamma ** np.arange(H)
-    for path in itertools.product(range(S * A), repeat=H):
-        s = [k // A for k in path]
-        a = [k % A for k in path]
-        p = rho[s[0]] * pi[s[0], a[0]]
-        for t in range(1, H):
-            p *= P[s[t - 1], a[t - 1], s[t]] * pi[s[t], a[t]]
-        if p == 0.0:
-            continue
-        r = np.array([R[s[t], a[t]] for t in range(H)])
-        Rt = np.cumsum((disc * r)[::-1])[::-1]                    # sum_{h>=t} gamma^h r_h
-        Rp = np.empty(H)                                         # sum_{h>=t} gamma^(h-t) r_h
-        acc = 0.0
-        for t in range(H - 1, -1, -1):
-            acc = r[t] + gamma * acc
-            Rp[t] = acc
-        sc = np.array([psi[s[t], a[t]] for t in range(H)])       # (H, d)
-        g = Rt @ sc
-        curv = np.einsum("t,tde->de", Rt, hess_s[s])
-        out["g"] += p * g
-        out["g_from_t"] += p * (Rp @ sc)
-        out["reinforce"] += p * sc.sum(0) * Rt[0]
-        out["B"] += p * (np.outer(g, sc.sum(0)) + curv)
-        out["B_no_outer"] += p * curv
-        out["prob_total"] += p
+    paths = _enumerate_paths(problem, theta, H)
+    w = paths.pop("p")
+    out = {k: np.tensordot(w, v, axes=1) for k, v in paths.items()}
+    out["prob_total"] = float(w.sum())
     return out
+
+
+def enumerate_second_moments(problem: LogLinearMDP, theta: Any, H: int) -> dict[str, float]:
+    """Exact second moments of GPOMDP and of B about their means, by enumerating all
+    (S A)^H paths (card §4.1 N5: "exact via I1 formulas / enumeration").
+
+    With E g = grad J_H and E B = hess J_H (card N1, N2; the means are the enumerated ones):
+
+        "var_g"  = E ||g - grad J_H||^2           (compare sigma_g^2)
+        "var_BF" = E ||B - hess J_H||_F^2         (compare sigma_h^2, Frobenius)
+        "var_B2" = E ||B - hess J_H||_2^2         (compare sigma_h^2, spectral)
+
+    Examples
+    --------
+    >>> import numpy as np, rlsandbox as rls
+    >>> P = np.ones((1, 2, 1))                        # one state, two actions, constant reward
+    >>> prob = LogLinearMDP.softmax(rls.TabularMDP(P, [[1.0, 1.0]], 0.5))
+    >>> # H = 1: g = psi(a), psi = e_a - (1/2, 1/2), so ||g||^2 = 1/2 for either action
+    >>> round(enumerate_second_moments(prob, np.zeros(2), H=1)["var_g"], 12)
+    0.5
+    """
+    paths = _enumerate_paths(problem, theta, H)
+    w = paths["p"]
+    dev_g = paths["g"] - np.tensordot(w, paths["g"], axes=1)
+    dev_B = paths["B"] - np.tensordot(w, paths["B"], axes=1)
+    return {"var_g": float(w @ np.sum(dev_g ** 2, axis=-1)),
+            "var_BF": float(w @ np.sum(dev_B ** 2, axis=(-2, -1))),
+            "var_B2": float(w @ np.linalg.norm(dev_B, 2, axis=(-2, -1)) ** 2),
+            "prob_total": float(w.sum())}
