@@ -21,7 +21,10 @@ def test_every_claim_is_registered_with_the_card_provenance():
     prov = {c.id: c.provenance for c in claims.CLAIMS}
     assert prov["r2pvi.c6.suboptimality_bound"] == "unverified"      # card: constants unverified
     assert prov["r2pvi.c5.pessimism"] == prov["r2pvi.c5.suboptimality"] == "derived"
-    assert prov["r2pvi.c2.worst_case_attains"] == "paper"
+    assert prov["r2pvi.c2.worst_case_attains"] == prov["r2pvi.c2.linear_q"] == "paper"
+    # card C5 "[derived]": its controls (2) and (3) are registered on these two claims
+    assert prov["r2pvi.c5.event_at_beta_emp"] == prov["r2pvi.c5.pessimism_tv_threshold"] \
+        == "derived"
     # card §4: C8 "[paper form; constants and construction unverified]", C9 "[paper]",
     # C10 "[math]", C12 "[reproduced]" (a soft trend of the paper's experiment)
     assert prov["r2pvi.c8.lower_bound_two_point"] == "unverified"

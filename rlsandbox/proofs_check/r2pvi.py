@@ -14,6 +14,12 @@ r2pvi.c6.suboptimality_bound                SubOpt <= 2 beta Phi_inst w.p. >= 1 
 r2pvi.c5.pessimism                          on E: V_hat_h <= V^{pi_hat,lam}_h (C5 (i); derived)
 r2pvi.c5.suboptimality                      on E: V*_1 - V_hat_1 <= 2 beta Phi_inst (C5 (ii);
                                             derived)
+r2pvi.c5.event_at_beta_emp                  E holds at beta = beta_emp (C5; derived); control:
+                                            the PEVI-norm bonus (card C5 control (3))
+r2pvi.c5.pessimism_tv_threshold             R2PVI-TV pessimistic on E (C5 (i); derived);
+                                            control: the code's threshold (C5 control (2))
+r2pvi.c2.linear_q                           the joint one-step infimum = phi^T (theta + w)
+                                            (C2 (a); paper)
 r2pvi.c1.tv_closed_form                     TV inner problem = E[V]_{min_S V + lam} (C1; math)
 r2pvi.c1.tv_whole_state_space               ... with the minimum over all of S (C1; math)
 r2pvi.c1.kl_closed_form                     KL inner = -lam log E exp(-V/lam) (C1; math)
@@ -84,6 +90,7 @@ import numpy as np
 
 from rlsandbox.algorithms.r2pvi import divergences as dv
 from rlsandbox.algorithms.r2pvi.bounds import beta_empirical, event_holds, instance_dependent_term, population_instance_term
+from rlsandbox.algorithms.r2pvi.hyper import theory_beta
 from rlsandbox.algorithms.r2pvi.offline import OfflineData, collect, pevi, r2pvi
 from rlsandbox.algorithms.r2pvi.robust_dp import constrained_dp, regularized_return, \
     robust_dp, robust_evaluate, worst_case_factors
@@ -364,34 +371,83 @@ def _c5_subopt_control(p, rng):
     return _c5_subopt(p, rng, nominal=True)
 
 
-# ====================================================================== C6: the theorem
-def theory_beta(divergence: str, *, d: int, H: int, K: int, lam: float,
-                delta: float = C6_DELTA, xi: float | None = None) -> float:
-    """The theory betas of card §3.7 **[unverified]**, with ``xi = log(d H K / delta)`` by default.
+#: The betas of the C5 control-(2) claim (small, where the code's threshold bias shows).
+C5_TV_BETAS = (0.3, 1.0, 3.0)
 
-    TV ``16 H d sqrt(xi)``; KL ``16 d lam e^{H/lam} sqrt(H/lam + xi)``;
-    chi2 ``8 d H^2 (1 + 1/lam) sqrt(xi)``. The exact log factors are unverified (card P16):
-    ``xi`` is a parameter.
 
-    Examples
-    --------
-    >>> round(theory_beta("tv", d=4, H=3, K=100, lam=0.3, xi=1.0), 6)
-    192.0
+def _c5_event_at_beta_emp(p: OfflineProblem, rng: np.random.Generator, *,
+                          control: bool) -> Measurement:
+    """max over h and (s, a) (s not known) of ``|err_h(s, a)| - beta_emp b_h(s, a)``.
+
+    One bonus-free run; ``beta_emp`` over all states (:func:`beta_empirical`, "all"); ``b`` the
+    d-rectangular factor. The card's C5 check "E holds for beta >= beta_emp" is the triangle
+    inequality ``|phi @ delta| <= sum_i phi_i |delta_i|``. Control (card C5 (3)): the PEVI
+    norm ``||phi||_{Lambda^-1}`` in place of ``b`` (smaller, P1), so E can fail.
     """
-    xi = math.log(d * H * K / delta) if xi is None else xi
-    if divergence == "tv":
-        return 16.0 * H * d * math.sqrt(xi)
-    if divergence == "kl":
-        return 16.0 * d * lam * math.exp(H / lam) * math.sqrt(H / lam + xi)
-    return 8.0 * d * H ** 2 * (1.0 + 1.0 / lam) * math.sqrt(xi)
+    from rlsandbox.algorithms.r2pvi.bounds import estimation_error
+    from rlsandbox.algorithms.r2pvi.offline import bonus_factor
+
+    sol = p.run(p.dataset(rng), 0.0)
+    err, _ = estimation_error(p.lin, sol)
+    be = beta_empirical(p.lin, sol)
+    keep = np.ones(p.lin.S, dtype=bool)
+    keep[list(p.fail_states)] = False
+    form = "full" if control else "d_rect"
+    b = np.array([bonus_factor(p.lin.phi, sol.Lambda_inv[h], form) for h in range(p.lin.H)])
+    excess = np.abs(err[:, keep]) - be * b[:, keep]
+    # round-off: err and beta_emp b are sums of d products of O(1) values (module docstring)
+    tol = _round(p.lin.H, float(np.abs(err).max()) + be)
+    return Measurement(float(excess.max()), 0.0, tol=tol,
+                       extra={"beta_emp": be, "bonus": form})
 
 
+def _c5_tv_threshold(p: OfflineProblem, rng: np.random.Generator, *,
+                     control: bool) -> Measurement:
+    """Pessimism gap max_{h,s} V_hat - V^{pi_hat,lam} of R2PVI-TV over C5_TV_BETAS.
+
+    Claim: the paper's threshold (min over S), cells where E holds (C5 (i)). Control (card
+    C5 (2), P2): the code's threshold (min over the observed targets) at the same betas
+    without requiring E; ``mode="reference_code"`` with the d-rectangular bonus, so the only
+    other change is the missing lower clip at 0, which can only lower V_hat.
+    """
+    data = p.dataset(rng)
+    rows = []
+    for beta in C5_TV_BETAS:
+        if control:
+            sol = r2pvi(p.lin, data, divergence="tv", lam=p.lam, beta=beta, ridge=p.ridge,
+                        mode="reference_code", bonus="d_rect", fail_states=p.fail_states)
+        else:
+            sol = p.run(data, beta)
+        ev = robust_evaluate(p.lin, sol.policy, lam=p.lam, divergence="tv")
+        tol = _round(p.lin.H, float(max(np.abs(ev.V).max(), np.abs(sol.V).max(), 1.0)))
+        if control or event_holds(p.lin, sol, slack=tol)[0]:
+            rows.append((float((sol.V[:-1] - ev.V[:-1]).max()), tol, beta))
+    if not rows:
+        raise RuntimeError(f"{p.label}: E held for no beta in {C5_TV_BETAS}; extend the grid")
+    w = max(rows, key=lambda r: r[0] - r[1])
+    return Measurement(w[0], 0.0, tol=w[1],
+                       extra={"beta": w[2], "betas_used": [r[2] for r in rows]})
+
+
+def _c5_tv_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    """The simulated MDP (TV, lam = 0.3, K = 100: the fail state x4 is a sampled next state in
+    only ~7-11% of data sets, card P2), then random linear MDPs with TV."""
+    out = _offline_instances((_simulated, {"divergence": "tv", "lam": 0.3}))(0, rng)
+    for inst in _offline_instances()(n_random, rng):
+        params = {**inst.params, "divergence": "tv"}
+        build = functools.partial(_random_problem, **params)
+        out.append(_instance(build().label, params, build))
+    return out
+
+
+# ====================================================================== C6: the theorem
 def _c6(p: OfflineProblem, rng: np.random.Generator, *, control: bool) -> Measurement:
     data = p.dataset(rng)
     if control:       # beta_emp / 10, beta_emp from the bonus-free run
         beta = beta_empirical(p.lin, p.run(data, 0.0)) / 10.0
     else:
-        beta = theory_beta(p.divergence, d=p.lin.d, H=p.lin.H, K=data.K, lam=p.lam)
+        beta = theory_beta(p.divergence, d=p.lin.d, H=p.lin.H, K=data.K, lam=p.lam,
+                           delta=C6_DELTA)
     sol = p.run(data, beta)
     best = robust_dp(p.lin, lam=p.lam, divergence=p.divergence)
     ev = robust_evaluate(p.lin, sol.policy, lam=p.lam, divergence=p.divergence)
@@ -539,6 +595,53 @@ def _c2(problem, rng: np.random.Generator, *, control: bool) -> Measurement:
         ret = regularized_return(lin, pi, mu, lam=lam, divergence=div)
         tol = _round(lin.H, float(np.abs(ev.V).max()))
         rows.append((float(lin.rho @ ret[0]), float(lin.rho @ ev.V[0]), tol, {"policy": k}))
+    return _worst_equality(rows)
+
+
+# ====================================================================== C2 (a): linear Q
+def _c2a_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    """Tiny random d-rectangular models (S = 3, A = 2, H = 2, d = 3; one per divergence), then
+    random ones (S in 2..4, d in 2..3)."""
+    rows = [{"seed": 7 + k, "S": 3, "d": 3, "divergence": div}
+            for k, div in enumerate(dv.DIVERGENCES)]
+    for k in range(n_random):
+        rows.append({"seed": int(rng.integers(0, 2**32)), "S": int(rng.integers(2, 5)),
+                     "d": int(rng.integers(2, 4)), "divergence": dv.DIVERGENCES[k % 3]})
+    for row in rows:
+        row["lam"] = round(float(np.exp(np.random.default_rng(row["seed"]).uniform(
+            np.log(0.1), np.log(2.0)))), 4)
+    return [Instance("tiny_linear(S={S},A=2,H=2,d={d},{divergence},lam={lam})#{seed}"
+                     .format(**r), r, functools.partial(
+                         lambda q: (random_linear_mdp(q["S"], 2, q["d"],
+                                                      rng=np.random.default_rng(q["seed"]),
+                                                      H=2, concentration=0.5),
+                                    q["divergence"], q["lam"]), r))
+            for r in rows]
+
+
+def _c2a(problem, rng: np.random.Generator, *, control: bool) -> Measurement:
+    """``Q^{pi,lam}_0(s, a)`` of a random deterministic policy: the one-step definition solved
+    jointly over the d factors by cvxpy (:func:`joint_step_primal`) against the linear form
+    ``phi(s, a) @ (theta_0 + w_0)`` with one ``w_0`` for all (s, a) (robust_evaluate).
+
+    Control: the (s, a)-rectangular regularizer, ``r + inner_f(V_1, P0_0(. | s, a), lam)``
+    (the divergence of the mixed kernel instead of the phi-weighted factor divergences), which
+    joint convexity makes smaller whenever two active factors differ."""
+    from rlsandbox.algorithms.r2pvi.primal import joint_step_primal
+
+    lin, div, lam = problem
+    pi = rng.integers(0, lin.A, size=(lin.H, lin.S))
+    ev = robust_evaluate(lin, pi, lam=lam, divergence=div)
+    rows = []
+    for s in range(lin.S):
+        for a in range(lin.A):
+            primal = lin.R[0, s, a] + joint_step_primal(div, lin.phi[s, a], ev.V[1], lin.mu[0],
+                                                        lam)
+            if control:
+                q = lin.R[0, s, a] + dv.inner_value(div, ev.V[1], lin.P[0, s, a], lam)
+            else:
+                q = float(ev.Q[0, s, a])
+            rows.append((float(q), float(primal), CVX_TOL, {"s": s, "a": a}))
     return _worst_equality(rows)
 
 
@@ -1137,6 +1240,41 @@ CLAIMS: list[Claim] = [
           measure=_c5_subopt_claim, negative_control=_c5_subopt_control,
           control_note="Phi_inst under the nominal kernel only (hidden_state: 0.2 vs ~1.1)",
           quick=2, default=20),
+    Claim(id="r2pvi.c5.event_at_beta_emp", paper="r2pvi",
+          cite=f"[r2pvi, §4 C5, E5]; {_CITE}",
+          statement="E holds at beta = beta_emp: |err_h(s, a)| <= beta_emp sum_i phi_i "
+                    "sqrt((Lambda_h^-1)_ii) for all h, (s, a)",
+          assumptions=_OFFLINE + "; one bonus-free run; beta_emp over the coordinates active "
+                      "at any unknown state (the card's fully safe choice)",
+          provenance="derived", kind="upper_bound",
+          instances=_offline_instances((_simulated, {"divergence": "kl", "lam": 0.3}),
+                                       (_simulated, {"divergence": "tv", "lam": 0.3})),
+          measure=functools.partial(_c5_event_at_beta_emp, control=False),
+          negative_control=functools.partial(_c5_event_at_beta_emp, control=True),
+          control_note="PEVI-norm bonus beta_emp ||phi||_{Lambda^-1} (card C5 control (3))",
+          quick=2, default=20),
+    Claim(id="r2pvi.c5.pessimism_tv_threshold", paper="r2pvi",
+          cite=f"[r2pvi, §4 C5 (i), §6 P2]; {_CITE}",
+          statement="R2PVI-TV with the threshold min_S V_hat + lam is pessimistic on E "
+                    f"(beta in {C5_TV_BETAS})",
+          assumptions=_OFFLINE + "; TV; instances where the lowest-value state is rarely in "
+                      "the data (simulated MDP: x4) and random linear MDPs",
+          provenance="derived", kind="upper_bound", instances=_c5_tv_instances,
+          measure=functools.partial(_c5_tv_threshold, control=False),
+          negative_control=functools.partial(_c5_tv_threshold, control=True),
+          control_note="the code's threshold min over observed targets + lam, E not required "
+                       "(card C5 control (2))", quick=1, default=20),
+    Claim(id="r2pvi.c2.linear_q", paper="r2pvi", cite=f"[r2pvi, §2.4, §4 C2 (a)]; {_CITE}",
+          statement="Q^{pi,lam}_h(s, a) = phi(s, a)^T (theta_h + w_h): the one-step "
+                    "d-rectangular infimum, solved jointly over the factors, is linear in phi",
+          assumptions="finite-horizon d-rectangular linear MDP (simplex features), S <= 4, "
+                      "A = 2, H = 2, d <= 3, lam in [0.1, 2]; a random deterministic policy; "
+                      "cvxpy (CLARABEL) for the joint program",
+          provenance="paper", kind="equality", instances=_c2a_instances,
+          measure=functools.partial(_c2a, control=False),
+          negative_control=functools.partial(_c2a, control=True),
+          control_note="(s, a)-rectangular regularizer lam D(P(.|s,a) || P0(.|s,a)) instead "
+                       "of sum_i phi_i lam D(mu_i || mu0_i)", quick=0, default=10),
     Claim(id="r2pvi.c1.tv_closed_form", paper="r2pvi", cite=f"[r2pvi, §2.5, §4 C1]; {_CITE}",
           statement="inf_mu E_mu V + lam TV(mu, mu0) = E_mu0 min(V, min_S V + lam)",
           assumptions=_INNER + "; TV = (1/2) L1; primal by cvxpy (CLARABEL)",

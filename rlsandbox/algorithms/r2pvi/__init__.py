@@ -24,7 +24,10 @@ Modules
     the algorithms R2PVI (TV/KL/chi2), DRPVI, DRVI-L, PEVI in ``paper`` and ``reference_code``
     modes (card §3, §5.3, §6);
 :mod:`~rlsandbox.algorithms.r2pvi.bounds`
-    the core lemma's quantities: estimation errors, the event E, beta_emp, Phi_inst (C5-C7).
+    the core lemma's quantities: estimation errors, the event E, beta_emp, Phi_inst (C5-C7);
+:mod:`~rlsandbox.algorithms.r2pvi.hyper`
+    the hyper-parameters, theory vs experiment values, and the theory betas of R2PVI, DRPVI
+    and PEVI (card §3.3, §3.5, §3.7; constants **[unverified]**).
 
 The paper's instances are in :mod:`rlsandbox.mdps.r2pvi` and its claims in
 :mod:`rlsandbox.proofs_check.r2pvi` (``rlsandbox verify r2pvi``).
@@ -43,10 +46,12 @@ True
 """
 from rlsandbox.algorithms.r2pvi.bounds import (beta_empirical, estimation_error, event_holds,
                                                exact_inner, instance_dependent_term,
-                                               population_gram, population_instance_term)
+                                               population_gram, population_instance_term,
+                                               reachable_states)
 from rlsandbox.algorithms.r2pvi.divergences import (DIVERGENCES, ball_inf, ball_maximizer,
                                                     ball_sup, chi2_threshold, divergence,
                                                     inner_minimizer, inner_value, inner_values)
+from rlsandbox.algorithms.r2pvi.hyper import HYPERPARAMETERS, THEORY_METHODS, theory_beta
 from rlsandbox.algorithms.r2pvi.offline import (BONUS_FORMS, MODES, OfflineData,
                                                 OfflineSolution, bonus_factor, collect, drpvi,
                                                 drvi_l, pevi, r2pvi, variance_weights)
@@ -62,5 +67,6 @@ __all__ = ["DIVERGENCES", "divergence", "inner_value", "inner_minimizer", "inner
            "constrained_dp",
            "OfflineData", "OfflineSolution", "collect", "r2pvi", "drpvi", "drvi_l", "pevi",
            "bonus_factor", "variance_weights", "MODES", "BONUS_FORMS",
-           "exact_inner", "estimation_error", "event_holds", "beta_empirical",
-           "instance_dependent_term", "population_gram", "population_instance_term"]
+           "exact_inner", "estimation_error", "event_holds", "beta_empirical", "reachable_states",
+           "instance_dependent_term", "population_gram", "population_instance_term",
+           "theory_beta", "HYPERPARAMETERS", "THEORY_METHODS"]

@@ -38,16 +38,16 @@ from typing import Any
 
 import numpy as np
 
-from rlsandbox._validate import as_stochastic, check_float_array, check_in_range, check_int, \
-    readonly
+from rlsandbox._validate import as_stochastic, check_choice, check_float_array, check_in_range, \
+    check_int, readonly
 from rlsandbox.algorithms.r2pvi.divergences import _check_div, _inner_value
 from rlsandbox.algorithms.r2pvi.offline import OfflineSolution, bonus_factor
 from rlsandbox.algorithms.r2pvi.robust_dp import ball_radii, check_model, instance_term, \
-    robust_dp
+    robust_dp, worst_case_factors
 from rlsandbox.linear import LinearMDP
 from rlsandbox.mdp import FiniteHorizonMDP
 
-__all__ = ["exact_inner", "estimation_error", "event_holds", "beta_empirical",
+__all__ = ["exact_inner", "estimation_error", "event_holds", "reachable_states", "beta_empirical",
            "instance_dependent_term", "population_gram", "population_instance_term"]
 
 
@@ -128,20 +128,83 @@ def event_holds(lin: LinearMDP, sol: OfflineSolution, *, slack: float = 0.0) -> 
     return worst <= check_in_range("slack", slack, low=0.0), worst
 
 
-def beta_empirical(lin: LinearMDP, sol: OfflineSolution) -> float:
-    """``max_{h, i active} |delta_{h,i}| / sqrt((Lambda_h^{-1})_ii)`` [r2pvi, §4 C5].
+def reachable_states(lin: LinearMDP, sol: OfflineSolution) -> np.ndarray:
+    """The states that "matter" at each step [r2pvi, §4 E5]: reachable from ``lin.rho`` under
+    the nominal kernel or under the worst-case kernels of the inner problems for ``V_hat``.
 
-    A coordinate i is active at step h if ``phi_i(s, a) > 0`` for some (s, a) with s not a known
-    state. For ``beta >= beta_empirical`` the per-coordinate sufficient form of E holds
-    (``|phi @ delta| <= sum_i phi_i |delta_i| <= beta b``) -- with the caveat that ``delta``
-    depends on the run's own ``V_hat``, hence on its beta.
+    ``R_0 = supp(rho)``; ``R_{h+1}`` = every state in the support of ``P0_h(. | s, a)`` or of
+    ``sum_i phi_i(s, a) mu*_{h,i}`` for some ``s in R_h`` and any action, with ``mu*_{h,i}``
+    the inner minimizers for ``V_hat_{h+1}`` (:func:`~.robust_dp.worst_case_factors`; for TV
+    they add ``argmin_S V_hat_{h+1}``, for KL / chi2 they stay in ``supp(mu0)``).
+
+    Returns
+    -------
+    mask : bool array (H, S)
+
+    Examples
+    --------
+    >>> from rlsandbox.mdps.r2pvi import FAIL_STATE, simulated_linear_mdp, uniform_behavior
+    >>> from rlsandbox.algorithms.r2pvi.offline import collect, r2pvi
+    >>> lin = simulated_linear_mdp()
+    >>> sol = r2pvi(lin, collect(lin, uniform_behavior(lin), K=100, rng=0), divergence="kl",
+    ...             lam=0.3, beta=0.0, fail_states=[FAIL_STATE])
+    >>> reachable_states(lin, sol).astype(int).tolist()    # x1; x2, x4, x5; x3, x4, x5
+    [[1, 0, 0, 0, 0], [0, 1, 0, 1, 1], [0, 0, 1, 1, 1]]
     """
+    lin = check_model(lin, "reachable_states")
+    sol = _check_solution(sol, lin)
+    mu = worst_case_factors(lin, sol.V, lam=sol.params["lam"], divergence=sol.divergence)
+    out = np.zeros((lin.H, lin.S), dtype=bool)
+    out[0] = lin.rho > 0.0
+    for h in range(lin.H - 1):
+        worst = np.einsum("sai,it->sat", lin.phi, mu[h])             # (S, A, S)
+        nxt = (lin.P[h] > 0.0) | (worst > 0.0)
+        out[h + 1] = nxt[out[h]].any(axis=(0, 1))
+    return readonly(out)
+
+
+def beta_empirical(lin: LinearMDP, sol: OfflineSolution, *, states: str = "all") -> float:
+    """``max_{h, i active} |delta_{h,i}| / sqrt((Lambda_h^{-1})_ii)`` [r2pvi, §4 C5, E5].
+
+    Parameters
+    ----------
+    states : {"all", "reachable"}
+        Which states make a coordinate active at step h (``phi_i(s, a) > 0`` for some action
+        and some such s that is not a known state). "all" is the card's "fully safe choice":
+        for ``beta >= beta_empirical`` the per-coordinate sufficient form of E holds at every
+        (s, a) (``|phi @ delta| <= sum_i phi_i |delta_i| <= beta b``). "reachable" is the
+        card's definition of the reported beta_emp (E5: the states that matter at step h,
+        :func:`reachable_states`); E then holds on those states only. They differ for
+        coordinates that no reachable state uses: such a coordinate has no data, and R2PVI-KL
+        sets it to the clip value ``H`` while the true inner value can be 0 (simulated MDP,
+        step 0, factors 2 and 3: ratio exactly 3 = H), which is what made our earlier KL
+        medians 3.0 instead of the card's 0.7 (audit7.md).
+
+    Either way ``delta`` depends on the run's own ``V_hat``, hence on its beta.
+
+    Examples
+    --------
+    >>> from rlsandbox.mdps.r2pvi import FAIL_STATE, simulated_linear_mdp, uniform_behavior
+    >>> from rlsandbox.algorithms.r2pvi.offline import collect, r2pvi
+    >>> lin = simulated_linear_mdp()
+    >>> sol = r2pvi(lin, collect(lin, uniform_behavior(lin), K=100, rng=0), divergence="kl",
+    ...             lam=0.3, beta=0.0, fail_states=[FAIL_STATE])
+    >>> beta_empirical(lin, sol)                   # an unvisited coordinate: w_hat = H = 3
+    3.0
+    >>> bool(beta_empirical(lin, sol, states="reachable") < 3.0)
+    True
+    """
+    states = check_choice("states", states, ("all", "reachable"))
     _, delta = estimation_error(lin, sol)
     keep = _unknown(sol, lin.S)
-    active = (lin.phi[keep] > 0.0).any(axis=(0, 1))                   # (d,)
+    if states == "all":
+        matter = np.broadcast_to(keep, (lin.H, lin.S))
+    else:
+        matter = reachable_states(lin, sol) & keep[None, :]
+    active = np.einsum("hs,sai->hi", matter.astype(float), (lin.phi > 0.0).astype(float)) > 0
     scale = np.sqrt(np.diagonal(sol.Lambda_inv, axis1=1, axis2=2))    # (H, d)
     ratio = np.abs(delta) / scale
-    return float(ratio[:, active].max()) if active.any() else 0.0
+    return float(ratio[active].max()) if active.any() else 0.0
 
 
 def instance_dependent_term(lin: LinearMDP, sol: OfflineSolution, *, policy: Any = None,

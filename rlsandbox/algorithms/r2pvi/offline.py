@@ -581,8 +581,9 @@ def r2pvi(lin: LinearMDP, data: Any, *, divergence: str, lam: float, beta: float
         TV also accepts 0 (threshold ``alpha = min V_hat``, the limit of card C10 (c)).
     beta : float >= 0
         Bonus multiplier. Theory values (card §3.7, **[unverified]**): TV 16 H d sqrt(xi),
-        KL 16 d lam e^{H/lam} sqrt(H/lam + xi), chi2 8 d H^2 (1 + 1/lam) sqrt(xi); the
-        experiments use 1 (simulated MDP) and 0.1 (option task).
+        KL 16 d lam e^{H/lam} sqrt(H/lam + xi), chi2 8 d H^2 (1 + 1/lam) sqrt(xi)
+        (:func:`~rlsandbox.algorithms.r2pvi.hyper.theory_beta`); the experiments use 1
+        (simulated MDP) and 0.1 (option task).
     ridge : float > 0
         The paper's gamma (theory 1 [unverified]; experiments 0.1 simulated, 1 option).
     mode : {"paper", "reference_code"}

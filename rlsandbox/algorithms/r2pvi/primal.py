@@ -34,7 +34,7 @@ import numpy as np
 from rlsandbox.algorithms.r2pvi.divergences import _check_div, _check_lam, _check_pair, \
     _check_radius
 
-__all__ = ["inner_primal", "ball_primal", "SOLVER_OPTIONS"]
+__all__ = ["inner_primal", "ball_primal", "joint_step_primal", "SOLVER_OPTIONS"]
 
 #: Options passed to CLARABEL.
 SOLVER_OPTIONS = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9}
@@ -145,3 +145,47 @@ def ball_primal(divergence: str, V: Any, mu0: Any, radius: float, *,
     problem = cp.Problem(cp.Minimize(mean) if sense == "inf" else cp.Maximize(mean), cons)
     _solve(cp, problem, f"{div} ball ({sense})")
     return float(problem.value), _distribution(div, mu, V.shape[0])
+
+
+def joint_step_primal(divergence: str, phi_sa: Any, V: Any, mu0s: Any,
+                      lam: float) -> float:
+    """One step of the d-RRMDP objective at a fixed (s, a), solved jointly over all d factors.
+
+    ``min_{mu_1..mu_d in Delta(S)} sum_i phi_i (E_{mu_i} V + lam D_f(mu_i || mu0_i))`` as a
+    single cvxpy program (CLARABEL) straight from the definition [r2pvi, §2.3]: no per-factor
+    decomposition is assumed, so comparing it with ``phi @ w`` (one inner value per factor,
+    card §2.4) checks the linear representation of the robust regularized Q (card C2 (a)).
+
+    Parameters
+    ----------
+    phi_sa : (d,) nonnegative weights; V : (S,); mu0s : (d, S) nominal factors; lam : > 0.
+
+    Examples
+    --------
+    >>> round(joint_step_primal("tv", [0.5, 0.5], [0.0, 1.0], [[0.5, 0.5], [0.0, 1.0]], 0.25), 6)
+    0.1875
+    """
+    import cvxpy as cp
+
+    div = _check_div(divergence)
+    mu0s = np.asarray(mu0s, dtype=np.float64)
+    phi_sa = np.asarray(phi_sa, dtype=np.float64)
+    if phi_sa.ndim != 1 or mu0s.ndim != 2 or mu0s.shape[0] != phi_sa.shape[0]:
+        raise ValueError(f"phi_sa of shape {phi_sa.shape} and mu0s of shape {mu0s.shape} do "
+                         f"not match: expected (d,) and (d, S)")
+    if np.any(phi_sa < 0.0):
+        raise ValueError(f"phi_sa has negative entries {phi_sa.tolist()}; the d-rectangular "
+                         f"objective needs simplex features (card §2.1)")
+    lam = _check_lam(lam)
+    obj, cons = 0.0, []
+    for i in np.flatnonzero(phi_sa > 0.0):
+        V_i, mu0 = _check_pair(V, mu0s[i])
+        x, mu, c = _variable(cp, div, mu0)
+        cons += c
+        obj = obj + phi_sa[i] * (_mean(cp, div, mu, V_i) + lam * _divergence_expr(cp, div, x,
+                                                                                   mu0))
+    if not cons:
+        return 0.0
+    problem = cp.Problem(cp.Minimize(obj), cons)
+    _solve(cp, problem, f"{div} joint one-step d-RRMDP problem")
+    return float(problem.value)
