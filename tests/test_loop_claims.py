@@ -23,7 +23,9 @@ def test_every_card_claim_is_registered():
             "loop.jaksch2010.evi", "loop.he2024.span_diameter", "loop.he2024.agec.linear",
             "loop.he2024.reduction.linear", "loop.jaksch2010.thm2",
             "loop.wu2022.ucrl2vtr", "loop.he2024.span_needed",
-            "loop.he2024.thm.regret.scaled_gap", "loop.he2024.reduction.finite_grid"} == set(LOOP)
+            "loop.he2024.thm.regret.scaled_gap", "loop.he2024.reduction.finite_grid",
+            "loop.he2024.boe.plain_vi", "loop.he2024.thm.regret.ratio",
+            "loop.jaksch2010.evi.stopping", "loop.he2024.span_needed.weakly"} == set(LOOP)
     marks = {c.id: c.provenance for c in loop_claims.CLAIMS}
     # card marks: C1/C2 [R] -> unverified; C3 radius and C4 derived; C0, C8 standard [V]
     assert marks["loop.he2024.thm.regret"] == marks["loop.he2024.lem.switching"] == "unverified"
@@ -35,6 +37,11 @@ def test_every_card_claim_is_registered():
     # C1 (ii) [R] -> unverified; C6 (iii) [D/S] -> derived
     assert marks["loop.he2024.thm.regret.scaled_gap"] == "unverified"
     assert marks["loop.he2024.reduction.finite_grid"] == "derived"
+    # round 3: C0's first control and C8 (ii) standard [V] -> paper; C1 (iii) [R] and C10 [S]
+    # statements about LOOP -> unverified
+    assert marks["loop.he2024.boe.plain_vi"] == marks["loop.jaksch2010.evi.stopping"] == "paper"
+    assert marks["loop.he2024.thm.regret.ratio"] == \
+        marks["loop.he2024.span_needed.weakly"] == "unverified"
 
 
 #: Session-2 claims run by `rlsandbox verify loop --quick` in CI; here only under -m slow, so the
@@ -67,3 +74,15 @@ def test_span_diameter_bound_is_attained_on_riverswim(n):
     # the claim's own round-off allowance (LU forward error with cond <= 2 D)
     tol = 12.0 * n * EPS * D * 2 * (f.V.max() - f.V.min())
     assert f.V.max() - f.V.min() == pytest.approx(f.J * D, abs=tol)
+
+
+def test_weakly_communicating_riverswim_has_infinite_diameter_and_riverswims_gain():
+    # card §5.2 weakly-communicating variant on RiverSwim (claim C10, weakly): nothing enters
+    # the entry states, so D = inf, while sp(V*) stays finite and J* is RiverSwim-3's; on the
+    # entry states V*(n + j) = V*(0) - (n_entry - j) J* (each step there earns 0, then state 0)
+    m = loop_claims.riverswim_weak(3, n_entry=2)
+    assert np.isinf(diameter(m))
+    f, base = true_hypothesis(m), true_hypothesis(rls.mdps.riverswim(3, gamma=1.0))
+    assert f.J == pytest.approx(base.J, abs=1e-12)
+    assert f.V[3] - f.V[0] == pytest.approx(-2 * f.J, abs=1e-10)
+    assert f.V[4] - f.V[0] == pytest.approx(-f.J, abs=1e-10)

@@ -68,3 +68,10 @@ def test_f2_switching(f2_data):
     assert N[2.0] >= N[4.0] >= N[8.0]                                  # lazier test, fewer plans
     T, Nc = _mean_curve(f2_data, "LOOP c_sw=4", "plans")
     assert upper_half_slope(T, Nc) <= 0.2                              # card §4 C2
+    # FOPO (card F2): determinant doubling with ||phi|| <= 1 gives N(T) <= 1 + d log2(1 + T/d)
+    # at every T and seed (deterministic), and its count grows like log T as well
+    fo = f2_data[f2_data["method"] == f2.fopo_label(f2.QUICK)]
+    assert f2_data.attrs["diagnostics"]["fopo_max_feature_norm"] <= 1.0
+    assert (fo["plans"].to_numpy() <= f2.fopo_bound(fo["T"].to_numpy(), f2.QUICK.fopo_d)).all()
+    T, Nf = _mean_curve(f2_data, f2.fopo_label(f2.QUICK), "plans")
+    assert upper_half_slope(T, Nf) <= 0.2

@@ -186,3 +186,97 @@ def test_olsvi_fh_blocks_and_first_plan(lin):
     widths = bonus * np.linalg.norm(lin.phi[tr.s[0]], axis=-1)
     assert widths.max() < H                             # the first step's cap is not active
     assert tr.J[0] == pytest.approx(widths.max() / H, rel=1e-12)
+
+
+# ------------------------------------------------ (d-ii) inner step: QCQP vs closed form
+# CLARABEL's default feasibility / gap tolerances are 1e-8 (relative); on these O(1) problems the
+# QCQP's value and constraints are accurate to well under 1e-6, the allowance used below.
+QCQP_TOL = 1e-6
+
+
+def _random_blocks(rng, S, A, scale):
+    k = S + 1
+    x_hat = np.concatenate([rng.dirichlet(np.ones(S), size=(S, A)),
+                            rng.uniform(0.1, 0.9, size=(S, A, 1))], axis=-1)
+    G = rng.normal(size=(S, A, k, k))
+    Lam = scale * (np.einsum("saij,sakj->saik", G, G) + np.eye(k))
+    return x_hat, Lam
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rectangular_qcqp_is_below_the_closed_form_and_valid(seed):
+    # card §3.9 (d)(ii): the QCQP's set (ellipsoid and valid models) lies inside the closed
+    # form's (ellipsoid, value range only), so exact <= relaxed; its maximiser is a valid model in
+    # the ellipsoid; and it beats every sampled valid point of the ellipsoid (brute-force side)
+    from rlsandbox.algorithms.loop import RectangularInnerStep
+    rng = np.random.default_rng(seed)
+    S, A, beta = 3, 2, float(rng.uniform(0.5, 3.0))
+    x_hat, Lam = _random_blocks(rng, S, A, scale=float(rng.choice([2.0, 20.0])))
+    exact, relaxed = RectangularInnerStep(S, A), RectangularInnerStep(S, A, exact=False)
+    exact.set(x_hat, Lam, beta=beta)
+    relaxed.set(x_hat, Lam, beta=beta)
+    u = rng.uniform(0.0, 3.0, size=S)
+    z = np.append(u, 1.0)
+    v_ex, x_ex = exact(u)
+    v_rel, _ = relaxed(u)
+    assert exact.infeasible == 0                  # x_hat itself is valid: every set is non-empty
+    assert np.all(v_ex <= v_rel + QCQP_TOL)
+    assert np.all(x_ex[..., :S] >= -QCQP_TOL)
+    assert np.all(np.abs(x_ex[..., :S].sum(-1) - 1) <= QCQP_TOL)
+    assert np.all(x_ex[..., S] >= -QCQP_TOL) and np.all(x_ex[..., S] <= 1 + QCQP_TOL)
+    dev = x_ex - x_hat
+    assert np.all(np.einsum("sai,saij,saj->sa", dev, Lam, dev) <= beta * (1 + QCQP_TOL))
+    # brute force: valid points x_hat + t (y - x_hat), y a random valid model, t as large as the
+    # ellipsoid allows (<= 1 keeps them valid by convexity of the validity set)
+    for _ in range(200):
+        y = np.concatenate([rng.dirichlet(np.ones(S), size=(S, A)), rng.random((S, A, 1))], -1)
+        e = y - x_hat
+        t = np.minimum(1.0, np.sqrt(beta / np.einsum("sai,saij,saj->sa", e, Lam, e)))
+        assert np.all((x_hat + t[..., None] * e) @ z <= v_ex + QCQP_TOL)
+
+
+def test_rectangular_qcqp_equals_the_closed_form_when_the_maximiser_is_valid():
+    # the two coincide exactly where the closed form's maximiser
+    # x_hat + sqrt(beta) Lam^-1 z / ||z||_{Lam^-1} is itself valid: an interior x_hat, a small
+    # radius, and Lam^-1 z with zero sum over the p coordinates (the closed form ignores
+    # p.1 = 1). Construction: Lam block-diagonal between p and r, u = Lam_pp w with sum(w) = 0
+    from rlsandbox.algorithms.loop import RectangularInnerStep
+    S, A, k = 3, 2, 4
+    rng = np.random.default_rng(5)
+    x_hat = np.concatenate([np.full((S, A, S), 1.0 / S), np.full((S, A, 1), 0.5)], axis=-1)
+    G = rng.normal(size=(S, S))
+    Lpp = 400.0 * (G @ G.T / S + np.eye(S))
+    Lam = np.zeros((S, A, k, k))
+    Lam[..., :S, :S] = Lpp
+    Lam[..., S, S] = 400.0
+    w = rng.normal(size=S)
+    u = Lpp @ (w - w.mean()) / 400.0
+    exact, relaxed = RectangularInnerStep(S, A), RectangularInnerStep(S, A, exact=False)
+    for step in (exact, relaxed):
+        step.set(x_hat, Lam, beta=1.0)
+    v_ex, _ = exact(u)
+    v_rel, x_rel = relaxed(u)
+    # the closed form's maximiser is valid here (float64 round-off of the solve: 1e-12)
+    assert np.all(np.abs(x_rel[..., :S].sum(-1) - 1.0) <= 1e-12) and np.all(x_rel >= 0)
+    assert np.all(x_rel[..., S] <= 1.0)
+    assert np.allclose(v_ex, v_rel, atol=QCQP_TOL, rtol=0)
+    # a u with Lam^-1 z off the simplex's tangent space: the closed form is strictly looser
+    u2 = u + np.array([0.0, 1.0, 2.0])
+    assert np.all(exact(u2)[0] < relaxed(u2)[0] - 1e-3)
+
+
+def test_rectangular_runs_exact_and_relaxed_are_both_optimistic():
+    # card §3.9 (d)(ii) on RiverSwim-3: with f* covered both planners are optimistic (J >= J*
+    # up to EVI's stopping error eps / 2 = 1 / (2 sqrt(t + 1))). The first plan of both runs
+    # sees the same (empty) data, so there exact <= relaxed; strictly here, since the ridge
+    # centre x_hat = 0 is not a valid model and the QCQP must reach the simplex first
+    from rlsandbox.algorithms.loop import true_hypothesis
+    mdp = riverswim_model(3)
+    J_star = true_hypothesis(mdp).J
+    runs = {inner: loop_model_rectangular(mdp, 600, rng=2, inner=inner)
+            for inner in ("qcqp", "closed_form")}
+    for tr in runs.values():
+        assert np.all(tr.J >= J_star - 0.5 / np.sqrt(tr.starts + 1.0))
+    assert runs["qcqp"].J[0] < runs["closed_form"].J[0] - 1e-3
+    assert runs["qcqp"].info["qcqp_infeasible"] == 0
+    assert runs["closed_form"].algorithm == "loop_model_rectangular[closed_form]"

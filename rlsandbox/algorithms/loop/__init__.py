@@ -52,9 +52,10 @@ Examples
 from rlsandbox.algorithms.loop.agec import agec_ratios
 from rlsandbox.algorithms.loop.hypotheses import (Hypothesis, TabularStats, bellman_error,
                                                   tabular_excess, true_hypothesis)
-from rlsandbox.algorithms.loop.linear import (fopo, loop_model_hard, loop_model_rectangular,
-                                              loop_model_relaxed, loop_value_linear,
-                                              mixture_beta, mixture_evi, olsvi_fh, ucrl2_vtr)
+from rlsandbox.algorithms.loop.linear import (RectangularInnerStep, fopo, loop_model_hard,
+                                              loop_model_rectangular, loop_model_relaxed,
+                                              loop_value_linear, mixture_beta, mixture_evi,
+                                              olsvi_fh, ucrl2_vtr)
 from rlsandbox.algorithms.loop.planners import (MAX_GREEDY_POLICIES, FiniteClass, LinearStats,
                                                 PlanInfo, ValuePlanner, check_enumeration,
                                                 plan_certainty_equivalent, plan_finite,
@@ -78,4 +79,5 @@ __all__ = ["Hypothesis", "TabularStats", "bellman_error", "tabular_excess", "tru
            "excess_path", "Trace", "episode_bound",
            "evi_inner_max", "extended_value_iteration", "ucrl2", "ucrl2_regret_bound",
            "agec_ratios", "fopo", "loop_model_hard", "loop_model_relaxed", "loop_value_linear",
-           "mixture_beta", "mixture_evi", "ucrl2_vtr", "loop_model_rectangular", "olsvi_fh"]
+           "mixture_beta", "mixture_evi", "ucrl2_vtr", "loop_model_rectangular",
+           "RectangularInnerStep", "olsvi_fh"]

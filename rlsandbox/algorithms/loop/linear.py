@@ -46,11 +46,13 @@ Model-based tabular LOOP, rectangular relaxation (:func:`loop_model_rectangular`
 splits into one block ``(P_g(.|s,a), r_g(s,a))`` per pair; with the value-targeted loss the
 excess is block-separable, and the card's relaxation keeps each block within radius ``beta``
 on its own (a superset of LOOP's coupled set, so still optimistic). The block's least squares is
-a ridge regression of ``r_i + V_{f_i}(s_{i+1})`` on ``(V_{f_i}, 1)``; EVI's inner step is
-``max {<x, (u, 1)> : ||x - x_hat||_{Lam_sa} <= sqrt(beta)}`` in closed form, clipped to
-``[min u, 1 + max u]``. Deviation from the card: the inner step relaxes the validity constraint
-``P_g(.|s,a) in simplex, r_g in [0, 1]`` to that value range (closed form instead of the card's
-small QCQP): looser, still optimistic.
+a ridge regression of ``r_i + V_{f_i}(s_{i+1})`` on ``(V_{f_i}, 1)``; EVI's inner step is the
+card's small convex QCQP per pair (:class:`RectangularInnerStep`, cvxpy/CLARABEL)
+``max {<x, (u, 1)> : ||x - x_hat||_{Lam_sa} <= sqrt(beta), x = (P_g(.|s,a), r_g(s,a)) valid}``
+(validity: ``P_g(.|s,a)`` in the simplex, ``r_g`` in [0, 1]). ``inner="closed_form"`` keeps the
+session-1 further relaxation, labelled: the validity constraint replaced by the value range it
+implies, ``clip(<x_hat, z> + sqrt(beta) ||z||_{Lam^-1}, min u, 1 + max u)`` (looser, still
+optimistic; an upper bound on the QCQP's value, equal when the unconstrained maximiser is valid).
 
 Radius [D]. :func:`mixture_beta`: the self-normalised bound [abbasi2011, Thm 2] for targets in an
 interval of length ``span`` (hence span/2-sub-Gaussian noise), features ``||x|| <= x_max`` and
@@ -76,6 +78,7 @@ References
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -90,7 +93,8 @@ from rlsandbox.algorithms.loop.trace import Trace, check_rewards_unit, draw_unif
 from rlsandbox.linear import LinearMDP, LinearMixtureMDP
 
 __all__ = ["loop_value_linear", "fopo", "mixture_beta", "loop_model_hard", "loop_model_relaxed",
-           "ucrl2_vtr", "mixture_evi", "loop_model_rectangular", "olsvi_fh"]
+           "ucrl2_vtr", "mixture_evi", "loop_model_rectangular", "RectangularInnerStep",
+           "olsvi_fh"]
 
 _MODES = {"every": 0, "lazy": 1, "doubling": 2}
 #: Plain EVI sweeps before switching to the damped update u <- (u + T u) / 2 (card §6 pitfall 6:
@@ -524,24 +528,181 @@ def loop_model_hard(d: int, delta_inst: float, gap: float, T: int, *, rng: Any,
 
 
 # ============================================================ model-based tabular (d-ii)
+class RectangularInnerStep:
+    """EVI's inner step of the rectangular relaxation, exact (QCQP) or closed form [card §3.9
+    (d)(ii); S].
+
+    For every pair ``(s, a)`` with block estimate ``x_hat[s, a] = (p_hat, r_hat)`` (S + 1,) and
+    block Gram matrix ``Lam[s, a]`` (S + 1, S + 1), and ``z = (u, 1)``::
+
+        exact:       max <x, z>  s.t.  ||x - x_hat||_Lam <= sqrt(beta),  x_{:S} in simplex,
+                                       0 <= x_S <= 1                       (the card's QCQP)
+        closed form: clip(<x_hat, z> + sqrt(beta) ||z||_{Lam^-1}, min u, 1 + max u)
+
+    The closed form drops the validity constraints (p in the simplex, r in [0, 1]) and only
+    keeps the value range they imply, so it is an upper bound on the exact value: every valid
+    ``x`` has ``min u <= <x, z> <= 1 + max u``, and the unconstrained maximum is at least the
+    constrained one. The two coincide when the unconstrained maximiser
+    ``x_hat + sqrt(beta) Lam^-1 z / ||z||_{Lam^-1}`` is itself valid (claim-free unit test in
+    tests/test_loop_linear.py). The QCQP is solved for all pairs at once with cvxpy/CLARABEL
+    (one parametrised program; the pairs are separable). A pair whose set holds no valid
+    ``x`` (the block's ellipsoid misses the simplex: coverage has failed there) keeps the
+    closed-form value and is counted in :attr:`infeasible`.
+
+    Parameters
+    ----------
+    S, A : sizes
+    exact : bool
+        QCQP (True) or the closed form (False).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> step = RectangularInnerStep(2, 1)
+    >>> x_hat = np.array([[[0.5, 0.5, 0.5]], [[0.5, 0.5, 0.5]]])
+    >>> Lam = np.broadcast_to(100.0 * np.eye(3), (2, 1, 3, 3))
+    >>> step.set(x_hat, Lam, beta=1.0)
+    >>> u = np.array([0.0, 1.0])
+    >>> exact = step(u)[0]
+    >>> relaxed = RectangularInnerStep(2, 1, exact=False)
+    >>> relaxed.set(x_hat, Lam, beta=1.0)
+    >>> # radius 0.1 per block, z = (0, 1, 1): the unconstrained maximiser (0.5, 0.57, 0.57)
+    >>> # leaves the simplex (relaxed 1 + 0.1 sqrt(2)); in the simplex dp0 = -dp1 and
+    >>> # max dp1 + dr s.t. 2 dp1^2 + dr^2 <= 0.01 is 0.1 sqrt(3/2) (exact, lower)
+    >>> round(float(exact[0, 0]), 6), round(float(relaxed(u)[0][0, 0]), 6)
+    (1.122474, 1.141421)
+    """
+
+    def __init__(self, S: int, A: int, *, exact: bool = True) -> None:
+        self.S, self.A = check_int("S", S, low=1), check_int("A", A, low=1)
+        self.exact = check_bool("exact", exact)
+        self.infeasible = 0
+        self._prob = None
+
+    def set(self, x_hat: Any, Lam: Any, *, beta: float) -> None:
+        """Fix the block estimates ``x_hat`` (S, A, S + 1), Gram blocks ``Lam`` (S, A, S + 1,
+        S + 1) (positive definite) and the radius ``beta``."""
+        S, A, k = self.S, self.A, self.S + 1
+        self.x_hat = np.asarray(x_hat, dtype=np.float64).reshape(S, A, k)
+        Lam = np.asarray(Lam, dtype=np.float64).reshape(S, A, k, k)
+        self.Linv = np.linalg.inv(Lam)
+        self.rb = float(np.sqrt(check_in_range("beta", beta, low=0.0)))
+        if self.exact:
+            self._build()
+            chol = np.linalg.cholesky(Lam)                  # Lam = L L^T, ||v||_Lam = ||L^T v||
+            for j, (s, a) in enumerate(np.ndindex(S, A)):
+                self._Lt[j].value = chol[s, a].T
+            self._c.value = np.einsum("saji,saj->sai", chol, self.x_hat).reshape(S * A, k)
+            self._rb.value = self.rb
+
+    def _build(self) -> None:
+        if self._prob is not None:
+            return
+        import cvxpy as cp
+        S, A, k = self.S, self.A, self.S + 1
+        self._x = cp.Variable((S * A, k))
+        self._Lt = [cp.Parameter((k, k)) for _ in range(S * A)]
+        self._c = cp.Parameter((S * A, k))
+        self._z = cp.Parameter(k)
+        self._rb = cp.Parameter(nonneg=True)
+        cons = [self._x[:, :S] >= 0, cp.sum(self._x[:, :S], axis=1) == 1,
+                self._x[:, S] >= 0, self._x[:, S] <= 1]
+        cons += [cp.norm(self._Lt[j] @ self._x[j] - self._c[j]) <= self._rb
+                 for j in range(S * A)]
+        self._prob = cp.Problem(cp.Maximize(cp.sum(self._x @ self._z)), cons)
+
+    def closed_form(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Clipped value (S, A) and the unconstrained maximiser (S, A, S + 1)."""
+        z = np.append(u, 1.0)
+        step = np.einsum("saij,j->sai", self.Linv, z)
+        norm = np.sqrt(np.maximum(np.einsum("sai,i->sa", step, z), 1e-300))
+        x_plus = self.x_hat + self.rb * step / norm[:, :, None]
+        return np.clip(x_plus @ z, u.min(), 1.0 + u.max()), x_plus
+
+    def __call__(self, u: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Inner maximum (S, A) for the bias ``u`` (S,) and a maximiser (S, A, S + 1)."""
+        u = np.asarray(u, dtype=np.float64)
+        value, x_plus = self.closed_form(u)
+        if not self.exact:
+            return value, x_plus
+        status = self._solve(np.append(u, 1.0))
+        if status in ("optimal", "optimal_inaccurate"):
+            x = self._x.value.reshape(self.S, self.A, self.S + 1)
+            return x @ np.append(u, 1.0), x
+        # one pair's set holds no valid x: solve the pairs one by one, keep the closed form
+        # where a pair is infeasible (counted)
+        return self._pairwise(u, value, x_plus)
+
+    def _solve(self, z: np.ndarray) -> str:
+        import cvxpy as cp
+        self._z.value = z
+        try:
+            with warnings.catch_warnings():
+                # "Solution may be inaccurate": status optimal_inaccurate is accepted (CLARABEL's
+                # reduced accuracy is ~1e-5, far inside EVI's stopping tolerance 1 / sqrt(t))
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate",
+                                        category=UserWarning)
+                self._prob.solve(solver="CLARABEL")
+        except cp.error.SolverError:
+            return "solver_error"
+        return str(self._prob.status)
+
+    def _pairwise(self, u, value, x_plus):
+        import cvxpy as cp
+        k = self.S + 1
+        z = np.append(u, 1.0)
+        value, x_plus = value.copy(), x_plus.copy()
+        for s, a in np.ndindex(self.S, self.A):
+            x = cp.Variable(k)
+            Lt = np.linalg.cholesky(np.linalg.inv(self.Linv[s, a])).T
+            prob = cp.Problem(cp.Maximize(x @ z),
+                              [x[:self.S] >= 0, cp.sum(x[:self.S]) == 1, x[self.S] >= 0,
+                               x[self.S] <= 1,
+                               cp.norm(Lt @ (x - self.x_hat[s, a])) <= self.rb])
+            try:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Solution may be inaccurate",
+                                            category=UserWarning)
+                    prob.solve(solver="CLARABEL")
+                ok = prob.status in ("optimal", "optimal_inaccurate")
+            except cp.error.SolverError:
+                ok = False
+            if ok:
+                value[s, a], x_plus[s, a] = float(x.value @ z), x.value
+            else:
+                self.infeasible += 1
+        return value, x_plus
+
+
+# ============================================================ model-based tabular (d-ii)
 def loop_model_rectangular(mdp: Any, T: int, *, rng: Any, B: float | None = None,
                            c_beta: float = C_BETA_DEFAULT, beta: float | None = None,
                            c_sw: float = C_SW_DEFAULT, lam: float = 1.0,
-                           noisy: bool = False, evi_max_iter: int = 10_000) -> Trace:
+                           noisy: bool = False, evi_max_iter: int = 10_000,
+                           inner: str = "qcqp") -> Trace:
     """Model-based tabular LOOP with the rectangular relaxation and EVI [card §3.9 (d)(ii); S].
 
     See the module docstring. ``beta = c_beta (B + 1)^2 log T`` per block (targets
     ``r + V(s')`` lie in an interval of length ``<= B + 1``), ``B`` the exact ``sp(V*)`` by
-    default. The hypothesis in force is, block by block, the maximiser of the inner step for its
-    own bias ``V_f`` (before clipping); since each block starts on its own radius, the lazy test
-    re-plans when the summed excess exceeds ``c_sw S A beta`` [S].
+    default. ``inner="qcqp"`` (default) is the card's EVI inner step, one small convex QCQP per
+    pair with the validity constraints (:class:`RectangularInnerStep`, cvxpy/CLARABEL);
+    ``inner="closed_form"`` is the further relaxation without them (looser, still optimistic;
+    labelled ``loop_model_rectangular[closed_form]``). The hypothesis in force is, block by
+    block, the inner step's maximiser for its own bias ``V_f``; since each block starts on its
+    own radius, the lazy test re-plans when the summed excess exceeds ``c_sw S A beta`` [S].
+    ``info["qcqp_infeasible"]`` counts inner steps where a block's ellipsoid held no valid
+    model (closed form used there).
 
     Examples
     --------
     >>> import rlsandbox as rls
-    >>> tr = loop_model_rectangular(rls.mdps.riverswim(3, gamma=1.0), 500, rng=0)
-    >>> tr.algorithm, float(tr.J[0])       # no data: optimistic gain 1 (reward clip 1)
-    ('loop_model_rectangular', 1.0)
+    >>> mdp = rls.mdps.riverswim(3, gamma=1.0)
+    >>> relaxed = loop_model_rectangular(mdp, 500, rng=0, inner="closed_form")
+    >>> exact = loop_model_rectangular(mdp, 500, rng=0)
+    >>> float(relaxed.J[0])       # no data: the closed form reaches the reward cap
+    1.0
+    >>> bool(exact.J[0] < 1.0)    # the QCQP must first reach a valid model from x_hat = 0
+    True
     """
     from rlsandbox.algorithms.loop.trace import check_average_mdp
 
@@ -555,10 +716,11 @@ def loop_model_rectangular(mdp: Any, T: int, *, rng: Any, B: float | None = None
         B = float(f_star.V.max() - f_star.V.min())
     B = check_in_range("B", B, low=0.0, low_open=True)
     beta = value_beta(T, B, c_beta) if beta is None else check_in_range("beta", beta, low=0.0)
+    inner = check_choice("inner", inner, ("qcqp", "closed_form"))
     S, A = mdp.S, mdp.A
     k = S + 1
     d = S * A * k
-    rb = float(np.sqrt(beta))
+    step = RectangularInnerStep(S, A, exact=inner == "qcqp")
     Xs, Ws, Cs = [], [], []
     sweeps, conv = [], []
 
@@ -574,24 +736,16 @@ def loop_model_rectangular(mdp: Any, T: int, *, rng: Any, B: float | None = None
     def plan(i, out_s, out_a, out_r, epoch):
         Lam, b = _regression_stats(Xs, Ws, Cs, epoch[:i], out_s[:i], out_a[:i],
                                    out_s[1:i + 1], lam, d, r=out_r[:i])
-        Linv = np.linalg.inv(Lam)
-        x_hat = (Linv @ b).reshape(S, A, k)
-        blocks = np.stack([Linv[j:j + k, j:j + k] for j in range(0, d, k)]).reshape(S, A, k, k)
-        def backup(u: np.ndarray) -> np.ndarray:
-            z = np.append(u, 1.0)
-            bonus = rb * np.sqrt(np.maximum(np.einsum("i,saij,j->sa", z, blocks, z), 0.0))
-            return np.clip(x_hat @ z + bonus, u.min(), 1.0 + u.max())
-
-        evi = _relative_iteration(backup, S, 1.0 / np.sqrt(i + 1.0), evi_max_iter)
+        x_hat = np.linalg.solve(Lam, b).reshape(S, A, k)
+        # Lam is block-diagonal (pair (s, a) only touches its own k coordinates)
+        step.set(x_hat, np.stack([Lam[j:j + k, j:j + k] for j in range(0, d, k)]), beta=beta)
+        evi = _relative_iteration(lambda u: step(u)[0], S, 1.0 / np.sqrt(i + 1.0), evi_max_iter)
         sweeps.append(evi["sweeps"])
         conv.append(evi["converged"])
         f = Hypothesis(evi["Q"], min(max(evi["gain"], 0.0), 1.0), evi["policy"])
-        # the hypothesis in force: each block's maximiser (unclipped) for its own bias V_f,
-        # the vector its regression features use
-        z = np.append(f.V, 1.0)
-        step = np.einsum("saij,j->sai", blocks, z)
-        norm = np.sqrt(np.maximum(np.einsum("sai,i->sa", step, z), 1e-300))
-        x_plus = x_hat + rb * step / norm[:, :, None]
+        # the hypothesis in force: each block's maximiser for its own bias V_f, the vector its
+        # regression features use
+        x_plus = step(np.array(f.V))[1]
         Xs.append(features(np.array(f.V)))
         Ws.append(np.array(f.V))
         Cs.append(np.zeros((S, A)))
@@ -603,8 +757,9 @@ def loop_model_rectangular(mdp: Any, T: int, *, rng: Any, B: float | None = None
     run = _run(mdp, T, rng, check_bool("noisy", noisy), plan, "lazy", c_sw * S * A, beta)
     info = {"planner": "rectangular_evi", "B": B, "c_beta": c_beta, "c_sw": float(c_sw),
             "lam": lam, "noisy": noisy, "evi_sweeps": sweeps, "evi_converged": conv,
-            "reward_for_regret": "mean"}
-    return _trace("loop_model_rectangular", run, beta, info)
+            "inner": inner, "qcqp_infeasible": step.infeasible, "reward_for_regret": "mean"}
+    name = "loop_model_rectangular" + ("" if inner == "qcqp" else "[closed_form]")
+    return _trace(name, run, beta, info)
 
 
 # ============================================================ OLSVI.FH
