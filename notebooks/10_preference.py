@@ -298,6 +298,25 @@ print("exact beam on pi* picks", beam.tolist(), "; it maximises R + beta log pir
       bool(reg[np.ravel_multi_index(tuple(beam), (3, 3, 3))] >= reg.max() - 1e-12))
 
 # %% [markdown]
+# SimPO on sequences (card §3.5) compares *mean* token log-probabilities,
+# $u = \frac{1}{|y^+|}\log\pi(y^+|x) - \frac{1}{|y^-|}\log\pi(y^-|x)$, with no reference at all.
+# One comparison with $P(y \succ y') = 0.8$ ($\beta_{SimPO} = 2$, $\gamma = 1$): whatever
+# $\pi_{ref}$ the tree has, training ends at the card's root $u = 1.07698$ (C13) -- nothing
+# anchors SimPO to the reference, unlike DPO.
+
+# %%
+W1 = np.zeros((1, 4, 4))
+W1[0, 0, 3], W1[0, 3, 0] = 0.8, 0.2                  # y = (0, 0) vs y' = (1, 1)
+for seed in (0, 1):
+    tree_s = inst.random_token_tree(rng=seed, V=2, T=2)
+    out_s = tk.train_token(tree_s, pref.PairData(W1), pref.simpo(2.0, 1.0), steps=400, lr=2.0,
+                           record=[400])
+    u = (out_s.logpi_path[-1, 0, 0] - out_s.logpi_path[-1, 0, 3]) / tree_s.T
+    print(f"tree {seed}: piref(y) = {np.exp(tk.to_bandit(tree_s).log_piref[0, 0]):.3f}, "
+          f"mean-log-prob margin u = {u:.5f}")
+    assert abs(u - pref.simpo_stationary_margin(0.8, 2.0, 1.0)) < 1e-9
+
+# %% [markdown]
 # ## 6b. Noisy labels: DPO, cDPO and robust DPO (Chowdhury et al. 2024)
 #
 # Flip each label with a known rate $\varepsilon$. Vanilla DPO then estimates the wrong

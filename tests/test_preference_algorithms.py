@@ -1,11 +1,13 @@
-"""Preference card algorithms beyond the core: constrained HyPO (§3.7), the box-constrained
-log-linear fit (C12(d, e)), token-level DPO training (§2.7) and warm-started penalised HyPO
-(C8(c)), each against a closed form, a finite difference or a card fixture.
+"""Preference card algorithms beyond the core: constrained HyPO (§3.7), the box- and
+ball-constrained log-linear fit (C12(d, e), §3.1), token-level DPO training (§2.7) and
+warm-started penalised HyPO (C8(c)), each against a closed form, a finite difference, cvxpy
+or a card fixture.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.special import expit
 
 from rlsandbox.algorithms import preference as pref
 from rlsandbox.algorithms.preference import token as tk
@@ -72,6 +74,54 @@ def test_loglinear_minimizer_box_is_respected_when_rdpo_is_unbounded():
     assert abs(abs(th[0]) - 5.0) < 1e-9
 
 
+def _cvxpy_ball_fit(b, data, loss, bound):
+    """The card §3.1 / §3.6 ball-constrained fit stated in cvxpy: f(z) = logistic(-z)."""
+    cp = pytest.importorskip("cvxpy")
+    xs, yp, ym = np.nonzero(data.W > 0)
+    dphi = b.phi[xs, yp] - b.phi[xs, ym]
+    th = cp.Variable(b.d)
+    z = loss.a * (dphi @ th)
+    obj = data.W[data.W > 0] @ (cp.logistic(-z) + loss.c * z)
+    cp.Problem(cp.Minimize(obj), [cp.norm(th, 2) <= bound]).solve(solver="CLARABEL")
+    return np.array(th.value)
+
+
+@pytest.mark.parametrize("loss_name, bound", [("dpo", 0.5), ("dpo", 5.0), ("rdpo", 2.0)])
+def test_loglinear_minimizer_l2_ball_matches_cvxpy(loss_name, bound):
+    # card §3.1 (RLHF's linear class ||w|| <= B) and §3.6 (||theta||_2 <= B): on these 30
+    # sampled pairs the unconstrained MLE has norm 3.2, so B = 0.5 binds, B = 5 does not (the
+    # Newton branch), and rDPO with
+    # eps = 0.45 on 30 pairs has no minimiser in a ball of radius 2 (C12(d): unbounded below)
+    b, theta = inst.random_loglinear_bandit(rng=11, nX=4, K=5, d=3)
+    rng = np.random.default_rng(5)
+    data = pref.sample_pairs(b, 30, rng=rng)
+    loss = pref.dpo(1.0) if loss_name == "dpo" else pref.rdpo(1.0, 0.45)
+    if loss_name == "rdpo":
+        data = pref.flip_labels(data, 0.45, rng=rng)
+    th = pref.loglinear_minimizer(b, data, loss, bound=bound, norm="2")
+    ref = _cvxpy_ball_fit(b, data, loss, bound)
+    assert np.linalg.norm(th) <= bound * (1 + 4 * U)
+    # KKT of the ball [boyd2004, §5.5.3] at our point: grad F = -nu theta, nu >= 0 when the ball
+    # binds, grad F = 0 inside; the radius is matched to 1e-12 relative, so the residual is at
+    # that level times the gradient's scale
+    g = pref.loss_gradient_loglinear(b, data, th, loss)
+    if np.linalg.norm(th) < bound * (1 - 1e-9):
+        assert np.linalg.norm(g) <= 1e-9
+    else:
+        nu = -float(g @ th) / bound ** 2
+        assert nu > 0 and np.linalg.norm(g + nu * th) <= 1e-9 * (1 + np.linalg.norm(g))
+    # Clarabel stops at a relative duality gap of 1e-8: the objectives agree to that (x100 for
+    # the exponential-cone feasibility slack), the points to ~sqrt of it (curvature O(1))
+    W = data.W[data.W > 0]
+    xs, yp, ym = np.nonzero(data.W > 0)
+    dphi = b.phi[xs, yp] - b.phi[xs, ym]
+
+    def value(t):
+        return float(W @ loss.value(dphi @ t))
+    assert value(th) <= value(ref) + 1e-6 * (1 + abs(value(ref)))
+    assert np.linalg.norm(th - ref) <= 1e-4
+
+
 def test_token_dpo_gradient_matches_finite_differences():
     tree = inst.random_token_tree(rng=2, V=2, T=3, nX=1)
     b = tk.to_bandit(tree)
@@ -99,6 +149,60 @@ def test_token_dpo_gradient_matches_finite_differences():
     grad_sq = sum(float(((e - e.mean(axis=-1, keepdims=True)) ** 2).sum()) for e in d) / 1e-3
     assert grad_sq > 0
     assert abs(fd + grad_sq) <= 1e-6 * grad_sq
+
+
+@pytest.mark.parametrize("name", ["simpo", "dpo_noref"])
+def test_token_reference_free_gradient_matches_finite_differences(name):
+    # card §3.5: sequence SimPO uses the mean token log-prob margin (1/|y|) log pi(y+|x) -
+    # (1/|y|) log pi(y-|x), |y| = T here; DPO-noref the summed one (card §3.2). The loss is
+    # written out here from those definitions, independently of train_token
+    tree = inst.random_token_tree(rng=6, V=2, T=3, nX=2)
+    b = tk.to_bandit(tree)
+    data = pref.sample_pairs(b, 60, rng=1)
+    loss = pref.simpo(2.0, 1.0) if name == "simpo" else pref.dpo_noref(tree.beta)
+    scale = 1.0 / tree.T if name == "simpo" else 1.0
+    xs, yp, ym = np.nonzero(data.W > 0)
+
+    def L(levels):
+        seq = tk.sequence_sum(tk.policy_levels_from_logits(levels), tree.T).reshape(2, -1)
+        return float(data.W[data.W > 0] @ loss.value(scale * (seq[xs, yp] - seq[xs, ym])))
+    lr = 1e-3
+    one = tk.train_token(tree, data, loss, steps=1, lr=lr, record=[0, 1])
+    theta0 = [np.array(z) for z in tree.log_piref]
+    d = [np.array(a) - c for a, c in zip(one.log_pi, theta0)]   # -lr grad + per-state consts
+    h = 1e-4
+    fd = (L([a + h * e for a, e in zip(theta0, d)]) - L([a - h * e for a, e in zip(theta0, d)]))
+    fd /= 2 * h
+    # as in the DPO test: dL/dt along d = -||d - mean d||^2 / lr; central difference
+    # truncation O(h^2) ~ 1e-8 relative, round-off ~ U L / h ~ 1e-12
+    grad_sq = sum(float(((e - e.mean(axis=-1, keepdims=True)) ** 2).sum()) for e in d) / lr
+    assert grad_sq > 0
+    assert abs(fd + grad_sq) <= 1e-6 * grad_sq
+    assert abs(one.loss[0] - L(theta0)) <= 1e-13 * abs(L(theta0))
+
+
+def test_token_simpo_reaches_the_card_root_whatever_the_reference():
+    # card C13 / §3.5: one compared pair with P(y > y') = p = 0.8, simpo_beta = 2, gamma = 1:
+    # the stationary mean-log-prob margin is the root 1.07698 of p sigma(gamma - beta u) =
+    # (1 - p) sigma(beta u + gamma) (card: "root 1.07698"), and SimPO ignores piref
+    p, sb, sg = 0.8, 2.0, 1.0
+    root = pref.simpo_stationary_margin(p, sb, sg)
+    assert abs(root - 1.07698) <= 5e-6                  # card prints 6 significant digits
+    loss = pref.simpo(sb, sg)
+    for seed in (0, 1):
+        tree = inst.random_token_tree(rng=seed, V=2, T=2, nX=1)
+        W = np.zeros((1, 4, 4))
+        W[0, 0, 3], W[0, 3, 0] = p, 1 - p                 # y = (0, 0) vs y' = (1, 1)
+        out = tk.train_token(tree, pref.PairData(W), loss, steps=400, lr=2.0, record=[400])
+        seq = out.logpi_path[-1, 0]
+        u = (seq[0] - seq[3]) / tree.T
+        # dL/du and L''(u*) in closed form; |u - u*| <= |L'(u)| / min L'' near u*, and L'' is
+        # within 10% of L''(u*) there: bound with a factor 2
+        dL = sb * (-p * expit(sg - sb * u) + (1 - p) * expit(sb * u + sg))
+        d2 = sb ** 2 * (p * expit(sg - sb * root) * expit(sb * root - sg)
+                        + (1 - p) * expit(sb * root + sg) * expit(-sb * root - sg))
+        assert abs(dL) <= 1e-10
+        assert abs(u - root) <= 2 * abs(dL) / d2 + 8 * U
 
 
 def test_token_dpo_equals_bandit_dpo_at_the_optimum():

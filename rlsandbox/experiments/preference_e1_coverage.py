@@ -136,8 +136,13 @@ def _rows(name: str, delta: float, b: Any, cfg: Config, rng: np.random.Generator
             worst = (kl, lp, pref.reward_error(b, r_hat))
     add("rlhf_worst_found", worst[1], worst[2])
     add("ipo", pref.ipo_closed_form(b, b.beta), -1.0)
-    add("simpo", pref.hypo_penalized(b, q, 0.0, pref.simpo(cfg.simpo_beta, cfg.simpo_gamma)),
-        -1.0)
+    # SimPO ignores piref, and its population minimiser is unique here (mu has full support, so
+    # every prompt's comparison graph is complete): start Newton from the uniform policy on the
+    # support. From log piref the low-mass logit sits where SimPO's margin saturates (curvature
+    # ~ delta e^{-beta |log delta|}, below Newton's eigenvalue cut-off) and L-BFGS has to crawl.
+    uniform = np.where(b.support, -np.log(b.support.sum(axis=1, keepdims=True)), -np.inf)
+    add("simpo", pref.hypo_penalized(b, q, 0.0, pref.simpo(cfg.simpo_beta, cfg.simpo_gamma),
+                                     logpi0=uniform), -1.0)
     sm = b.r / b.beta + np.where(b.support, 0.0, -np.inf)
     add("dpo_noref", sm - np.log(np.exp(sm).sum(axis=1, keepdims=True)), -1.0)
     return out

@@ -12,8 +12,9 @@ Methods (full-batch GD, step ``lr``, ``steps`` steps):
 * ``dpo_loglinear`` -- DPO on pi_theta proportional to piref exp(theta^T phi) from theta = 0;
 * ``dpo_tabular`` -- DPO on tabular logits from log piref (unseen logits never move, C10);
 * ``hypo`` -- SONG24's HyPO (penalised, weight ``lam``), log-linear, exact KL gradient;
-* ``rlhf`` -- RLHF with the bounded linear reward class {w^T phi : ||w||_inf <= B} (card §3.1:
-  box-constrained BT maximum likelihood, :func:`~rlsandbox.algorithms.preference.loglinear_minimizer`),
+* ``rlhf`` -- RLHF with the bounded linear reward class {w^T phi : ||w||_2 <= B} (card §3.1:
+  ball-constrained BT maximum likelihood,
+  :func:`~rlsandbox.algorithms.preference.loglinear_minimizer` with ``norm="2"``),
   then online policy gradient ascent on J_{r_hat}(pi_theta) with the exact gradient
   sum_x rho(x) Cov_{pi_theta}(phi, r_hat - beta log pi_theta/piref), from theta = 0.
 
@@ -31,7 +32,7 @@ step 10); after 50 steps log pi(y2) rises from -1.386 to -0.045 (DPO), -0.608 (H
 and -0.497 (RLHF), while log pi of the chosen y0 falls to -3.20, -1.71, -1.48 and of the
 rejected y1 to -6.36, -2.81, -2.47; tabular DPO lowers y2 to -2.21 (frozen logit) and raises
 y0. On the random linear instances (default run, 20 instances, 200 steps) the median change
-of log pi(unseen best) is +0.72 (DPO), +0.55 (RLHF), +0.24 (HyPO), -0.16 (tabular DPO); it is
+of log pi(unseen best) is +0.72 (DPO), +0.51 (RLHF), +0.24 (HyPO), -0.16 (tabular DPO); it is
 positive on 75-80% of the instances for the log-linear methods (whether the best response is
 aligned with the compared feature differences is random here), and the in-data chosen
 response loses on 70-80%. As the card expects, in the median; not on every instance.
@@ -63,7 +64,7 @@ class Config:
     ----------
     steps, lr : GD steps and step size (card: 0.5; fixtures at steps 10 and 50).
     lam : HyPO's KL weight (card §3.8 grid value 0.5).
-    B : bound of the linear reward class (||w||_inf <= B); L2's r* has w* = (1, 0).
+    B : bound of the linear reward class (||w||_2 <= B); L2's r* has w* = (1, 0).
     n_random, K, n_pairs : random linear instances, their responses, sampled comparisons.
     """
 
@@ -94,7 +95,8 @@ def _rlhf_run(b, data, *, B, steps, lr, record):
     from rlsandbox.algorithms import preference as pref
     from rlsandbox.algorithms.preference.model import log_softmax
 
-    w = pref.loglinear_minimizer(b, data, pref.dpo(1.0), bound=B)   # f(w^T dphi): BT in w
+    # f(w^T dphi): BT maximum likelihood in w over the card's ball ||w||_2 <= B
+    w = pref.loglinear_minimizer(b, data, pref.dpo(1.0), bound=B, norm="2")
     r_hat = b.phi @ w
     theta = np.zeros(b.d)
     path = []
@@ -212,7 +214,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(f"Card preference_coverage E4 (SONG24 extrapolation analog): GD step "
-                 f"{config.lr}, HyPO lam={config.lam}, RLHF reward class ||w||_inf <= "
+                 f"{config.lr}, HyPO lam={config.lam}, RLHF reward class ||w||_2 <= "
                  f"{config.B}\nbottom: {rand.instance.nunique()} random instances with the best "
                  f"response never compared (median, 95% bootstrap band, B={n_boot})", fontsize=9)
     return fig

@@ -10,8 +10,9 @@ comparisons, log-linear policies; the same for every seed).
 Methods: ``dpo`` (gradient descent from the reference, ``steps`` steps of ``lr`` on the
 empirical distribution; log-linear on L1, tabular elsewhere), ``hypo`` (the same plus
 ``lam`` KL(pi || piref), exact gradient), ``rlhf`` (bounded tabular RLHF, pessimistic
-tie-break; on L1 the bounded *linear* reward class ||w||_inf <= 1 with the exact KL-regularised
-optimum over the log-linear class, pi proportional to piref exp(w^T phi / beta)), ``ipo``
+tie-break; on L1 the bounded *linear* reward class ||w||_2 <= 1 (card §3.1) with the exact
+KL-regularised optimum over the log-linear class, pi proportional to piref exp(w^T phi /
+beta)), ``ipo``
 (IPO's exact minimiser, tau = beta, the GD member of its set; tabular on every instance).
 
 Expected (card / SONG24 [paper, qualitative]): HyPO has higher reward and lower reverse KL
@@ -22,9 +23,10 @@ P2 / random instances HyPO's KL is lower than DPO's (0.25 vs 0.35, 0.063 vs 0.11
 0.073) at a small cost in reward (the penalised form's bias, C8(c)); RLHF is close to DPO where
 the data identify pi* and stays within R/beta. The quick run (3 datasets, 1000 steps) gives the
 same ordering (L1: DPO KL 9.04, HyPO 0.72). Difference from the card: on L1 RLHF with the
-bounded *linear* reward class collapses like DPO (KL 8.99, E r* -0.967): the class's span on the
-reference support reaches ||w||_inf (|phi_1| + |phi_2|) = 2.5 > the true R, so its KL ball
-R_class/beta = 25 does not exclude the collapse at KL 9.21 (C2 holds; the ball is just large
+bounded *linear* reward class nearly collapses like DPO (KL 8.24, E r* -0.837; with the earlier
+box ||w||_inf <= 1 it was KL 8.99, E r* -0.967): the class's span on the reference support
+reaches ||w||_2 max ||phi_y - phi_y'||_2 = sqrt(4.25) = 2.06 > the true R, so its KL ball
+R_class/beta = 20.6 does not exclude the collapse at KL 9.21 (C2 holds; the ball is just large
 with beta = 0.1). IPO (tau = beta, exact) avoids the collapse on L1 because it is tabular here.
 
 Data (tidy): ``instance``, ``method``, ``seed``, ``reward`` (E_pi r*), ``kl``, ``G_J``.
@@ -120,7 +122,7 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
                                        record=[config.steps]).logpi,
                     "ipo": pref.ipo_minimizer_set(b, data, b.beta).gd_limit()}
             if loglin:
-                w = pref.loglinear_minimizer(b, data, pref.dpo(1.0), bound=1.0)
+                w = pref.loglinear_minimizer(b, data, pref.dpo(1.0), bound=1.0, norm="2")
                 pols["rlhf"] = pref.loglinear_policy(b, w / b.beta)
             else:
                 pols["rlhf"] = pref.rlhf(b, data).logpi

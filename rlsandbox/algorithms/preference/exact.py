@@ -30,8 +30,9 @@ the card's exact computation recipes [preference_coverage, §2.8]:
 * closed forms: IPO with full-support i.i.d. pairs (C11a), the noisy single-pair minimisers of
   DPO / cDPO / rDPO (C12c, d), SimPO's stationary margin (C13), and the penalised HyPO
   minimiser (C8c) by damped Newton on the finite logits, the constrained HyPO minimiser
-  (:func:`hypo_constrained`, bisection on the penalty weight), and the box-constrained
-  log-linear fit of DPO / cDPO / rDPO (:func:`loglinear_minimizer`, C12(e)).
+  (:func:`hypo_constrained`, bisection on the penalty weight), and the box- or ball-constrained
+  log-linear fit of DPO / cDPO / rDPO and of RLHF's linear reward class
+  (:func:`loglinear_minimizer`, C12(e), §3.1).
 
 Deviations: when the BT-MLE of a component does not exist, or its scores span more than R,
 the bounded RLHF fit of that component is computed by L-BFGS-B on the box (a convex problem;
@@ -850,20 +851,32 @@ def hypo_constrained(bandit: PreferenceBandit, data: PairData, kappa: float, los
 
 
 def loglinear_minimizer(bandit: PreferenceBandit, data: PairData, loss: PairLoss, *,
-                        bound: float = 10.0, theta0: Any = None) -> np.ndarray:
-    """argmin over theta in [-bound, bound]^d of sum W ell(theta^T (phi(x, y+) - phi(x, y-)))
-    for log-linear policies pi_theta proportional to piref exp(theta^T phi) (card §2.6, §3.6).
+                        bound: float = 10.0, norm: str = "inf", theta0: Any = None
+                        ) -> np.ndarray:
+    """argmin over ||theta|| <= bound of sum W ell(theta^T (phi(x, y+) - phi(x, y-))) for
+    log-linear policies pi_theta proportional to piref exp(theta^T phi) (card §2.6, §3.6), or
+    equally the bounded linear BT reward fit r_w = w^T phi, ||w|| <= B (card §3.1, with
+    ``loss = dpo(1.0)``).
 
-    The parameter box is the theory's parameter ball of RDPO24 in the sup norm (card C12(e):
-    "fit by L-BFGS-B on theta in [-10, 10]^d"); it also keeps the rDPO loss, unbounded below
-    in z (C12(d)), finite. The margin does not depend on piref (it cancels), so this is the
-    same fit for RDPO24's plain softmax class with theta measured from the reference's
-    parameter. Convex for DPO, cDPO and rDPO (a logistic loss plus a linear term in theta).
+    ``norm="inf"`` is the box [-bound, bound]^d of the card's C12(e) recipe ("fit by L-BFGS-B on
+    theta in [-10, 10]^d"); ``norm="2"`` is the Euclidean ball ||theta||_2 <= bound of the
+    theory classes (RDPO24's ||theta||_2 <= B, card §3.6; RLHF's linear class ||w|| <= B, card
+    §3.1). Either keeps the rDPO loss, unbounded below in z (C12(d)), finite. The margin does
+    not depend on piref (it cancels), so this is the same fit for RDPO24's plain softmax class
+    with theta measured from the reference's parameter. Convex for DPO, cDPO and rDPO (a
+    logistic loss plus a linear term in theta).
 
     The data enter only through the aggregated weights W (counts of each labelled ordered
     pair), so the cost does not grow with the number of samples. Solved by Newton's method
-    with backtracking, stopped when the step is below 1e-13 relative; if the iterate leaves
-    the box (the constraint is active), by L-BFGS-B on the box instead.
+    with backtracking, stopped when the step is below 1e-13 relative; accepted if it ends
+    strictly inside the feasible set. Otherwise the constraint is active: on the box, L-BFGS-B;
+    on the ball, the KKT conditions grad F(theta) + nu theta = 0, ||theta||_2 = bound, nu > 0
+    [boyd2004, §5.5.3] are solved along the ridge path theta(nu) = argmin F + (nu/2)
+    ||theta||^2 (strongly convex, Newton), whose norm decreases in nu, by Brent's method on
+    log nu until ||theta(nu)||_2 = bound to 1e-12 relative; the bracket starts at nu =
+    2 ||grad F(0)|| / bound, where ||theta(nu)|| <= ||grad F(0)|| / nu = bound / 2 (if F is
+    flat along a direction and its minimisers reach inside the ball, the path stays inside
+    down to nu = 1e-40 times that, and that theta(nu), stationary to round-off, is returned).
 
     Examples
     --------
@@ -873,6 +886,9 @@ def loglinear_minimizer(bandit: PreferenceBandit, data: PairData, loss: PairLoss
     >>> theta = loglinear_minimizer(b, population_pairs(b), dpo(1.0))   # r* = beta 0.4 phi
     >>> round(float(theta[0]), 6)
     0.4
+    >>> round(float(loglinear_minimizer(b, population_pairs(b), dpo(1.0), bound=0.3,
+    ...                                 norm="2")[0]), 12)           # the ball binds
+    0.3
     """
     check_pair_data(bandit, data)
     if not isinstance(loss, PairLoss) or not loss.reference:
@@ -880,39 +896,67 @@ def loglinear_minimizer(bandit: PreferenceBandit, data: PairData, loss: PairLoss
     if bandit.phi is None:
         raise ValueError("the bandit has no features; pass phi (nX, K, d) to PreferenceBandit")
     bound = check_in_range("bound", bound, low=0.0, low_open=True)
+    norm = check_choice("norm", norm, ("inf", "2"))
     used = data.W > 0
     xs, yp, ym = np.nonzero(used)
     Wu = data.W[used]
     dphi = bandit.phi[xs, yp] - bandit.phi[xs, ym]            # (pairs, d)
     theta0 = np.zeros(bandit.d) if theta0 is None else \
         check_float_array("theta0", theta0, shape=(bandit.d,))
+    size = (lambda th: float(np.max(np.abs(th)))) if norm == "inf" else \
+        (lambda th: float(np.linalg.norm(th)))
 
-    def fun(theta):
+    def fun(theta, nu=0.0):
         m = dphi @ theta
-        return float(Wu @ loss.value(m)), dphi.T @ (Wu * loss.derivative(m))
+        return (float(Wu @ loss.value(m)) + 0.5 * nu * float(theta @ theta),
+                dphi.T @ (Wu * loss.derivative(m)) + nu * theta)
 
-    # Newton's method with backtracking (d is small; the loss is convex); accepted when it
-    # converges inside the box (the box constraint is then inactive), else L-BFGS-B on the box
-    theta = np.clip(theta0, -bound, bound)
-    for _ in range(100):
-        val, grad = fun(theta)
-        H = dphi.T @ ((Wu * loss.curvature(dphi @ theta))[:, None] * dphi)
-        try:
-            step = -np.linalg.solve(H, grad)
-        except np.linalg.LinAlgError:
-            break
-        t = 1.0
-        while fun(theta + t * step)[0] > val + 1e-4 * t * float(grad @ step) + \
-                8 * np.finfo(np.float64).eps * abs(val) and t > 1e-10:
-            t *= 0.5
-        theta = theta + t * step
-        if np.max(np.abs(t * step)) <= 1e-13 * (1.0 + np.max(np.abs(theta))):
-            if np.max(np.abs(theta)) < bound:
-                return readonly(theta)
-            break
-        if np.max(np.abs(theta)) > 10 * bound:
-            break
-    res = minimize(fun, np.clip(theta0, -bound, bound), jac=True, method="L-BFGS-B",
-                   bounds=[(-bound, bound)] * bandit.d,
-                   options={"ftol": 0.0, "gtol": 1e-10, "maxiter": 5_000})
-    return readonly(np.array(res.x))
+    def newton(theta, nu=0.0):
+        """Newton with backtracking on F + (nu/2)||theta||^2; (theta, converged)."""
+        for _ in range(100):
+            val, grad = fun(theta, nu)
+            H = dphi.T @ ((Wu * loss.curvature(dphi @ theta))[:, None] * dphi) + \
+                nu * np.eye(bandit.d)
+            try:
+                step = -np.linalg.solve(H, grad)
+            except np.linalg.LinAlgError:
+                return theta, False
+            t = 1.0
+            while fun(theta + t * step, nu)[0] > val + 1e-4 * t * float(grad @ step) + \
+                    8 * np.finfo(np.float64).eps * abs(val) and t > 1e-10:
+                t *= 0.5
+            theta = theta + t * step
+            if np.max(np.abs(t * step)) <= 1e-13 * (1.0 + np.max(np.abs(theta))):
+                return theta, True
+            if size(theta) > 10 * bound:          # diverging: the constraint will bind
+                return theta, False
+        return theta, False
+
+    start = np.clip(theta0, -bound, bound) if norm == "inf" else \
+        theta0 * min(1.0, bound / max(float(np.linalg.norm(theta0)), 1e-300))
+    theta, ok = newton(start)
+    if ok and size(theta) < bound:                # unconstrained minimiser inside: done
+        return readonly(theta)
+    if norm == "inf":
+        res = minimize(fun, start, jac=True, method="L-BFGS-B",
+                       bounds=[(-bound, bound)] * bandit.d,
+                       options={"ftol": 0.0, "gtol": 1e-10, "maxiter": 5_000})
+        return readonly(np.array(res.x))
+    warm = {"theta": np.zeros(bandit.d)}
+
+    def excess(log_nu):
+        th, _ = newton(warm["theta"], math.exp(log_nu))   # strongly convex: converges
+        warm["theta"] = th
+        return float(np.linalg.norm(th)) / bound - 1.0
+
+    hi = math.log(2.0 * max(float(np.linalg.norm(fun(np.zeros(bandit.d))[1])), 1e-300) / bound)
+    lo = hi
+    while excess(lo) <= 0.0:                      # ||theta(nu)|| -> ||argmin F|| > bound or inf
+        lo -= math.log(10.0)
+        if lo < hi - 40 * math.log(10.0):
+            # a flat direction of F (Newton at nu = 0 found H singular) with minimisers inside
+            # the ball: theta(nu) is feasible and ||grad F|| = nu ||theta|| <= 1e-40 ||grad F(0)||
+            return readonly(warm["theta"])
+    log_nu = brentq(excess, lo, hi, xtol=1e-14, rtol=4 * np.finfo(np.float64).eps)
+    theta, _ = newton(warm["theta"], math.exp(log_nu))
+    return readonly(theta * min(1.0, bound / float(np.linalg.norm(theta))))

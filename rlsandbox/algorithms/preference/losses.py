@@ -27,9 +27,10 @@ d KL_x / d theta = Cov_pi(phi, l) (log-linear) [card §3.7].
 
 Parameter names stay distinct (card §6 pitfall 6): the bandit's ``beta`` is the KL coefficient;
 IPO's ``tau``; SimPO's ``simpo_beta`` (logit scale) and ``simpo_gamma`` (target margin); rDPO's
-``eps`` (flip rate) and cDPO's ``eps`` (label smoothing). Deviations: SimPO and DPO-noref are
-defined here for single-token (bandit) responses only; sequence versions live in
-:mod:`rlsandbox.algorithms.preference.token`.
+``eps`` (flip rate) and cDPO's ``eps`` (label smoothing). SimPO and DPO-noref are defined here
+for single-token (bandit) responses; on sequences :func:`rlsandbox.algorithms.preference.token.
+train_token` applies the same PairLoss to the mean (SimPO) or summed (DPO-noref) token
+log-probabilities.
 """
 from __future__ import annotations
 
@@ -138,8 +139,9 @@ def cdpo(beta: float, eps: float) -> PairLoss:
 
 
 def simpo(simpo_beta: float, simpo_gamma: float) -> PairLoss:
-    """SimPO's reference-free loss f(simpo_beta u - simpo_gamma) for single-token responses
-    [SIMPO24; card §3.5]."""
+    """SimPO's reference-free loss f(simpo_beta u - simpo_gamma) [SIMPO24; card §3.5]: u is the
+    log-probability margin for single-token responses, the mean token log-probability margin
+    in :func:`rlsandbox.algorithms.preference.token.train_token`."""
     a = check_in_range("simpo_beta", simpo_beta, low=0.0, low_open=True)
     b = check_in_range("simpo_gamma", simpo_gamma, low=0.0)
     return PairLoss("simpo", False, "logistic", a=a, b=b)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.optimize import brentq
 
 from rlsandbox._validate import check_in_range, check_int, check_rng
 from rlsandbox.algorithms.preference.coverage import reward_error
@@ -76,7 +77,8 @@ def boundary_member(bandit: PreferenceBandit, eps: float, kappa: float
     """The member of the boosted family pi_s = pi_{r* + s e_min} at the edge of HyPO's
     constraint set {E_mu^dpo <= eps, KL_rho(pi || piref) <= kappa}: s* = min(s_E, s_KL) with
     s_E = sqrt(eps / sum_x rho(x) mu_min(1 - mu_min)) (E grows like s^2) and s_KL the root of
-    KL(pi_s || piref) = kappa (bisection, 100 halvings; +inf if the KL stays below kappa).
+    KL(pi_s || piref) = kappa (Brent's method on a doubling bracket, to 4 float64 ulps of s;
+    +inf if the KL stays below kappa for s up to 1e6).
     Along the family G_J = beta KL(pi_s || pi*) increases with s, so pi_{s*} is the family's
     worst member inside the set. Returns (s*, log pi_{s*}).
 
@@ -111,10 +113,12 @@ def boundary_member(bandit: PreferenceBandit, eps: float, kappa: float
         lo = 0.0 if kl(0.0) <= kappa else None
         if lo is None:                       # pi* itself is outside the ball
             return 0.0, gibbs(bandit)
-        for _ in range(100):
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if kl(mid) <= kappa else (lo, mid)
-        s_KL = lo
+        # kl(lo) <= kappa < kl(hi): a sign change of kl - kappa, found by Brent's method to
+        # xtol + rtol s (rtol = 4 ulps); the returned root is then nudged to the feasible side
+        s_KL = brentq(lambda s: kl(s) - kappa, lo, hi, xtol=1e-300,
+                      rtol=4 * np.finfo(np.float64).eps, maxiter=200)
+        while s_KL > lo and kl(s_KL) > kappa:
+            s_KL = np.nextafter(s_KL, lo)
     s = min(s_E, s_KL)
     if not math.isfinite(s):
         s = 1e6

@@ -36,6 +36,13 @@ pairwise loss of sequence margins h = sum_t [log pi - log piref](s_t, a_t) over 
 and full-batch gradient descent. With c(y) = sum_{y'} W ell'(m)[y, y'] - W ell'(m)[y', y] the
 net coefficient of a response, d loss / d theta(s_t, a) = C(s_t, a) - pi(a|s_t) sum_a' C(s_t,
 a'), where C(s_t, a) sums c over the responses through (s_t, a).
+
+Reference-free losses on sequences (card §3.5): SimPO's margin is the difference of *mean*
+token log-probabilities, u = log pi(y+|x)/|y+| - log pi(y-|x)/|y-| [SIMPO24]; DPO-noref keeps
+the sums, u = log pi(y+|x) - log pi(y-|x) (card §3.2 control). In this fixed-length tree
+|y| = T for every response, so SimPO's length normalisation is the constant factor 1/T (the
+same as simpo_beta/T on summed log-probabilities; it matters only with variable lengths,
+which need an EOS token: not modelled).
 """
 from __future__ import annotations
 
@@ -345,16 +352,20 @@ class TokenTrainResult:
 
 def train_token(tree: TokenTree, data: PairData, loss: PairLoss, *, steps: int, lr: float,
                 record: Any = None, rho: Any = None) -> TokenTrainResult:
-    """Token-level DPO (or IPO, rDPO, cDPO) by full-batch gradient descent on per-state logits
-    initialised at log piref (card §2.7 inverse soft-Q learning, §3.2; RQ24). -inf logits
-    (tokens piref forbids) never move.
+    """Token-level DPO (or IPO, rDPO, cDPO, SimPO, DPO-noref) by full-batch gradient descent on
+    per-state logits initialised at log piref (card §2.7 inverse soft-Q learning, §3.2, §3.5;
+    RQ24). -inf logits (tokens piref forbids) never move. Sequence margins: reference losses
+    use h = sum_t log(pi/piref)(s_t, a_t) over y+ minus y-; SimPO the mean token log-prob
+    difference u = (1/T) sum_t [log pi(a+_t|s+_t) - log pi(a-_t|s-_t)] (card §3.5, |y| = T
+    here); DPO-noref the summed one.
 
     Parameters
     ----------
     tree : TokenTree
     data : PairData over the sequence bandit ``to_bandit(tree)`` (shape (nX, V**T, V**T)),
         e.g. ``population_pairs(to_bandit(tree))`` or ``sample_pairs(...)``
-    loss : PairLoss with the reference margin (``dpo(tree.beta)`` for DPO)
+    loss : PairLoss (``dpo(tree.beta)`` for DPO; ``simpo(simpo_beta, simpo_gamma)`` for
+        sequence SimPO with mean token log-probabilities)
     steps : int >= 0; lr : float > 0 (constant step)
     record : steps to record (default every step)
     rho : prompt distribution for the KL record (uniform by default)
@@ -380,8 +391,9 @@ def train_token(tree: TokenTree, data: PairData, loss: PairLoss, *, steps: int, 
     """
     if not isinstance(tree, TokenTree):
         raise TypeError(f"tree must be a TokenTree, got {type(tree).__name__}")
-    if not isinstance(loss, PairLoss) or not loss.reference:
-        raise TypeError("loss must be a reference-margin PairLoss (dpo, ipo, rdpo, cdpo)")
+    if not isinstance(loss, PairLoss):
+        raise TypeError(f"loss must be a PairLoss (dpo, ipo, rdpo, cdpo, simpo, dpo_noref), "
+                        f"got {type(loss).__name__}")
     bandit = to_bandit(tree, rho=rho)
     check_pair_data(bandit, data)
     steps = check_int("steps", steps, low=0)
@@ -391,6 +403,8 @@ def train_token(tree: TokenTree, data: PairData, loss: PairLoss, *, steps: int, 
         raise ValueError(f"record must list steps in [0, {steps}], got {record!r}")
     nX, V, T = tree.nX, tree.V, tree.T
     seq_ref = sequence_sum(tree.log_piref, T).reshape(nX, -1)
+    # d margin / d (summed sequence log-prob): 1/T for SimPO's mean token log-prob, else 1
+    scale = 1.0 / T if loss.name == "simpo" else 1.0
     used = data.W > 0
     xs, yp, ym = np.nonzero(used)
     Wu = data.W[used]
@@ -405,7 +419,8 @@ def train_token(tree: TokenTree, data: PairData, loss: PairLoss, *, steps: int, 
         log_pi = [z - logsumexp(z, axis=-1, keepdims=True) for z in theta]
         seq = sequence_sum(log_pi, T).reshape(nX, -1)
         with np.errstate(invalid="ignore"):
-            g = np.where(np.isfinite(seq_ref), seq - seq_ref, 0.0)
+            g = np.where(np.isfinite(seq_ref), scale * (seq - seq_ref if loss.reference
+                                                        else seq), 0.0)
         m = g[xs, yp] - g[xs, ym]
         if j < n and rec[j] == t:
             path[j] = seq
@@ -414,7 +429,7 @@ def train_token(tree: TokenTree, data: PairData, loss: PairLoss, *, steps: int, 
             j += 1
         if t == steps:
             break
-        c = Wu * loss.derivative(m)
+        c = scale * Wu * loss.derivative(m)
         c_seq = (np.bincount(fp, c, size) - np.bincount(fm, c, size)).reshape((nX,) + (V,) * T)
         for lev in range(T):
             C = c_seq.sum(axis=tuple(range(lev + 2, T + 1))) if lev + 1 < T else c_seq
