@@ -110,7 +110,7 @@ def test_vi_trap_values_and_broken_greedy():
 def test_pi_chain_needs_n_plus_one_evaluations():
     # pi_chain docstring: from "exit everywhere" one state switches per iteration
     for n in (3, 8):
-        sol = rls.dp.policy_iteration(pi_chain(n=n, gamma=0.5))
+        sol = rls.dp.policy_iteration(pi_chain(n=n, gamma=0.5), pi0=np.zeros(n + 2, dtype=int))
         assert sol.iterations == n + 1
         assert np.asarray(sol.policy)[:n].tolist() == [1] * n
 

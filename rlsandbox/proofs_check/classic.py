@@ -282,7 +282,7 @@ def pi_chain(n: int = 8, gamma: float = 0.5) -> TabularMDP:
     Examples
     --------
     >>> import rlsandbox as rls
-    >>> rls.dp.policy_iteration(pi_chain(8, 0.5)).iterations
+    >>> rls.dp.policy_iteration(pi_chain(8, 0.5), pi0=[0] * 10).iterations   # exit everywhere
     9
     """
     S = n + 2
