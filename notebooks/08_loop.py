@@ -337,3 +337,45 @@ print(f"QCQP: {v_exact:.6f}  closed form: {v_closed:.6f}")
 # hand computation: max dp + dr s.t. 2 dp^2 + dr^2 <= 0.01 is 0.1 sqrt(3/2); the closed form
 # ignores sum p = 1 and reaches 0.1 sqrt(2). CLARABEL accuracy ~1e-8, allowance 1e-6
 assert abs(v_exact - (1 + 0.1 * np.sqrt(1.5))) < 1e-6 and v_exact < v_closed
+
+# %% [markdown]
+# With the same radius, LOOP's rectangular planner is **optimistic at every plan** — the
+# per-pair sets contain LOOP's coupled set, so while $f^*$ is covered the planned gain is at
+# least $J^*$ (up to EVI's stopping error $\varepsilon_k/2$). Shrinking the radius tenfold
+# pushes $f^*$ out of the sets and the planned gain falls below $J^*$: claim
+# `loop.he2024.lem.optimism.rectangular` and its control.
+
+# %%
+J3 = L.true_hypothesis(mdp3).J
+B3 = float(np.ptp(L.true_hypothesis(mdp3).V))
+for shrink in (1.0, 0.1):
+    beta_r = shrink * L.value_beta(150, B3, 0.02)         # c_beta (B + 1)^2 log T, scaled
+    tr_r = L.loop_model_rectangular(mdp3, 150, rng=rng, beta=beta_r)
+    worst = float((J3 - tr_r.J - 0.5 / np.sqrt(tr_r.starts + 1.0)).max())
+    print(f"radius x {shrink:g}: {tr_r.n_plans} plans, max_k J* - J_k - eps_k/2 = {worst:+.3f}")
+    if shrink == 1.0:
+        assert worst <= 1e-6          # optimistic at every plan (QCQP accuracy 1e-6)
+
+# %% [markdown]
+# ## 8. Linear-AMDP baselines: FOPO and OLSVI.FH, and what removing their bonus does
+#
+# FOPO (Wei et al. 2021, card §3.7) uses the same confidence set as value-based linear LOOP but
+# re-plans when $\det\Lambda_t$ doubles; OLSVI.FH runs LSVI-UCB on blocks of $H \approx T^{1/4}$
+# steps (recalled rate $\tilde O((dT)^{3/4})$). On the card's random linear AMDPs nothing needs
+# exploring, so even the greedy versions have flat regret; RiverSwim written as a linear AMDP
+# with one-hot features ($d = SA$) keeps the exploration problem, and there both bonuses matter.
+
+# %%
+from rlsandbox.proofs_check.loop import riverswim_onehot
+
+lin3 = riverswim_onehot(3)
+T_LIN = 2 ** 12 if QUICK else 2 ** 14
+G_lin = {"FOPO": L.fopo(lin3, T_LIN, rng=rng),
+         "FOPO, beta = 0 (greedy)": L.fopo(lin3, T_LIN, rng=rng, beta=0.0),
+         "OLSVI.FH": L.olsvi_fh(lin3, T_LIN, rng=rng),
+         "OLSVI.FH, bonus 0": L.olsvi_fh(lin3, T_LIN, rng=rng, bonus=0.0)}
+G_lin = {k: L.gap_regret(tr, lin3.to_tabular(gamma=1.0))[-1] for k, tr in G_lin.items()}
+for k, v in G_lin.items():
+    print(f"{k:>24}: G(T) = {v:8.1f}   ((J* - 0.005) T = {(J3 - 0.005) * T_LIN:.0f})")
+assert G_lin["FOPO"] < G_lin["FOPO, beta = 0 (greedy)"]
+assert G_lin["OLSVI.FH"] < G_lin["OLSVI.FH, bonus 0"]

@@ -22,8 +22,8 @@ from hypothesis.extra.numpy import arrays
 import rlsandbox as rls
 from rlsandbox.dp import TIE_RTOL
 from rlsandbox.kernels.bellman import (
-    _bellman_max_csr, _bellman_max_dense, _policy_iteration_batch, _policy_iteration_one, _q_csr,
-    _q_dense, _value_iteration_batch, _value_iteration_one,
+    _bellman_max_csr, _bellman_max_dense, _greedy_on_max_reward, _policy_iteration_batch,
+    _policy_iteration_one, _q_csr, _q_dense, _value_iteration_batch, _value_iteration_one,
 )
 from rlsandbox.testing import tabular_mdps
 
@@ -255,6 +255,12 @@ def test_policy_iteration_batch_matches_per_model_pi(models):
     for n, mdp in enumerate(models):
         sol = rls.dp.policy_iteration(mdp)
         one_V, one_pi = np.empty(S), np.zeros(S, dtype=np.int64)
+        # the batch starts each model from the greedy policy of max_a R, as dp.policy_iteration
+        _greedy_on_max_reward(P[n], R[n], g[n], np.empty(S), np.empty(R.shape[2]), one_pi)
+        # ...that is, a maximiser of R + gamma P max_a R, up to the summation order (FP)
+        Q0 = R[n] + g[n] * P[n] @ R[n].max(axis=1)
+        slack = FP(S) * 2 * np.abs(R[n]).max()          # |Q0| <= (1 + gamma) max|R|
+        assert (Q0[np.arange(S), one_pi] >= Q0.max(axis=1) - slack).all()
         assert _policy_iteration_one(P[n], R[n], g[n], 1000, TIE_RTOL, one_V, one_pi) == it[n]
         np.testing.assert_array_equal(V[n], one_V)       # prange slot n = the serial call
         np.testing.assert_array_equal(pi[n], one_pi)

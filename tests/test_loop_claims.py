@@ -25,7 +25,9 @@ def test_every_card_claim_is_registered():
             "loop.wu2022.ucrl2vtr", "loop.he2024.span_needed",
             "loop.he2024.thm.regret.scaled_gap", "loop.he2024.reduction.finite_grid",
             "loop.he2024.boe.plain_vi", "loop.he2024.thm.regret.ratio",
-            "loop.jaksch2010.evi.stopping", "loop.he2024.span_needed.weakly"} == set(LOOP)
+            "loop.jaksch2010.evi.stopping", "loop.he2024.span_needed.weakly",
+            "loop.wei2021.fopo", "loop.he2024.lem.optimism.rectangular",
+            "loop.wu2022.ucrl2vtr.scaled_gap", "loop.wei2021.olsvi_fh"} == set(LOOP)
     marks = {c.id: c.provenance for c in loop_claims.CLAIMS}
     # card marks: C1/C2 [R] -> unverified; C3 radius and C4 derived; C0, C8 standard [V]
     assert marks["loop.he2024.thm.regret"] == marks["loop.he2024.lem.switching"] == "unverified"
@@ -37,11 +39,17 @@ def test_every_card_claim_is_registered():
     # C1 (ii) [R] -> unverified; C6 (iii) [D/S] -> derived
     assert marks["loop.he2024.thm.regret.scaled_gap"] == "unverified"
     assert marks["loop.he2024.reduction.finite_grid"] == "derived"
-    # round 3: C0's first control and C8 (ii) standard [V] -> paper; C1 (iii) [R] and C10 [S]
+    # C0's first control and C8 (ii) standard [V] -> paper; C1 (iii) [R] and C10 [S]
     # statements about LOOP -> unverified
     assert marks["loop.he2024.boe.plain_vi"] == marks["loop.jaksch2010.evi.stopping"] == "paper"
     assert marks["loop.he2024.thm.regret.ratio"] == \
         marks["loop.he2024.span_needed.weakly"] == "unverified"
+    # C9's FOPO half, its (d, T) exponents and OLSVI.FH's rate are recalled baseline
+    # rates [R/V] -> unverified; (d-ii)'s optimism follows from the superset argument of card
+    # §3.9 (d)(ii) [S/D] -> derived
+    assert marks["loop.wei2021.fopo"] == marks["loop.wu2022.ucrl2vtr.scaled_gap"] == \
+        marks["loop.wei2021.olsvi_fh"] == "unverified"
+    assert marks["loop.he2024.lem.optimism.rectangular"] == "derived"
 
 
 #: Session-2 claims run by `rlsandbox verify loop --quick` in CI; here only under -m slow, so the

@@ -31,8 +31,8 @@ Measured (full run, 10 seeds, root seed 0, T = 2^15): mean G = 0.75 / 2.0 / 7.0 
 (UCRL2); re-plans 7.7-9.3 (LOOP) against 24.7-50.3 (FOPO) and 55-58 UCRL2 episodes. As the card
 expects, the linear learners are two to three orders of magnitude below UCRL2 and LOOP re-plans
 far less than FOPO; FOPO's regret is slightly *lower* than LOOP's (about 2x at d = 4, 6): its
-more frequent re-plans refresh the optimistic hypothesis sooner. OLSVI.FH (added in session 2,
-same instances and seeds; the other methods' numbers are unchanged): mean G = 61 / 175 / 264 /
+more frequent re-plans refresh the optimistic hypothesis sooner. OLSVI.FH (same instances
+and seeds): mean G = 61 / 175 / 264 /
 413 for d = 2 / 3 / 4 / 6 with T / H = 2341 blocks — between the enumeration-based learners and
 UCRL2, growing with d, as its (d T)^{3/4} rate suggests. Full run 108 s on the shared machine.
 

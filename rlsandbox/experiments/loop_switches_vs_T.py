@@ -25,7 +25,7 @@ with ``||phi|| <= 1``, ``det Lam_T <= (1 + T / d)^d``, so ``N(T) <= 1 + d log2(1
 N(T) is on a different MDP than LOOP's and UCRL2's (RiverSwim): the comparison is of growth
 shapes, not levels.
 
-Deviations: the quick configuration uses RiverSwim-4 (16 SOCPs per re-plan) with 5 seeds and
+Deviations: the quick configuration uses RiverSwim-3 (8 SOCPs per re-plan) with 5 seeds and
 T = 2^13, and FOPO on S = 3, d = 2 with 2 seeds.
 
 Data (tidy): one row per method x seed x T: ``method``, ``seed``, ``T``, ``plans``,
@@ -93,7 +93,7 @@ class Config:
 #: The published figure: about 4 minutes on one core.
 DEFAULT = Config()
 #: What the test suite runs.
-QUICK = Config(n=4, T=2 ** 13, n_seeds=5, T_no_switch=2 ** 4, fopo_S=3, fopo_d=2,
+QUICK = Config(n=3, T=2 ** 13, n_seeds=5, T_no_switch=2 ** 4, fopo_S=3, fopo_d=2,
                fopo_seeds=2)
 
 
