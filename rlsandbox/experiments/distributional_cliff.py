@@ -250,10 +250,36 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
         ax.set_title(f"({letter}) greedy action per cell at stock c = {name.split('=')[1]}")
     policies = [p for p in dict.fromkeys(data["policy"]) if not p.startswith("stock=")]
     colors = {p: f"C{i}" for i, p in enumerate(policies)}
+
+    def series(p: str, q: str) -> tuple:
+        cur = data[(data["policy"] == p) & (data["quantity"] == q)].sort_values("x")
+        return tuple(cur["x"]), tuple(cur["value"])
+
+    # policies whose exact return law equals an earlier one's (cvar_1 and risk-neutral) would
+    # hide it in (d) and (e): the earlier one is drawn wide and pale, the later one dashed on
+    # top, and the legend says "identical"
+    same_as: dict[str, str] = {}
+    for i, p in enumerate(policies):
+        law_p = series(p, "law")
+        for q in policies[:i]:
+            if q not in same_as and series(q, "law") == law_p:
+                same_as[p] = q
+                break
+    hidden = set(same_as.values())
+
+    def line_style(p: str) -> dict:
+        if p in same_as:
+            return {"linestyle": "--", "linewidth": 1.3}
+        if p in hidden:
+            return {"linewidth": 4.0, "alpha": 0.55}
+        return {}
+
     ax = axes[1, 0]
     for p in policies:
         law = data[(data["policy"] == p) & (data["quantity"] == "law")].sort_values("x")
-        ax.step(law["x"], np.cumsum(law["value"]), where="post", color=colors[p], label=p)
+        label = f"{p} (identical to {same_as[p]})" if p in same_as else p
+        ax.step(law["x"], np.cumsum(law["value"]), where="post", color=colors[p], label=label,
+                **line_style(p))
     ax.set_xlabel("return G")
     ax.set_ylabel("P(G <= x) (exact law)")
     ax.set_title("(d) return distributions (CDF)")
@@ -261,7 +287,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     ax = axes[1, 1]
     for p in policies:
         cur = data[(data["policy"] == p) & (data["quantity"] == "cvar_curve")]
-        ax.plot(cur["x"], cur["value"], color=colors[p], label=p)
+        ax.plot(cur["x"], cur["value"], color=colors[p], label=p, **line_style(p))
         mc = data[(data["policy"] == p) & (data["quantity"] == "mc_cvar")]
         se = data[(data["policy"] == p) & (data["quantity"] == "mc_cvar_se")]
         ax.errorbar(mc["x"], mc["value"], yerr=1.96 * se["value"].to_numpy(), fmt="o",

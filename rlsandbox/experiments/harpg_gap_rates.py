@@ -191,9 +191,13 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
         for p in refs[str(panel)]:
             ax.plot([x0, x1], [y0, y0 * (x1 / x0) ** p], color="0.4", linestyle="--",
                     linewidth=0.8)
-            ax.annotate(f"{p:.2g}", (x1, y0 * (x1 / x0) ** p), fontsize=8, color="0.3")
+            # the label sits right of the line's end, past the last checkpoint: no curve there
+            ax.annotate(f"{p:.2g}", (x1, y0 * (x1 / x0) ** p), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=8, color="0.3")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        if refs[str(panel)]:
+            ax.set_xlim(right=x1 * 5.0)     # room for those labels inside the frame
         ax.set_xlabel("trajectories sampled")
         ax.set_ylabel("in-class gap  J*_class - E J(theta_t)")
         ax.set_title(f"{titles.get(str(panel), panel)} ({n} seeds)", fontsize=10)

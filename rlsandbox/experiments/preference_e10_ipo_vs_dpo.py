@@ -150,12 +150,16 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     K = int(data.response.max()) + 1
     ax2.axhline(np.log(K), color="0.5", lw=0.8, ls=":")
     ax2.text(0.9, np.log(K) * 1.02, "log K: all mass on y0", fontsize=7, color="0.3")
-    for a in (ax, ax2):
+    # fixed corners, clear of the curves: lower right on the left panel (below IPO tau=1's
+    # plateau, headroom made below), centre right on the right panel (between the KL plateaus)
+    for a, loc in ((ax, "lower right"), (ax2, "center right")):
         a.set_xscale("log")
         a.set_xlabel("gradient step")
         a.grid(alpha=0.3)
-        a.legend(fontsize=7)
+        a.legend(fontsize=7, loc=loc)
     ax.set_ylabel(r"$\pi(y_0)$ (best response)")
+    # headroom below the curves for the legend, so it sits under IPO tau=1's plateau
+    ax.set_ylim(bottom=float(data[data.response == 0].prob.min()) - 0.15)
     ax.set_title("DPO -> e_0 for every beta; IPO -> its tau-dependent optimum (dotted)")
     ax2.set_ylabel(r"KL$(\pi\,\|\,\pi_{ref})$")
     ax2.set_title("reverse KL to the reference")
@@ -163,7 +167,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     extra = ""
     if not last.empty:
         dmin = last[last.method == "dpo"].prob.min()
-        extra = (f"; {others.instance.nunique()} random-piref chains (not drawn): DPO pi(y0) >= "
+        extra = (f";\n{others.instance.nunique()} random-piref chains (not drawn): DPO pi(y0) >= "
                  f"{dmin:.4f} at the last step")
     fig.suptitle(f"Card preference_coverage E10 (IPO23 analog): chain of {K} responses, each "
                  f"adjacent pair seen once, uniform piref, GD step {config.lr}{extra}",

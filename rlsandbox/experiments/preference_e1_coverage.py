@@ -250,7 +250,13 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("reverse KL (floored at 1e-6)")
     axes[1].set_ylabel("KL / (R/beta), median over instances")
-    axes[0].legend(fontsize=6.5, loc="upper left")
+    # the P2 legend (methods of panels (a) and (c), plus (a)'s reference lines) is too big for
+    # any corner of (a) without hiding curves: it goes below the panels, for the whole figure
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=6,
+               fontsize=8, title="panels (a) and (c), instance P2", title_fontsize=8)
+    # a decade of headroom above the bands so the legend does not sit on DPO's delta=1e-4 point
+    bottom, top = axes[1].get_ylim()
+    axes[1].set_ylim(bottom, top * 10.0)
     axes[1].legend(fontsize=6.5, loc="upper left")
     fig.suptitle(f"Card preference_coverage E1: coverage sweep, eps = {config.eps}; 'worst "
                  f"found' are heuristic searches (lower bounds on the suprema); bands: 95% "

@@ -212,11 +212,46 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     ax.set_title("L1 ood-collapse: DPO collapses onto the unseen y3; HyPO's KL term stops it")
     ax.legend(fontsize=7, loc="center left")
     ax.grid(alpha=0.3)
-    for i, (label, rew, kl, color) in enumerate(finals):
-        ax2.scatter(rew, kl, color=color, s=40)
-        # alternate label offsets: DPO and lam = 0.02 end at the same point
-        ax2.annotate(label, (rew, kl), fontsize=7, xytext=(5, 9 - 9 * (i % 3)),
-                     textcoords="offset points")
+    # methods whose final points coincide (DPO and HyPO lam=0.02 both end collapsed) share
+    # one label, "a = b (same point)", and the first is drawn as a wide ring around the others
+    groups: list[list[tuple[str, float, float, Any]]] = []
+    for final in finals:
+        for group in groups:
+            if np.isclose(final[1], group[0][1], rtol=1e-6, atol=1e-6) and \
+                    np.isclose(final[2], group[0][2], rtol=1e-6, atol=1e-6):
+                group.append(final)
+                break
+        else:
+            groups.append([final])
+    rewards = [f[1] for f in finals]
+    mid = 0.5 * (min(rewards) + max(rewards))
+    span = max(rewards) - min(rewards) or 1.0
+
+    def near(a: list, b: list) -> bool:       # close on the panel: labels would collide
+        ka, kb = max(a[0][2], 1e-3), max(b[0][2], 1e-3)
+        return abs(a[0][1] - b[0][1]) < 0.1 * span and max(ka, kb) / min(ka, kb) < 2.0
+
+    groups.sort(key=lambda g: -g[0][2])       # top to bottom
+    for i, group in enumerate(groups):
+        for j, (_, rew, kl, color) in enumerate(group):
+            if len(group) > 1 and j == 0:
+                ax2.scatter(rew, kl, s=130, facecolors="none", edgecolors=color, linewidths=2)
+            else:
+                ax2.scatter(rew, kl, color=color, s=40)
+        _, rew, kl, _ = group[0]
+        text = " = ".join(g[0] for g in group) + (" (same point)" if len(group) > 1 else "")
+        # labels toward the middle of the panel (the points sit at its left and right edges);
+        # of two neighbouring points (HyPO lam=1 and the RLOO run) the upper one's label goes
+        # up, the lower one's down
+        right = rew <= mid
+        dy = 0
+        if i + 1 < len(groups) and near(group, groups[i + 1]):
+            dy = 7
+        elif i > 0 and near(group, groups[i - 1]):
+            dy = -7
+        ax2.annotate(text, (rew, kl), fontsize=7, textcoords="offset points",
+                     xytext=(8 if right else -8, dy),
+                     ha="left" if right else "right", va="center")
     ax2.set_yscale("symlog", linthresh=1e-3)
     ax2.set_xlabel(r"$E_\pi r^*$ at the last step (RM-score analog)")
     ax2.set_ylabel("reverse KL at the last step")

@@ -152,6 +152,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     for ax, col, title in zip(axes, ("reward", "kl", "G_J"),
                               ("E_pi r* (RM-score analog)", "reverse KL(pi || piref)",
                                "G_J = J(pi*) - J(pi)")):
+        top = 0.0                                  # highest bar or interval end
         for j, (method, color) in enumerate(zip(METHODS, ("C3", "C0", "C2", "C4"))):
             centers, lo, hi = [], [], []
             for name in insts:
@@ -162,11 +163,16 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
                 hi.append(float(ci.hi - ci.center))
             x = np.arange(len(insts)) + (j - (len(METHODS) - 1) / 2) * width
             ax.bar(x, centers, width, yerr=[lo, hi], color=color, label=method, capsize=2)
+            top = max(top, float(np.max(np.add(centers, hi))))
         ax.set_xticks(np.arange(len(insts)), insts)
         ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3, axis="y")
         if col in ("kl", "G_J"):
             ax.set_yscale("symlog", linthresh=0.01)
+            # headroom: the tallest bars (L1's DPO and RLHF) reached the frame; a factor 3 is
+            # about half a decade above them on the log part of the axis
+            if top > 0.0:
+                ax.set_ylim(0.0, 3.0 * top)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"Card preference_coverage E5 (TL;DR table analog): mean over "
                  f"{data.seed.nunique()} datasets, 95% bootstrap intervals (B={n_boot}); DPO / "

@@ -155,8 +155,11 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
         ax.set_xlabel("x = rho (DRPVI) / lambda (R2PVI-TV)")
         ax.set_title(f"q = {q:g}", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     axes[0].set_ylabel("average reward in the test model")
+    # the panels share their entries: one legend below them, where it covers no data (inside
+    # the q = 1 panel it hid the published-panel crosses)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=5,
+               fontsize=7)
     n = int(data["replication"].nunique())
     source = "official-code streams" if config.data == "legacy" else "seeded"
     fig.suptitle(f"R2PVI Figure 1(c) (not reproduced: see docstring): simulated MDP, "

@@ -71,6 +71,14 @@ CARD = {(1000, 30): (0.804, 1.078, 1.041, 1.702, 1.643),
 _CARD_LABELS = ("PEVI", "R2PVI-TV", "R2PVI-KL", "DRPVI", "DRVI-L")
 
 
+#: plot(): (linestyle, marker, marker size, hollow marker, line width) per METHODS label, so
+#: that coincident series stay visible (wide hollow markers under narrow filled ones).
+_PLOT_STYLE = {"PEVI": ("-", "o", 11, True, 1.5), "R2PVI-TV": ("--", "s", 8, True, 1.5),
+               "R2PVI-KL": (":", "^", 5, False, 1.5), "DRPVI": ("-", "o", 9, True, 3.0),
+               "DRVI-L": ("--", "x", 6, False, 1.2), "DRPVI (exact)": ("-.", "D", 3, False, 1.0),
+               "R2PVI-TV (numeric)": (":", "o", 3, False, 1.5)}
+
+
 @dataclass(frozen=True)
 class Config:
     """Timing settings: ``Ks`` at ``d_base`` (Figure 2(b)), ``ds`` at ``K_base`` (Figure
@@ -191,7 +199,15 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     if missing:
         raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
     counts = data.groupby(["K", "d", "method"])["n_evals"].max().unstack("method") + 1.0
-    fig = Figure(figsize=(11.0, 4.6), layout="constrained")
+    # series with identical counts everywhere (DRPVI and DRVI-L; the closed forms at 1) would
+    # hide each other: each method has its own marker and line style (the first of a group
+    # drawn wide and hollow, the later ones narrower on top) and the legend says "identical"
+    shown, first = {}, {}
+    for label, *_ in METHODS:
+        key = tuple(counts[label].to_numpy())
+        shown[label] = (f"{label} (identical to {first[key]})" if key in first else label)
+        first.setdefault(key, label)
+    fig = Figure(figsize=(11.0, 5.2), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     panels = (("d", config.K_base, "K", "number of features d", "(a) K = {}"),
               ("K", config.d_base, "d", "number of price paths K", "(b) d = {}"))
@@ -199,10 +215,11 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
         sub = counts.xs(fixed, level=fixname).sort_index()
         x = sub.index.to_numpy(dtype=float)
         for k, (label, *_) in enumerate(METHODS):
-            style = ":" if label in ("DRPVI (exact)", "R2PVI-TV (numeric)") else "-"
+            ls, marker, size, hollow, width = _PLOT_STYLE[label]
             color = "0.45" if label == "PEVI" else f"C{k}"
-            ax.plot(x, sub[label].to_numpy(), style, marker="o", markersize=3, color=color,
-                    label=label)
+            ax.plot(x, sub[label].to_numpy(), linestyle=ls, marker=marker, markersize=size,
+                    markerfacecolor="none" if hollow else color, color=color,
+                    linewidth=width, label=shown[label])
         searches = (x if xname == "d" else np.full_like(x, fixed)) * (config.H - 1)
         ax.plot(x, searches, "k--", linewidth=0.8, label="d (H - 1) searches")
         ax.set_xscale("log")
@@ -212,7 +229,9 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
         ax.set_xlabel(xlabel)
         ax.set_title(title.format(fixed), fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    # one legend below the panels (inside, it covered the d (H - 1) reference line)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=4,
+               fontsize=7)
     axes[0].set_ylabel("scalar dual evaluations per training run + 1 (log scale)")
     fig.suptitle(f"R2PVI Figures 2(a), 2(b), the deterministic part: dual-objective evaluations "
                  f"on the American put option (H = {config.H}, lam = 1, rho = 0.1); the closed "

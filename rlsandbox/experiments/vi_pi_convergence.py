@@ -356,7 +356,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
         ax.grid(True, which="major", alpha=0.3)
     fig.suptitle(
         f"{n} garnet instances (S={config.S}, A={config.A}, branching={config.branching}); "
-        f"VI from V_0 = 0, PI from the greedy policy of max_a R; V* by PI (certified). Lines: "
+        f"VI from V_0 = 0, PI from the greedy policy of max_a R; V* by PI (certified).\nLines: "
         f"median over the {n} instances; bands: 95% percentile-bootstrap CI of the median "
         f"(B={n_boot}).",
         fontsize=9)
