@@ -25,8 +25,18 @@ NAMES = list(FIGURES)
 EPS = np.finfo(np.float64).eps
 
 
+# The seed-sensitivity test reruns a figure with another seed; in the default run it covers the
+# first registered figure of each paper (whose make_figure path the others share), every figure
+# under -m slow.
+_FIRST_OF_PAPER = {n for i, n in enumerate(NAMES)
+                   if n.split("_")[0] not in {m.split("_")[0] for m in NAMES[:i]}}
+SEED_PARAMS = [n if n in _FIRST_OF_PAPER else pytest.param(n, marks=pytest.mark.slow)
+               for n in NAMES]
+each_figure = pytest.mark.parametrize("quick_run", NAMES, indirect=True)
+
+
 # ---------------------------------------------------------------- every figure, quick, end to end
-@pytest.fixture(scope="module", params=NAMES)
+@pytest.fixture(scope="module")
 def quick_run(request, tmp_path_factory):
     """One quick make_figure per registered figure, capturing the DataFrame given to plot()."""
     name = request.param
@@ -49,6 +59,7 @@ def quick_run(request, tmp_path_factory):
     return name, out, res, seen[0]
 
 
+@each_figure
 def test_files_exist_and_png_small(quick_run):
     name, out, res, _ = quick_run
     for ext in ("png", "csv", "json"):
@@ -61,6 +72,7 @@ def test_files_exist_and_png_small(quick_run):
     assert written == sorted(f"{name}.{ext}" for ext in ("csv", "json", "png"))
 
 
+@each_figure
 def test_csv_is_exactly_the_plotted_data(quick_run):
     name, out, res, plotted = quick_run
     reread = gallery.read_figure_data(out / f"{name}.csv")
@@ -68,6 +80,7 @@ def test_csv_is_exactly_the_plotted_data(quick_run):
     pd.testing.assert_frame_equal(res.data, plotted, check_exact=True)
 
 
+@each_figure
 def test_json_metadata(quick_run):
     name, out, res, plotted = quick_run
     meta = json.loads((out / f"{name}.json").read_text())
@@ -85,6 +98,7 @@ def test_json_metadata(quick_run):
     assert meta["files"] == {"csv": f"{name}.csv", "png": f"{name}.png", "json": f"{name}.json"}
 
 
+@each_figure
 def test_replot_from_csv_is_byte_identical(quick_run, tmp_path):
     """The PNG depends only on the CSV and the JSON (config, root seed, n_boot)."""
     name, out, res, _ = quick_run
@@ -92,6 +106,7 @@ def test_replot_from_csv_is_byte_identical(quick_run, tmp_path):
     assert target.read_bytes() == (out / f"{name}.png").read_bytes()
 
 
+@each_figure
 def test_cli_same_seed_same_files(quick_run, tmp_path):
     name, out, res, _ = quick_run
     assert main(["figures", name, "--quick", "--seed", "7", "--out", str(tmp_path)]) == 0
@@ -101,6 +116,7 @@ def test_cli_same_seed_same_files(quick_run, tmp_path):
     assert meta["argv"] is not None and meta["root_seed"] == 7
 
 
+@pytest.mark.parametrize("quick_run", SEED_PARAMS, indirect=True)
 def test_other_seed_other_data(quick_run):
     name, out, res, _ = quick_run
     mod = load_figure(name)

@@ -7,8 +7,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
+from rlsandbox import TabularMDP
 from rlsandbox.algorithms.harpg.estimators import enumerate_expectations
 from rlsandbox.algorithms.harpg.models import LogLinearMDP
 from rlsandbox.algorithms.harpg.theory import constants
@@ -115,6 +116,11 @@ def test_normalized_ascent_property(mdp, H, seed):
 
 @settings(max_examples=30, deadline=None)
 @given(tabular_mdps(S=(2, 4), A=(2, 3), gamma=(0.3, 0.9)), st.integers(0, 2**32 - 1))
+# a subnormal reward: the differences underflow by a few subnormal units, which the tolerance
+# must cover (found by hypothesis)
+@example(TabularMDP(np.array([[[1.0, 0.0], [1.0, 0.0]], [[1.0, 0.0], [1.0, 0.0]]]),
+                    np.array([[2.22507386e-313, 0.0], [0.0, 0.0]]), 0.375,
+                    rho=np.array([1.0, 0.0])), 0)
 def test_truncation_property(mdp, seed):
     # card N6 on hypothesis-drawn MDPs
     p = LogLinearMDP.softmax(mdp)

@@ -164,6 +164,7 @@ __all__ = ["RateCase", "EstimatorCase", "CLAIMS", "bump_hessian_lipschitz", "Z_F
            "z_cell"]
 
 _EPS = float(np.finfo(np.float64).eps)
+_SUBNORMAL = float(np.finfo(np.float64).smallest_subnormal)
 CITE = "[fatkhullin2023; card n_harpg.md"
 #: Family-wise false-alarm level of a Monte Carlo z-test cell (Bonferroni over entries).
 Z_FAMILY_LEVEL = 1e-3
@@ -864,7 +865,9 @@ def _truncation(p: LogLinearMDP, rng: np.random.Generator, power: int) -> Measur
     against D_h gamma^(power H), for H = 1..50 (worst cell by margin). tol: the exact values
     come from forward recursions of H steps and an LU solve on S states, each within
     ~(H + S) S eps of the scale r_max (M_g^2 + M_h + M_g)/(1-gamma)^2 (which bounds |grad J|
-    and ||hess J||) [higham2002, §3.1, Thm 9.5]; x 64."""
+    and ||hess J||) [higham2002, §3.1, Thm 9.5]; x 64. Each of those operations may also
+    underflow by up to the smallest subnormal (the standard model with gradual underflow,
+    [higham2002, §2.1]), which counts when rewards are tiny: the same count of those is added."""
     theta = rng.normal(size=p.d)
     g, Hs = p.grad_J(theta), p.hess_J(theta)
     scale = p.r_max * (p.M_g ** 2 + p.M_h + p.M_g) / (1.0 - p.gamma) ** 2
@@ -872,7 +875,7 @@ def _truncation(p: LogLinearMDP, rng: np.random.Generator, power: int) -> Measur
     grads, hessians = p.truncated_derivatives(theta, 50)           # H = 1..50, one pass
     for H in range(1, 51):
         c = constants(p.r_max, p.M_g, p.M_h, p.gamma, H)
-        tol = 64.0 * (H + p.S) * p.S * _EPS * scale
+        tol = 64.0 * (H + p.S) * p.S * (_EPS * scale + _SUBNORMAL)
         gp = p.gamma ** (power * H)
         cands.append(Candidate(float(np.linalg.norm(grads[H - 1] - g)), c.D_g * gp, tol,
                            f"gradient,H={H}"))
