@@ -9,7 +9,9 @@ full-support nu, NPG, tabular TRPO, MDPO m = inf) and tests/test_mdpo_algorithms
   step uses an estimate Qhat_k (bounded noise, generative model, Shani's sampler, exact TRPO
   with zero-weight states);
 * regularised C3 [derived here, the per-step inequality inside Lan Thm 1's proof] for the
-  entropy-regularised variants (NE-TRPO, Lan's PMD with any eta, soft PI = tabular SAC).
+  entropy-regularised variants (NE-TRPO, Lan's PMD with any eta, soft PI = tabular SAC), and
+  step by step for APMD, whose update k is Lan's step for the problem regularised by tau_k
+  (so step k is checked against that problem's optimum and values).
 
 Inexact form. Let e_k = Qhat_k - Q_k and tau_k = max_s (max_a e_k(s, a) - min_a e_k(s, a))/2
 (a per-state constant shift of Qhat changes neither the KL nor the Euclidean step, and on a
@@ -45,6 +47,8 @@ on the logs (|d log pi*| <= 2 err/mu per entry), scaled by its coefficient.
 """
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -52,6 +56,8 @@ from hypothesis import strategies as st
 
 from rlsandbox.algorithms.mdpo import (
     QNoise,
+    apmd,
+    apmd_taus,
     constant,
     exact_trpo,
     geometric,
@@ -64,6 +70,7 @@ from rlsandbox.algorithms.mdpo import (
     theta_geometric,
 )
 from rlsandbox.algorithms.mdpo import theory as T
+from rlsandbox.algorithms.mdpo.regularized import _eval_lam
 from rlsandbox.algorithms.mdpo.policies import kl_rows
 from rlsandbox.mdps.mdpo import bandit_loop, two_islands
 from rlsandbox.proofs_check.mdpo import _ev, c3_sides
@@ -222,3 +229,21 @@ def test_regularised_c3_on_lan_ne_trpo_and_soft_pi(mdp, mu, r, lam_t):
     run = soft_policy_iteration(mdp, lam=mu, K=K)
     v = _regularised_c3(mdp, run, mu, np.full(K, np.inf))
     assert np.all(v <= 0.0), ("soft-pi", float(v.max()))
+
+
+@settings(max_examples=10, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(mdp=MDPS, variant=st.sampled_from(["a", "b"]))
+def test_regularised_c3_per_step_on_apmd(mdp, variant):
+    """APMD's update k is Lan's step with mu = tau_k on Q_{tau_k}^{pi_k}: the regularised
+    per-step inequality of that tau_k-problem holds for (pi_k, pi_{k+1}) at every k."""
+    K = 6
+    run = apmd(mdp, K=K, variant=variant)
+    taus = apmd_taus(mdp.gamma, K, variant=variant)
+    pis, logs = np.asarray(run.pi), np.asarray(run.logpi)
+    for k in range(K):
+        mu = float(taus[k])
+        V = np.stack([_eval_lam(mdp, pis[j], logs[j], mu)[0] for j in (k, k + 1)])
+        step = types.SimpleNamespace(V=V, logpi=logs[k:k + 2])
+        v = _regularised_c3(mdp, step, mu, np.asarray(run.eta)[k:k + 1])
+        assert np.all(v <= 0.0), (variant, k, float(v.max()))
