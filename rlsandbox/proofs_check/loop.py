@@ -217,6 +217,24 @@ def _random_comm(S: int, A: int, seed: int, branching: int = 3) -> TabularMDP:
     return random_communicating(S, A, rng=seed, branching=branching)
 
 
+def _random_comms(n: int, rng: np.random.Generator, *, S: int | tuple[int, int],
+                  A: int | tuple[int, int], branching: int | tuple[int, int] | None = None
+                  ) -> list[Instance]:
+    """n random communicating instances; a (lo, hi) pair is drawn with rng.integers(lo, hi),
+    an int is fixed. Draw order per instance: S, A, seed, branching (the instance labels and
+    seeds of the claims depend on it)."""
+    def draw(v):
+        return int(rng.integers(*v)) if isinstance(v, tuple) else v
+
+    out = []
+    for _ in range(n):
+        params = {"S": draw(S), "A": draw(A), "seed": int(rng.integers(2**31))}
+        if branching is not None:
+            params["branching"] = draw(branching)
+        out.append(_inst("random_communicating", _random_comm, **params))
+    return out
+
+
 def _random_weak(S: int, A: int, seed: int) -> TabularMDP:
     return random_weakly_communicating(S, A, rng=seed)
 
@@ -298,10 +316,7 @@ def _span_diameter(mdp: TabularMDP, rng: np.random.Generator, *, broken: bool) -
 def _span_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     out = [_inst("riverswim", _riverswim, n=4), _inst("riverswim", _riverswim, n=6),
            _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
-    for _ in range(n_random):
-        S, A, seed = int(rng.integers(3, 9)), int(rng.integers(2, 4)), int(rng.integers(2**31))
-        out.append(_inst("random_communicating", _random_comm, S=S, A=A, seed=seed))
-    return out
+    return out + _random_comms(n_random, rng, S=(3, 9), A=(2, 4))
 
 
 # ====================================================================== C1: regret rate
@@ -382,10 +397,7 @@ def _coverage(mdp: TabularMDP, rng: np.random.Generator, shrink: float) -> Measu
 def _coverage_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     out = [_inst("riverswim", _riverswim, n=3), _inst("coin_flip", coin_flip, S=2, A=2),
            _inst("coin_flip", coin_flip, S=3, A=2, spread=0.04)]
-    for _ in range(n_random):
-        out.append(_inst("random_communicating", _random_comm, S=3, A=2,
-                         seed=int(rng.integers(2**31)), branching=3))
-    return out
+    return out + _random_comms(n_random, rng, S=3, A=2, branching=3)
 
 
 # ====================================================================== C4: decomposition
@@ -413,10 +425,7 @@ def _decomposition_instances(n_random: int, rng: np.random.Generator) -> list[In
     out = [_inst("riverswim", _riverswim, n=3),
            _inst("riverswim_class", _finite_problem, n=4, fine=False),
            _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
-    for _ in range(n_random):
-        out.append(_inst("random_communicating", _random_comm, S=3, A=2,
-                         seed=int(rng.integers(2**31))))
-    return out
+    return out + _random_comms(n_random, rng, S=3, A=2)
 
 
 # ====================================================================== C7: UCRL2 episodes
@@ -437,10 +446,7 @@ def _episodes(mdp: TabularMDP, rng: np.random.Generator, factor: float) -> Measu
 def _episode_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     out = [_inst("riverswim", _riverswim, n=6), _inst("riverswim", _riverswim, n=3),
            _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
-    for _ in range(n_random):
-        out.append(_inst("random_communicating", _random_comm, S=int(rng.integers(3, 9)),
-                         A=int(rng.integers(2, 4)), seed=int(rng.integers(2**31))))
-    return out
+    return out + _random_comms(n_random, rng, S=(3, 9), A=(2, 4))
 
 
 # ====================================================================== C8: EVI inner max
@@ -492,11 +498,7 @@ def _evi_inner(mdp: TabularMDP, rng: np.random.Generator, broken: bool) -> Measu
 def _evi_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     out = [_inst("riverswim", _riverswim, n=6),
            _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
-    for _ in range(n_random):
-        out.append(_inst("random_communicating", _random_comm, S=int(rng.integers(3, 7)),
-                         A=int(rng.integers(2, 4)), seed=int(rng.integers(2**31)),
-                         branching=int(rng.integers(2, 6))))
-    return out
+    return out + _random_comms(n_random, rng, S=(3, 7), A=(2, 4), branching=(2, 6))
 
 
 # ====================================================================== C5: AGEC diagnostics
@@ -531,10 +533,7 @@ def _agec(mdp: TabularMDP, rng: np.random.Generator, d_bound: int | None) -> Mea
 
 def _agec_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     out = [_inst("riverswim", _riverswim, n=3), _inst("riverswim", _riverswim, n=4)]
-    for _ in range(n_random):
-        out.append(_inst("random_communicating", _random_comm, S=int(rng.integers(3, 5)), A=2,
-                         seed=int(rng.integers(2**31)), branching=3))
-    return out
+    return out + _random_comms(n_random, rng, S=(3, 5), A=2, branching=3)
 
 
 # ====================================================================== C6: reductions
@@ -574,10 +573,7 @@ def _reduction(mdp: TabularMDP, rng: np.random.Generator, perturb: bool) -> Meas
 def _reduction_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     out = [_inst("riverswim", _riverswim, n=3),
            _inst("hard_linear_mixture", _hard_tabular, d=2, delta_inst=0.1, gap=0.05)]
-    for _ in range(n_random):
-        out.append(_inst("random_communicating", _random_comm, S=3, A=2,
-                         seed=int(rng.integers(2**31)), branching=2))
-    return out
+    return out + _random_comms(n_random, rng, S=3, A=2, branching=2)
 
 
 # ====================================================================== C7 (b): UCRL2 rate
@@ -844,10 +840,7 @@ def _boe_vi(mdp: TabularMDP, rng: np.random.Generator, *, broken: bool) -> Measu
 def _boe_vi_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     out = [_inst("riverswim", _riverswim, n=6),
            _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
-    for _ in range(n_random):
-        out.append(_inst("random_communicating", _random_comm, S=int(rng.integers(3, 9)),
-                         A=int(rng.integers(2, 4)), seed=int(rng.integers(2**31))))
-    return out
+    return out + _random_comms(n_random, rng, S=(3, 9), A=(2, 4))
 
 
 # ====================================================================== C1 (iii): ratio
@@ -931,10 +924,7 @@ def _evi_stopping(mdp: TabularMDP, rng: np.random.Generator, *, sweeps: int | No
 def _evi_stopping_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
     out = [_inst("riverswim", _riverswim, n=6), _inst("riverswim", _riverswim, n=4),
            _inst("hard_linear_mixture", _hard_tabular, d=3, delta_inst=0.1, gap=0.05)]
-    for _ in range(n_random):
-        out.append(_inst("random_communicating", _random_comm, S=int(rng.integers(3, 7)),
-                         A=int(rng.integers(2, 4)), seed=int(rng.integers(2**31))))
-    return out
+    return out + _random_comms(n_random, rng, S=(3, 7), A=(2, 4))
 
 
 # ====================================================================== C10: weakly communicating
