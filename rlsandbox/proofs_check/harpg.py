@@ -585,18 +585,25 @@ def _mc_instances(n: int, rng: np.random.Generator) -> list[Instance]:
                     lambda: EstimatorCase(inst.harpg_three_state(), 8)),
            Instance("i5_logistic_states(H=10)", {"builder": "logistic_state_mdp", "H": 10},
                     lambda: EstimatorCase(inst.logistic_state_mdp(), 10))]
-    for i in range(n):
-        seed = int(rng.integers(0, 2**32))
-        S, A = int(rng.integers(2, 5)), int(rng.integers(2, 4))
-        H = int(rng.integers(2, 10))
-        out.append(Instance(f"softmax_garnet#{i}(S={S},A={A},H={H})",
-                            {"seed": seed, "S": S, "A": A, "H": H},
-                            functools.partial(_garnet_case, seed, S, A, H)))
-    return out
+    return out + _garnet_cases(n, rng, S_hi=5, H=(2, 10))
 
 
 def _garnet_case(seed: int, S: int, A: int, H: int) -> EstimatorCase:
     return EstimatorCase(inst.softmax_garnet(S, A, min(2, S), gamma=0.9, rng=seed), H)
+
+
+def _garnet_cases(n: int, rng: np.random.Generator, *, S_hi: int,
+                  H: tuple[int, int]) -> list[Instance]:
+    """n random softmax garnets as EstimatorCases: per instance seed, S in [2, S_hi), A in
+    {2, 3}, H in [H[0], H[1]), drawn in that order (the claims' instances depend on it)."""
+    out = []
+    for i in range(n):
+        seed = int(rng.integers(0, 2**32))
+        S, A, h = int(rng.integers(2, S_hi)), int(rng.integers(2, 4)), int(rng.integers(*H))
+        out.append(Instance(f"softmax_garnet#{i}(S={S},A={A},H={h})",
+                            {"seed": seed, "S": S, "A": A, "H": h},
+                            functools.partial(_garnet_case, seed, S, A, h)))
+    return out
 
 
 def _mc_theta(p: Any, rng: np.random.Generator) -> np.ndarray:
@@ -683,13 +690,7 @@ def _hvp_instances(n: int, rng: np.random.Generator) -> list[Instance]:
                     lambda: EstimatorCase(inst.lqr_reference(), 30)),
            Instance("i5_logistic_states(H=20)", {"builder": "logistic_state_mdp", "H": 20},
                     lambda: EstimatorCase(inst.logistic_state_mdp(), 20))]
-    for i in range(n):
-        seed = int(rng.integers(0, 2**32))
-        S, A, H = int(rng.integers(2, 6)), int(rng.integers(2, 4)), int(rng.integers(2, 30))
-        out.append(Instance(f"softmax_garnet#{i}(S={S},A={A},H={H})",
-                            {"seed": seed, "S": S, "A": A, "H": H},
-                            functools.partial(_garnet_case, seed, S, A, H)))
-    return out
+    return out + _garnet_cases(n, rng, S_hi=6, H=(2, 30))
 
 #: Gauss-Legendre nodes for the q-integral of claim N3 (the card asks for >= 20).
 N3_NODES = 40
@@ -746,13 +747,7 @@ def _hvp_mc_instances(n: int, rng: np.random.Generator) -> list[Instance]:
                     lambda: EstimatorCase(inst.logistic_bump(), 1)),
            Instance("i5_logistic_states(H=10)", {"builder": "logistic_state_mdp", "H": 10},
                     lambda: EstimatorCase(inst.logistic_state_mdp(), 10))]
-    for i in range(n):
-        seed = int(rng.integers(0, 2**32))
-        S, A, H = int(rng.integers(2, 5)), int(rng.integers(2, 4)), int(rng.integers(2, 10))
-        out.append(Instance(f"softmax_garnet#{i}(S={S},A={A},H={H})",
-                            {"seed": seed, "S": S, "A": A, "H": H},
-                            functools.partial(_garnet_case, seed, S, A, H)))
-    return out
+    return out + _garnet_cases(n, rng, S_hi=5, H=(2, 10))
 
 
 #: Sample sizes of the Monte Carlo N3 claim: pilot, floor and cap.
@@ -1153,13 +1148,7 @@ def _ascent_instances(n: int, rng: np.random.Generator) -> list[Instance]:
                     lambda: EstimatorCase(inst.harpg_three_state(), 5)),
            Instance("i2_bump", {"builder": "logistic_bump"},
                     lambda: EstimatorCase(inst.logistic_bump(), 1))]
-    for i in range(n):
-        seed = int(rng.integers(0, 2**32))
-        S, A, H = int(rng.integers(2, 6)), int(rng.integers(2, 4)), int(rng.integers(1, 20))
-        out.append(Instance(f"softmax_garnet#{i}(S={S},A={A},H={H})",
-                            {"seed": seed, "S": S, "A": A, "H": H},
-                            functools.partial(_garnet_case, seed, S, A, H)))
-    return out
+    return out + _garnet_cases(n, rng, S_hi=6, H=(1, 20))
 
 
 def _ascent(case: EstimatorCase, rng: np.random.Generator, drop_e: bool) -> Measurement:
