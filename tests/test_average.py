@@ -21,7 +21,8 @@ from rlsandbox.dp.average import (
     average_policy_iteration, classify, diameter, is_communicating, is_weakly_communicating,
     policy_gain, relative_value_iteration, solve_average, solve_multichain, span,
 )
-from rlsandbox.kernels.average import _chain_structure, _enumerate_chain_structure, _rvi_dense
+from rlsandbox.kernels.average import (_chain_structure, _enumerate_chain_structure, _rvi_dense,
+                                       _strongly_connected_dense)
 from rlsandbox.mdps.average import random_communicating, random_weakly_communicating
 
 EPS = np.finfo(np.float64).eps
@@ -613,6 +614,17 @@ def test_enumeration_kernels_match_py_func():
     a = _enumerate_chain_structure(supp, n_choice, out[0], out[1])
     b = _enumerate_chain_structure.py_func(supp, n_choice, out[2], out[3])
     assert a == b and a[1] and np.array_equal(out[0], out[2])
+
+
+@given(S=st.integers(1, 12), density=st.floats(0.0, 0.5), seed=st.integers(0, 2**16))
+@HYP
+def test_strong_connectivity_kernel_matches_scipy(S, density, seed):
+    """The two-search test of the dense fast path agrees with scipy's strongly connected
+    components (sparse random graphs, so both answers occur)."""
+    adj = np.random.default_rng(seed).random((S, S)) < density
+    n, _ = csgraph.connected_components(sp.csr_array(adj.astype(np.int8)), directed=True,
+                                        connection="strong")
+    assert _strongly_connected_dense(adj) == _strongly_connected_dense.py_func(adj) == (n == 1)
 
 
 def test_classify_refuses_large_enumeration():

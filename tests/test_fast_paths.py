@@ -163,7 +163,7 @@ def test_parallel_kernels_do_not_depend_on_thread_count(S, A):
             Vc, pisc = np.zeros(S), np.empty(S, dtype=np.int64)
             itc = K._value_iteration_csr_par(data, idx, ptr, R, 0.9, 1e-9, 10_000, Vc, pisc)
             wd, pwd = np.zeros(S), np.empty(S, dtype=np.int64)
-            itw = KA._rvi_dense_par(P, R, 0.5, 1e-9, 10_000, 0, wd, pwd)
+            itw = KA._rvi_dense_ae_par(P, R, 0.5, 1e-9, 10_000, 0, 1e-9, wd, pwd)
             wc, pwc = np.zeros(S), np.empty(S, dtype=np.int64)
             itwc = KA._rvi_csr_par(data, idx, ptr, R, 0.5, 1e-9, 10_000, 0, wc, pwc)
             Pf, Rf = np.stack([P, P[::-1]]), np.stack([R, -R])          # H = 2, non-stationary
@@ -283,6 +283,39 @@ def test_action_elimination_skips_rows_on_a_model_with_clear_gaps():
     V, pi = np.zeros(60), np.empty(60, dtype=np.int64)
     it, _, rows = K._vi_dense_ae(P, R, 0.9, tol, 100_000, 1e-9, V, pi)
     assert rows < 0.5 * 60 * 6 * it
+
+
+@pytest.mark.parametrize("model", ["random", "tied"])
+@pytest.mark.parametrize("S, A, tau, eps", [(1, 2, 0.5, 1e-8), (8, 3, 0.5, 1e-12),
+                                            (70, 5, 0.9, 1e-10), (150, 4, 1.0, 1e-9)])
+def test_rvi_action_elimination_gives_the_full_sweeps_iterates(model, S, A, tau, eps):
+    """Relative VI: the eliminating kernels return bitwise the iterates, span, sweep count
+    and greedy policy of the full sweeps (``_rvi_dense``), serial and on two threads."""
+    P, R = (random_model if model == "random" else tied_model)(S, A, 2 * S + A)
+    w_ref, pi_ref = np.zeros(S), np.zeros(S, dtype=np.int64)
+    it_ref, sp_ref = KA._rvi_dense(P, R, tau, eps, 5_000, 0, w_ref, pi_ref)
+    runs = [(n, fn) for n in ((1, 2) if TWO_THREADS else (1,))
+            for fn in (KA._rvi_dense_ae, KA._rvi_dense_ae_par)]
+    for n, fn in runs:
+        with threads(n):
+            w, pi = np.zeros(S), np.empty(S, dtype=np.int64)
+            it, sp_, rows = fn(P, R, tau, eps, 5_000, 0, 1e-9, w, pi)
+        assert (it, sp_) == (it_ref, sp_ref)
+        np.testing.assert_array_equal(w, w_ref)
+        np.testing.assert_array_equal(pi, pi_ref)
+        assert S * abs(it) <= rows <= S * A * abs(it)
+    w, pi = np.zeros(S), np.empty(S, dtype=np.int64)
+    assert KA._rvi_dense_ae.py_func(P, R, tau, eps, 5_000, 0, 1e-9, w, pi)[:2] == (it_ref, sp_ref)
+    np.testing.assert_array_equal(w, w_ref)
+
+
+def test_rvi_action_elimination_skips_rows_on_a_model_with_clear_gaps():
+    """The fast path is taken, not just correct: on a random dense model the relative values
+    settle geometrically, so after a few sweeps most states compute one action."""
+    P, R = random_model(60, 6, 5, zeros=0.0)
+    w, pi = np.zeros(60), np.empty(60, dtype=np.int64)
+    it, _, rows = KA._rvi_dense_ae(P, R, 0.5, 1e-12, 10_000, 0, 1e-9, w, pi)
+    assert it > 0 and rows < 0.5 * 60 * 6 * it
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])

@@ -72,12 +72,12 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from rlsandbox._validate import (
-    check_choice, check_float_array, check_in_range, check_int, readonly,
+    ROW_SUM_ATOL, check_choice, check_float_array, check_in_range, check_int, readonly,
 )
-from rlsandbox.dp.discounted import TIE_RTOL, _parallel
+from rlsandbox.dp.discounted import TIE_RTOL, _parallel, _q
 from rlsandbox.kernels.average import (_enumerate_chain_structure, _rvi_csr, _rvi_csr_par,
-                                       _rvi_dense, _rvi_dense_par, _union_support_dense)
-from rlsandbox.kernels.bellman import _q_csr, _q_dense
+                                       _rvi_dense_ae, _rvi_dense_ae_par, _strongly_connected_dense,
+                                       _union_support_dense)
 from rlsandbox.mdp import TabularMDP
 
 __all__ = ["span", "PolicyGain", "AverageSolution", "MultichainSolution", "policy_gain",
@@ -221,14 +221,7 @@ def _check_mdp(mdp: Any, what: str) -> TabularMDP:
 
 def _q_undiscounted(mdp: TabularMDP, h: np.ndarray, R: np.ndarray | None = None) -> np.ndarray:
     """Q[s, a] = R[s, a] + sum_s' P[s, a, s'] h[s'] (S, A), via the Bellman kernels."""
-    R = mdp.R if R is None else R
-    out = np.empty((mdp.S, mdp.A))
-    if mdp.is_sparse:
-        P = mdp.P
-        _q_csr(P.data, P.indices, P.indptr, R, h, 1.0, out)
-    else:
-        _q_dense(mdp.P, R, h, 1.0, out)
-    return out
+    return _q(mdp, h, 1.0, R=R)
 
 
 def _dense(M: np.ndarray | sp.sparray) -> np.ndarray:
@@ -236,12 +229,19 @@ def _dense(M: np.ndarray | sp.sparray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ graph structure
-def _union_graph(mdp: TabularMDP) -> sp.csr_array:
-    """Edge s -> s' iff P[s, a, s'] > 0 for some a; (S, S) CSR with unit weights."""
+def _union_support(mdp: TabularMDP) -> np.ndarray:
+    """(S, S) bool, True iff P[s, a, s'] > 0 for some a; dense models, one pass over P."""
+    support = np.zeros((mdp.S, mdp.S), dtype=bool)
+    _union_support_dense(mdp.P, support)
+    return support
+
+
+def _union_graph(mdp: TabularMDP, support: np.ndarray | None = None) -> sp.csr_array:
+    """Edge s -> s' iff P[s, a, s'] > 0 for some a; (S, S) CSR with unit weights.
+    ``support``: the dense model's :func:`_union_support`, if already computed."""
     S, A = mdp.S, mdp.A
     if not mdp.is_sparse:        # straight from the dense kernel: no (S*A, S) CSR copy of P
-        support = np.zeros((S, S), dtype=bool)
-        _union_support_dense(mdp.P, support)
+        support = _union_support(mdp) if support is None else support
         return sp.csr_array(support.view(np.int8).astype(np.int32))
     Pc = mdp.P
     rows = np.repeat(np.arange(S * A) // A, np.diff(Pc.indptr))
@@ -276,7 +276,12 @@ def _weak_communication(mdp: TabularMDP) -> tuple[bool, str]:
     component C and no nonempty set X outside C can be kept closed by some policy (each state
     of X having an action whose support lies in X): such an X would hold a recurrent class.
     """
-    G = _union_graph(mdp)
+    support = None
+    if not mdp.is_sparse:
+        support = _union_support(mdp)
+        if _strongly_connected_dense(support):  # communicating: no CSR graph, no SCC needed
+            return True, ""
+    G = _union_graph(mdp, support)
     _, closed = _closed_classes(G)
     if len(closed) > 1:
         return False, (f"the state sets {_fmt_states(closed[0])} and {_fmt_states(closed[1])} "
@@ -339,7 +344,10 @@ def is_communicating(mdp: TabularMDP) -> bool:
     >>> is_communicating(TabularMDP(P, np.zeros((2, 2)), gamma=1.0))
     True
     """
-    G = _union_graph(_check_mdp(mdp, "is_communicating"))
+    _check_mdp(mdp, "is_communicating")
+    if not mdp.is_sparse:
+        return bool(_strongly_connected_dense(_union_support(mdp)))
+    G = _union_graph(mdp)
     n, _ = csgraph.connected_components(G, directed=True, connection="strong")
     return n == 1
 
@@ -549,6 +557,11 @@ def relative_value_iteration(mdp: TabularMDP, *, tau: float = 0.5, eps: float = 
     lambda in [0, 1) by tau, i.e. at most doubles the number of sweeps of a slow mode.
     ``tau = 1`` is plain RVI, which oscillates on periodic chains (``converged=False``).
 
+    On a dense model the sweeps skip actions whose value is provably below the state's best
+    (action elimination with round-off margins, as in dense value iteration; see
+    :func:`rlsandbox.kernels.average._rvi_dense_ae`): the iterates, the sweep count and the
+    result are bitwise those of full sweeps, and late sweeps read about one row per state.
+
     Deviations: Puterman's transform also scales the rewards by tau (gain scaled, bias kept);
     here the rewards are kept (gain kept, bias scaled by 1/tau, undone on return).
 
@@ -592,9 +605,9 @@ def relative_value_iteration(mdp: TabularMDP, *, tau: float = 0.5, eps: float = 
         P = mdp.P
         it, _ = (_rvi_csr_par if par else _rvi_csr)(P.data, P.indices, P.indptr, mdp.R, tau,
                                                     eps, max_iter, s_ref, w, pi)
-    else:
-        it, _ = (_rvi_dense_par if par else _rvi_dense)(mdp.P, mdp.R, tau, eps, max_iter,
-                                                        s_ref, w, pi)
+    else:   # action elimination: bitwise the iterates of the full sweeps (_rvi_dense)
+        it, _, _ = (_rvi_dense_ae_par if par else _rvi_dense_ae)(
+            mdp.P, mdp.R, tau, eps, max_iter, s_ref, ROW_SUM_ATOL, w, pi)
     return _certify_average(mdp, tau * w, method="rvi", iterations=abs(int(it)),
                             converged=it > 0)
 

@@ -136,15 +136,17 @@ def _backup(mdp: TabularMDP, V: np.ndarray, *, parallel: bool | None = None
 
 
 def _q(mdp: TabularMDP, V: np.ndarray, gamma: float | None = None, *,
-       parallel: bool | None = None) -> np.ndarray:
+       parallel: bool | None = None, R: np.ndarray | None = None) -> np.ndarray:
+    """Q = R + gamma P V (S, A); ``gamma`` and ``R`` default to the model's."""
     g = mdp.gamma if gamma is None else gamma
+    R = mdp.R if R is None else R
     out = np.empty((mdp.S, mdp.A))
     par = _parallel(mdp) if parallel is None else parallel
     if mdp.is_sparse:
         P = mdp.P
-        (_q_csr_par if par else _q_csr)(P.data, P.indices, P.indptr, mdp.R, V, g, out)
+        (_q_csr_par if par else _q_csr)(P.data, P.indices, P.indptr, R, V, g, out)
     else:
-        (_q_dense_par if par else _q_dense)(mdp.P, mdp.R, V, g, out)
+        (_q_dense_par if par else _q_dense)(mdp.P, R, V, g, out)
     return out
 
 

@@ -10,8 +10,9 @@ import numpy as np
 from numba import prange
 
 from rlsandbox.kernels import kernel
-from rlsandbox.kernels.bellman import (CHUNK, _bellman_max_csr, _bellman_max_dense,
-                                       _qmax_csr_state, _qmax_dense_state)
+from rlsandbox.kernels.bellman import (AE_GROUP, CHUNK, _abs_max, _ae_margin, _ae_states,
+                                       _bellman_max_csr, _bellman_max_dense, _qmax_csr_state,
+                                       _sup_diff, _sweep_dense_ae)
 
 
 @kernel
@@ -75,6 +76,45 @@ def _rvi_dense(P, R, tau, eps, max_iter, s_ref, w, out_pi):
 
 
 @kernel
+def _rvi_dense_ae(P, R, tau, eps, max_iter, s_ref, row_sum_tol, w, out_pi):
+    """``_rvi_dense`` with action elimination: bitwise its iterates, reading fewer rows of P.
+
+    The backup M = max_a R + tau P w is the discounted backup with gamma = tau, and
+    |tau P[s, a] (w_k - w_k0)| <= tau (1 + row_sum_tol) sum_{j=k0+1..k} ||w_j - w_{j-1}||_inf,
+    so the elimination test of :func:`rlsandbox.kernels.bellman._vi_dense_ae` applies with
+    gamma = tau and d_j = ||w_j - w_{j-1}||_inf. Relative values move by at most
+    sp(T_tau w - w) per sweep (w_{j+1} - w_j = e - e(s_ref) with e = T_tau w_j - w_j), which RVI
+    drives to 0 [puterman2005, §8.5.5], so late sweeps compute about one row per state.
+    Returns (iterations, last span, rows computed); iterations negative if max_iter ran out.
+    """
+    S, A = R.shape
+    M = np.empty(S)
+    w_old = np.empty(S)
+    Q_last = np.full((S, A), np.inf)                 # +inf: never computed, never skipped
+    C_last = np.zeros((S, A))
+    for s in range(S):
+        out_pi[s] = 0
+    R_max = _abs_max(R)
+    V_max = 0.0
+    for s in range(S):
+        V_max = max(V_max, abs(w[s]))
+    C = 0.0
+    sp = np.inf
+    rows = 0
+    for it in range(1, max_iter + 1):
+        margin = _ae_margin(S, R_max, V_max, tau, C, it, row_sum_tol)
+        rows += _sweep_dense_ae(P, R, w, tau, C, margin, Q_last, C_last, out_pi, M)
+        w_old[:] = w
+        sp = _rvi_advance(M, w, tau, s_ref, eps)
+        if sp < eps:
+            return it, sp, rows
+        C += _sup_diff(w, w_old)
+        for s in range(S):
+            V_max = max(V_max, abs(w[s]))
+    return -max_iter, sp, rows
+
+
+@kernel
 def _rvi_csr(data, indices, indptr, R, tau, eps, max_iter, s_ref, w, out_pi):
     """Sparse twin of ``_rvi_dense``; row ``s*A + a`` of the CSR kernel is P[s, a, :]."""
     M = np.empty(w.shape[0])
@@ -88,25 +128,40 @@ def _rvi_csr(data, indices, indptr, R, tau, eps, max_iter, s_ref, w, out_pi):
 
 
 @kernel(parallel=True)
-def _rvi_dense_par(P, R, tau, eps, max_iter, s_ref, w, out_pi):
-    """``_rvi_dense`` with each sweep's states split over threads (bitwise-equal results).
-
-    The sweep is written here, not called: a cached serial kernel calling a parallel one can
-    crash when loaded from Numba's cache (numba/numba#8578).
-    """
+def _rvi_dense_ae_par(P, R, tau, eps, max_iter, s_ref, row_sum_tol, w, out_pi):
+    """``_rvi_dense_ae`` with each sweep's states split over threads (bitwise-equal results);
+    the sweep is written here, not called (numba/numba#8578)."""
     S, A = R.shape
     M = np.empty(S)
-    sp = np.inf
+    w_old = np.empty(S)
+    Q_last = np.full((S, A), np.inf)
+    C_last = np.zeros((S, A))
     n_chunks = (S + CHUNK - 1) // CHUNK
+    rows_chunk = np.zeros(n_chunks, dtype=np.int64)
+    for s in range(S):
+        out_pi[s] = 0
+    R_max = _abs_max(R)
+    V_max = 0.0
+    for s in range(S):
+        V_max = max(V_max, abs(w[s]))
+    C = 0.0
+    sp = np.inf
     for it in range(1, max_iter + 1):
+        margin = _ae_margin(S, R_max, V_max, tau, C, it, row_sum_tol)
         for c in prange(n_chunks):
-            q = np.empty(A)
-            for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
-                M[s], out_pi[s] = _qmax_dense_state(P, R, w, tau, s, q)
+            ss = np.empty(AE_GROUP * A, dtype=np.int64)
+            aa = np.empty(AE_GROUP * A, dtype=np.int64)
+            q = np.empty(AE_GROUP * A)
+            rows_chunk[c] += _ae_states(P, R, w, tau, c * CHUNK, min(S, (c + 1) * CHUNK), C,
+                                        margin, Q_last, C_last, out_pi, ss, aa, q, M)
+        w_old[:] = w
         sp = _rvi_advance(M, w, tau, s_ref, eps)
         if sp < eps:
-            return it, sp
-    return -max_iter, sp
+            return it, sp, rows_chunk.sum()
+        C += _sup_diff(w, w_old)
+        for s in range(S):
+            V_max = max(V_max, abs(w[s]))
+    return -max_iter, sp, rows_chunk.sum()
 
 
 @kernel(parallel=True)
@@ -126,25 +181,48 @@ def _rvi_csr_par(data, indices, indptr, R, tau, eps, max_iter, s_ref, w, out_pi)
     return -max_iter, sp
 
 
+@kernel(inline="always")
+def _reach_from(adj, s, backward, seen, stack):
+    """seen[t] = t is reachable from s in >= 0 steps of ``adj`` (S, S) bool (``backward``:
+    s is reachable from t); depth-first with the caller's ``stack`` (S,) int64."""
+    S = adj.shape[0]
+    for t in range(S):
+        seen[t] = False
+    seen[s] = True
+    stack[0] = s
+    top = 1
+    while top > 0:
+        top -= 1
+        u = stack[top]
+        for v in range(S):
+            if (adj[v, u] if backward else adj[u, v]) and not seen[v]:
+                seen[v] = True
+                stack[top] = v
+                top += 1
+
+
 @kernel
 def _reach(adj, out_reach):
     """out_reach[s, t] = t is reachable from s in >= 0 steps of the graph ``adj`` (S, S) bool."""
     S = adj.shape[0]
     stack = np.empty(S, dtype=np.int64)
     for s in range(S):
+        _reach_from(adj, s, False, out_reach[s], stack)
+
+
+@kernel
+def _strongly_connected_dense(adj):
+    """True iff the graph ``adj`` (S, S) bool is strongly connected: every state reaches
+    state 0 and is reached from it (two depth-first searches, O(S^2))."""
+    S = adj.shape[0]
+    seen = np.empty(S, dtype=np.bool_)
+    stack = np.empty(S, dtype=np.int64)
+    for backward in (False, True):
+        _reach_from(adj, 0, backward, seen, stack)
         for t in range(S):
-            out_reach[s, t] = False
-        out_reach[s, s] = True
-        stack[0] = s
-        top = 1
-        while top > 0:
-            top -= 1
-            u = stack[top]
-            for v in range(S):
-                if adj[u, v] and not out_reach[s, v]:
-                    out_reach[s, v] = True
-                    stack[top] = v
-                    top += 1
+            if not seen[t]:
+                return False
+    return True
 
 
 @kernel

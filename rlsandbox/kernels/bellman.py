@@ -19,8 +19,11 @@ kernels give bitwise-equal results on the same model. The fast paths keep this o
 * row helpers are inlined into their callers (``inline="always"``), so the loops over states
   pay no call overhead;
 * dense value iteration skips actions whose Q is provably below the current best
-  (:func:`_vi_dense_ae`, action elimination with rigorous round-off margins): it reads a
-  fraction of P per sweep and returns bitwise the iterates of the full sweeps;
+  (:func:`_vi_dense_ae`, action elimination with rigorous round-off margins; relative value
+  iteration does the same in :mod:`rlsandbox.kernels.average`): it reads a fraction of P per
+  sweep, computes the surviving rows of a few states together (:func:`_q_pairs_dense`, the
+  streaming order of :func:`_q_row_dense`) and returns bitwise the iterates of the full
+  sweeps;
 * ``*_par`` twins split the *states* over threads (``prange`` over chunks of states); each
   state writes only its own slots and no float is accumulated across threads, so results
   are bitwise independent of the thread count (STYLE.md §4);
@@ -321,58 +324,155 @@ def _value_iteration_csr_par(data, indices, indptr, R, gamma, tol, max_iter, out
 
 
 # ------------------------------------------------- value iteration, action elimination
-@kernel(inline="always")
-def _dot_row_dense(P, V, s, a):
-    """sum_s' P[s, a, s'] V[s'] in the reference order."""
-    q = 0.0
-    for t in range(P.shape[2]):
-        q += P[s, a, t] * V[t]
-    return q
+#: States whose rows the eliminating sweeps compute together (independent running sums, so a
+#: sweep that keeps one action per state is bound by memory, not by one addition chain).
+AE_GROUP = 4
+#: Most rows streamed at once by :func:`_q_pairs_dense` (more streams than the prefetchers
+#: follow only slow the loop down).
+AE_BATCH = 16
 
 
 @kernel(inline="always")
-def _qmax_dense_state_ae(P, R, V, gamma, s, C, margin, Q_last, C_last, pi, q):
-    """Backup of state s that skips actions provably below the best (see ``_vi_dense_ae``).
+def _q_pairs_dense(P, R, V, gamma, ss, aa, lo, hi, out):
+    """out[i] = R[ss[i], aa[i]] + gamma sum_s' P[ss[i], aa[i], s'] V[s'] for lo <= i < hi.
 
-    Computes Q[s, pi[s]] first (the previous sweep's greedy action), then every other action
-    whose upper bound ``Q_last + gamma (C - C_last) + margin`` is not below it. Returns
-    (max, lowest argmax, number of actions computed); skipped actions enter the argmax scan as
-    -inf, which changes neither result since each is strictly below a computed value.
+    Any set of (state, action) rows in the reference order of each: long rows streamed
+    together as in :func:`_q_row_dense` (one running sum per row, 4 terms each per step),
+    short rows one at a time.
+    """
+    S_next = P.shape[2]
+    if S_next < ROW_STREAM or hi - lo == 1:
+        for i in range(lo, hi):
+            s = ss[i]
+            a = aa[i]
+            q = 0.0
+            for t in range(S_next):
+                q += P[s, a, t] * V[t]
+            out[i] = R[s, a] + gamma * q
+        return
+    for i in range(lo, hi):
+        out[i] = 0.0
+    t = 0
+    while t + 4 <= S_next:
+        v0 = V[t]
+        v1 = V[t + 1]
+        v2 = V[t + 2]
+        v3 = V[t + 3]
+        for i in range(lo, hi):
+            s = ss[i]
+            a = aa[i]
+            q = out[i]
+            q += P[s, a, t] * v0
+            q += P[s, a, t + 1] * v1
+            q += P[s, a, t + 2] * v2
+            q += P[s, a, t + 3] * v3
+            out[i] = q
+        t += 4
+    while t < S_next:
+        v = V[t]
+        for i in range(lo, hi):
+            out[i] += P[ss[i], aa[i], t] * v
+        t += 1
+    for i in range(lo, hi):
+        out[i] = R[ss[i], aa[i]] + gamma * out[i]
+
+
+@kernel(inline="always")
+def _q_pairs_batched(P, R, V, gamma, ss, aa, n, out):
+    """:func:`_q_pairs_dense` over rows 0..n-1, at most ``AE_BATCH`` rows at a time."""
+    for lo in range(0, n, AE_BATCH):
+        _q_pairs_dense(P, R, V, gamma, ss, aa, lo, min(n, lo + AE_BATCH), out)
+
+
+@kernel(inline="always")
+def _ae_states(P, R, V, gamma, lo, hi, C, margin, Q_last, C_last, pi, ss, aa, q, out_V):
+    """Eliminating backup of states lo..hi-1 into out_V and pi; returns the rows computed.
+
+    For each group of ``AE_GROUP`` states: first v0 = Q[s, a0] of every state's previous
+    greedy action a0 = pi[s] (computed together), then, together, every other action whose
+    upper bound ``Q_last[s, a] + gamma (C - C_last[s, a]) + margin`` is not below its state's
+    v0 (see ``_vi_dense_ae``). A skipped action's value would be strictly below v0, so it
+    changes neither the max nor the lowest argmax. Q_last = +inf marks a row never computed.
+    Scratch: ss, aa (AE_GROUP * A,) int64, q (AE_GROUP * A,).
     """
     A = R.shape[1]
-    a0 = pi[s]
-    v0 = R[s, a0] + gamma * _dot_row_dense(P, V, s, a0)
-    Q_last[s, a0] = v0
-    C_last[s, a0] = C
-    n = 1
-    for a in range(A):
-        if a == a0:
-            q[a] = v0
-        elif Q_last[s, a] + gamma * (C - C_last[s, a]) + margin < v0:
-            q[a] = -np.inf
-        else:
-            qa = R[s, a] + gamma * _dot_row_dense(P, V, s, a)
-            q[a] = qa
-            Q_last[s, a] = qa
-            C_last[s, a] = C
+    rows = 0
+    for g in range(lo, hi, AE_GROUP):
+        g_hi = min(hi, g + AE_GROUP)
+        n = 0
+        for s in range(g, g_hi):
+            ss[n] = s
+            aa[n] = pi[s]
             n += 1
-    best, arg = _argmax_row(q)
-    return best, arg, n
+        _q_pairs_dense(P, R, V, gamma, ss, aa, 0, n, q)
+        for i in range(n):
+            s = ss[i]
+            Q_last[s, aa[i]] = q[i]
+            C_last[s, aa[i]] = C
+            out_V[s] = q[i]
+        m = 0
+        for s in range(g, g_hi):
+            a0 = pi[s]
+            v0 = out_V[s]
+            for a in range(A):
+                if a != a0 and not (Q_last[s, a] + gamma * (C - C_last[s, a]) + margin < v0):
+                    ss[m] = s
+                    aa[m] = a
+                    m += 1
+        _q_pairs_batched(P, R, V, gamma, ss, aa, m, q)
+        for i in range(m):
+            s = ss[i]
+            a = aa[i]
+            v = q[i]
+            Q_last[s, a] = v
+            C_last[s, a] = C
+            if v > out_V[s] or (v == out_V[s] and a < pi[s]):   # lowest-index maximiser
+                out_V[s] = v
+                pi[s] = a
+        rows += n + m
+    return rows
+
+
+@kernel(inline="always")
+def _ae_margin(S, R_max, V_max, gamma, C, it, row_sum_tol):
+    """Round-off allowance of the elimination test (derivation in ``_vi_dense_ae``)."""
+    u = 1.1102230246251565e-16                       # unit round-off 2^-53
+    n = S + 2
+    gamma_n = n * u / (1.0 - n * u)
+    return 8.0 * gamma_n * (R_max + 2.0 * V_max) + \
+        gamma * C * (4.0 * row_sum_tol + 8.0 * (it + 4) * u)
+
+
+@kernel(inline="always")
+def _abs_max(X):
+    """max |X| over a 2-D array (0 if empty)."""
+    m = 0.0
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            m = max(m, abs(X[i, j]))
+    return m
+
+
+@kernel(inline="always")
+def _sup_diff(W, V):
+    """max_s |W[s] - V[s]| (a max is order-free)."""
+    diff = 0.0
+    for s in range(V.shape[0]):
+        d = abs(W[s] - V[s])
+        if d > diff:
+            diff = d
+    return diff
 
 
 @kernel
 def _sweep_dense_ae(P, R, V, gamma, C, margin, Q_last, C_last, pi, out_V):
-    """One sweep of ``_qmax_dense_state_ae`` over all states; returns the rows computed.
+    """One eliminating sweep (:func:`_ae_states`) over all states; returns the rows computed.
     (Serial only: see ``_vi_dense_ae_par`` for the parallel sweep.)"""
     S, A = R.shape
-    q = np.empty(A)
-    rows = 0
-    for s in range(S):
-        best, arg, n = _qmax_dense_state_ae(P, R, V, gamma, s, C, margin, Q_last, C_last, pi, q)
-        out_V[s] = best
-        pi[s] = arg
-        rows += n
-    return rows
+    ss = np.empty(AE_GROUP * A, dtype=np.int64)
+    aa = np.empty(AE_GROUP * A, dtype=np.int64)
+    q = np.empty(AE_GROUP * A)
+    return _ae_states(P, R, V, gamma, 0, S, C, margin, Q_last, C_last, pi, ss, aa, q, out_V)
 
 
 @kernel
@@ -386,31 +486,29 @@ def _vi_dense_ae(P, R, gamma, tol, max_iter, row_sum_tol, out_V, out_pi):
                                  <= gamma (1 + row_sum_tol) sum_{j=k0+1..k} d_j,
 
     d_j = ||V_j - V_{j-1}||_inf, accumulated in C [puterman2005, §6.7.2: bounds for action
-    elimination; macqueen1967]. If that upper bound, plus the round-off ``margin`` of both
-    computed Q values and of the bound itself, is below the computed Q of another action, the
-    computed Q_k(s, a) would be strictly below it too: skipping a cannot change the max or the
-    lowest-index argmax, so V_{k+1}, the differences d and the sweep count are bitwise those
-    of the full sweep. ``margin`` = 4 gamma_{S+2} (max|R| + 2 max_j ||V_j||) (each computed Q
-    is within gamma_{S+2} (|R| + ||V||) of its exact value [higham2002, eq. (3.5)], twice, plus
-    the rounding of the comparison) + gamma C (2 row_sum_tol + 4 (k+2) u) (the rounding of the
-    running sum C and of d_j, and rows summing to 1 only within row_sum_tol).
+    elimination; macqueen1967]. So any Q_k(s, a) is at most ``Q_last(s, a) + gamma (C -
+    C_last(s, a))``; when that upper bound, plus ``margin``, is below the computed Q_k(s, a0)
+    of the previous greedy action a0, the computed Q_k(s, a) would be strictly below it too:
+    skipping a cannot change the max or the lowest-index argmax, so V_{k+1}, the differences
+    d and the sweep count are bitwise those of the full sweep.
+
+    ``margin`` (:func:`_ae_margin`) = 8 gamma_{S+2} (max|R| + 2 max_j ||V_j||) + gamma C
+    (4 row_sum_tol + 8 (k + 4) u), at least twice what the test needs: each computed Q is
+    within gamma_{S+2} (|R| + ||V||) of its exact value [higham2002, eq. (3.5)] and two of
+    them enter the test (the stored Q_last and the compared v0), with the rounding of the
+    test's own additions; then the rounding of the running sum C, of d_j and of C - C_last
+    (each a relative u per operation), and rows summing to 1 only within row_sum_tol.
 
     Leaves V_k in out_V and the greedy policy w.r.t. V_{k-1} in out_pi; returns (iterations,
     last difference, rows computed), iterations negative if max_iter ran out.
     """
     S, A = R.shape
-    u = 1.1102230246251565e-16                       # unit round-off 2^-53
-    n = S + 2
-    gamma_n = n * u / (1.0 - n * u)
     W = np.empty(S)
     Q_last = np.full((S, A), np.inf)                 # +inf: never computed, never skipped
     C_last = np.zeros((S, A))
     for s in range(S):
         out_pi[s] = 0
-    R_max = 0.0
-    for s in range(S):
-        for a in range(A):
-            R_max = max(R_max, abs(R[s, a]))
+    R_max = _abs_max(R)
     V_max = 0.0
     for s in range(S):
         V_max = max(V_max, abs(out_V[s]))
@@ -418,16 +516,11 @@ def _vi_dense_ae(P, R, gamma, tol, max_iter, row_sum_tol, out_V, out_pi):
     diff = np.inf
     rows = 0
     for it in range(1, max_iter + 1):
-        margin = 4.0 * gamma_n * (R_max + 2.0 * V_max) + \
-            gamma * C * (2.0 * row_sum_tol + 4.0 * (it + 2) * u)
+        margin = _ae_margin(S, R_max, V_max, gamma, C, it, row_sum_tol)
         rows += _sweep_dense_ae(P, R, out_V, gamma, C, margin, Q_last, C_last, out_pi, W)
-        diff = 0.0
+        diff = _sup_diff_copy(W, out_V)
         for s in range(S):
-            d = abs(W[s] - out_V[s])
-            if d > diff:
-                diff = d
-            out_V[s] = W[s]
-            V_max = max(V_max, abs(W[s]))
+            V_max = max(V_max, abs(out_V[s]))
         C += diff
         if diff < tol:
             return it, diff, rows
@@ -444,9 +537,6 @@ def _vi_dense_ae_par(P, R, gamma, tol, max_iter, row_sum_tol, out_V, out_pi):
     (numba/numba#8578).
     """
     S, A = R.shape
-    u = 1.1102230246251565e-16
-    n = S + 2
-    gamma_n = n * u / (1.0 - n * u)
     W = np.empty(S)
     Q_last = np.full((S, A), np.inf)
     C_last = np.zeros((S, A))
@@ -454,33 +544,23 @@ def _vi_dense_ae_par(P, R, gamma, tol, max_iter, row_sum_tol, out_V, out_pi):
     rows_chunk = np.zeros(n_chunks, dtype=np.int64)
     for s in range(S):
         out_pi[s] = 0
-    R_max = 0.0
-    for s in range(S):
-        for a in range(A):
-            R_max = max(R_max, abs(R[s, a]))
+    R_max = _abs_max(R)
     V_max = 0.0
     for s in range(S):
         V_max = max(V_max, abs(out_V[s]))
     C = 0.0
     diff = np.inf
     for it in range(1, max_iter + 1):
-        margin = 4.0 * gamma_n * (R_max + 2.0 * V_max) + \
-            gamma * C * (2.0 * row_sum_tol + 4.0 * (it + 2) * u)
+        margin = _ae_margin(S, R_max, V_max, gamma, C, it, row_sum_tol)
         for c in prange(n_chunks):
-            q = np.empty(A)
-            for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
-                best, arg, k = _qmax_dense_state_ae(P, R, out_V, gamma, s, C, margin, Q_last,
-                                                    C_last, out_pi, q)
-                W[s] = best
-                out_pi[s] = arg
-                rows_chunk[c] += k
-        diff = 0.0
+            ss = np.empty(AE_GROUP * A, dtype=np.int64)
+            aa = np.empty(AE_GROUP * A, dtype=np.int64)
+            q = np.empty(AE_GROUP * A)
+            rows_chunk[c] += _ae_states(P, R, out_V, gamma, c * CHUNK, min(S, (c + 1) * CHUNK),
+                                        C, margin, Q_last, C_last, out_pi, ss, aa, q, W)
+        diff = _sup_diff_copy(W, out_V)
         for s in range(S):
-            d = abs(W[s] - out_V[s])
-            if d > diff:
-                diff = d
-            out_V[s] = W[s]
-            V_max = max(V_max, abs(W[s]))
+            V_max = max(V_max, abs(out_V[s]))
         C += diff
         if diff < tol:
             return it, diff, rows_chunk.sum()
