@@ -9,7 +9,7 @@ from scipy import stats
 
 from rlsandbox.algorithms.harpg import Schedule, run
 from rlsandbox.algorithms.harpg import estimators as est
-from rlsandbox.algorithms.harpg.baselines import hapg, is_mbpg, page_pg, srvr_pg, storm_pg
+from rlsandbox.algorithms.harpg.baselines import ha_mbpg, hapg, is_mbpg, page_pg, srvr_pg, storm_pg
 from rlsandbox.mdps.harpg import harpg_three_state, harpg_two_state, logistic_bump, lqr_reference
 
 #: two-sided z threshold at family level 1e-3 over a handful of coordinates (Bonferroni, d <= 4)
@@ -92,6 +92,7 @@ def test_trajectory_counts():
 @pytest.mark.parametrize("method, kw", [
     (storm_pg, dict(alpha=0.3, eta=0.2, big_batch=16, M=2)),
     (is_mbpg, dict(k=0.5, m=8.0, c=1.0)),
+    (ha_mbpg, dict(k=0.5, m=8.0, c=1.0)),
     (page_pg, dict(alpha=0.3, p=0.1, big_batch=16, M=2)),
     (srvr_pg, dict(alpha=0.5, epoch=20, big_batch=32, M=4)),
     (hapg, dict(alpha=0.5, epoch=20, big_batch=32, M=4))])
@@ -123,3 +124,54 @@ def test_validation():
         srvr_pg(b, theta0=np.zeros(3), T=5, H=1, alpha=0.1, epoch=2, big_batch=2, rng=0)
     with pytest.raises(TypeError, match="reweighted needs Rollouts"):
         b.reweighted(object(), np.zeros(2))
+
+
+# ------------------------------------------------------------------------------- HA-MBPG
+def test_ha_mbpg_recursion_is_harpg_with_the_same_schedule():
+    # HA-MBPG's recursion (baselines module docstring) is HARPG's (card §3.2) with IS-MBPG's
+    # schedule and the same draw order; fed HARPG's schedule it must reproduce run("harpg")
+    # bitwise (same rng, same draws, same arithmetic)
+    from rlsandbox.algorithms.harpg.baselines import _loop
+    p = harpg_three_state()
+    sched = Schedule(0.2, 0.5, 1.0, 1.0)
+    kw = dict(theta0=np.zeros(9), T=15, H=6, M=2, replicates=3, rng=7)
+    ref = run(p, "harpg", schedule=sched, **kw)
+    got = _loop(p, "ha_mbpg", **kw, big_batch=2, checkpoints=None, alpha=sched.alpha,
+                eta=sched.eta, restart=lambda t, r: t == 0, correction="hvp_momentum")
+    assert np.array_equal(ref.d, got.d) and np.array_equal(ref.theta_final, got.theta_final)
+    assert ref.trajectories_total == got.trajectories_total == 2 * (2 * 15 - 1)
+
+
+def test_ha_mbpg_hand_computed_steps():
+    # two iterations by hand from the same draws: d_0 = g(tau_0, theta_0); theta_1 = theta_0 +
+    # alpha_0 d_0; d_1 = eta_1 g(tau_1, theta_1) + (1 - eta_1)(d_0 + B(tau^, theta^) Delta_1)
+    # with alpha_t = k/(m+t)^{1/3}, eta_1 = c alpha_0^2 (card §3.4)
+    p = harpg_two_state()
+    k, m, c, H = 0.7, 2.0, 0.9, 4
+    th0 = np.array([0.3, -0.2, 0.1, 0.4])
+    tr = ha_mbpg(p, theta0=th0, T=2, H=H, k=k, m=m, c=c, rng=3)
+    rng = np.random.default_rng(3)
+    d0 = est.gpomdp(p.sample(th0[None], H=H, n=1, rng=rng)).reshape(-1)
+    a0, a1 = k / m ** (1 / 3), k / (m + 1) ** (1 / 3)
+    th1 = th0 + a0 * d0
+    q = rng.random(1)[0]
+    g1 = est.gpomdp(p.sample(th1[None], H=H, n=1, rng=rng)).reshape(-1)
+    ro = p.sample((q * th1 + (1 - q) * th0)[None], H=H, n=1, rng=rng)
+    v = est.hvp(ro, (th1 - th0)[None]).reshape(-1)
+    e1 = c * a0 ** 2
+    d1 = e1 * g1 + (1 - e1) * (d0 + v)
+    # float64 round-off: a handful of operations on O(1) numbers, factor 16 eps
+    tol = 16 * np.finfo(float).eps * max(1.0, np.abs(d1).max())
+    np.testing.assert_allclose(tr.d[0, 1], d1, rtol=0, atol=tol)
+    np.testing.assert_allclose(tr.theta_final[0], th1 + a1 * d1, rtol=0, atol=tol)
+
+
+def test_ha_mbpg_runs_without_importance_weights():
+    # no IS: runs on the LQR (no `reweighted`), unlike STORM-PG / IS-MBPG; counts 1 + 2 (T - 1)
+    q = lqr_reference()
+    tr = ha_mbpg(q, theta0=np.array([0.8]), T=20, H=30, k=0.002, m=8.0, c=1.0, replicates=4,
+                 rng=0)
+    assert tr.trajectories_total == 1 + 2 * 19
+    assert np.isfinite(tr.theta_final).all()
+    with pytest.raises(ValueError, match="ha_mbpg: eta_1"):
+        ha_mbpg(logistic_bump(), theta0=np.zeros(2), T=5, H=1, k=5.0, m=1.0, c=1.0, rng=0)

@@ -27,8 +27,9 @@ Modules
                     :func:`harpg`, :func:`n_harpg`) with the theory and code schedules (§3.5),
                     oracle mode and the negative-control switches, on many replicates at once.
 :mod:`.baselines`   the variance-reduced literature baselines of card §3.4: :func:`storm_pg`,
-                    :func:`is_mbpg`, :func:`page_pg`, :func:`srvr_pg` (importance-weighted) and
-                    :func:`hapg` (Hessian-aided), on the same problems and trajectory counts.
+                    :func:`is_mbpg`, :func:`page_pg`, :func:`srvr_pg` (importance-weighted),
+                    :func:`hapg` and :func:`ha_mbpg` (Hessian-aided), on the same problems
+                    and trajectory counts.
 :mod:`.theory`      the derived constants (L_g, sigma_g, sigma_h, D_g, D_h, mu), the horizon
                     rule, HARPG's alpha_0 and the sequence lemmas N9 (C_num, and the
                     certified constant C(p, q) valid for every T).
@@ -38,9 +39,8 @@ Named instances live in :mod:`rlsandbox.mdps.harpg`; the claims in
 ``harpg_estimators`` (F1), ``harpg_tracking_error`` (F2), ``harpg_gap_rates`` (F3),
 ``harpg_learning_curves`` (F4) and ``harpg_table1`` (F5) in :mod:`rlsandbox.experiments`.
 
-Not implemented: the bound-with-constants form N11(a) of the theorems as a claim (vacuous at
-any runnable T, see :mod:`rlsandbox.proofs_check.harpg`); the HA-MBPG baseline (the card gives
-no update rule).
+Not implemented: the bound-with-constants form N11(a) of the theorems as a pass/fail claim
+(vacuous at any runnable T; its value is reported, see :mod:`rlsandbox.proofs_check.harpg`).
 
 Examples
 --------
@@ -54,8 +54,8 @@ Examples
 >>> bool(np.all(gap < bump.J_star_class - bump.J(np.zeros(2))))
 True
 """
-from rlsandbox.algorithms.harpg.baselines import (BASELINES, hapg, is_mbpg, page_pg, srvr_pg,
-                                                  storm_pg)
+from rlsandbox.algorithms.harpg.baselines import (BASELINES, ha_mbpg, hapg, is_mbpg, page_pg,
+                                                  srvr_pg, storm_pg)
 from rlsandbox.algorithms.harpg.estimators import (enumerate_expectations,
                                                    enumerate_second_moments, gpomdp,
                                                    gpomdp_from_t, hessian, hessian_no_outer, hvp,
@@ -78,5 +78,5 @@ __all__ = ["LogLinearMDP", "LogisticBandit", "GaussianBandit", "ScalarLQR", "Log
            "Schedule", "Trace", "run", "code_schedule", "theory_schedule", "vanilla_pg", "n_mpg",
            "n_pg_igt", "harpg", "n_harpg", "trajectories_before", "log_checkpoints", "Constants",
            "constants", "horizon", "harpg_alpha0", "momentum_ratio", "sequence_ratio", "c_num",
-           "recursion_bound", "c_certified", "BASELINES", "storm_pg", "is_mbpg", "page_pg",
-           "srvr_pg", "hapg"]
+           "recursion_bound", "c_certified", "BASELINES", "storm_pg", "is_mbpg", "ha_mbpg",
+           "page_pg", "srvr_pg", "hapg"]

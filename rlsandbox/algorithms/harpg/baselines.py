@@ -1,4 +1,5 @@
-"""Variance-reduced policy-gradient baselines of card §3.4: STORM-PG, IS-MBPG, PAGE-PG, SRVR-PG, HAPG.
+"""Variance-reduced policy-gradient baselines of card §3.4: STORM-PG, IS-MBPG, HA-MBPG, PAGE-PG,
+SRVR-PG, HAPG.
 
 The card lists these as the literature's comparison points ("formulas as commonly stated,
 constants unverified", card §3.4); all maximise J with non-normalised steps
@@ -13,6 +14,9 @@ theta_{t+1} = theta_t + alpha_t d_t and differ in how d_t tracks grad J_H(theta_
   d_t = d_{t-1} + mean_i[g(tau_i, theta_t) - w_i g(tau_i, theta_{t-1})] (PAGE-PG, SRVR-PG);
 * Hessian-aided correction (HAPG): d_t = d_{t-1} + mean_i[B(tau^_i, theta^_i)(theta_t - theta_{t-1})],
   theta^_i = q_i theta_t + (1 - q_i) theta_{t-1}, q_i ~ U[0, 1] (no importance weights);
+* Hessian-aided momentum (HA-MBPG): the HVP correction inside the STORM form,
+  d_t = eta_t g^(theta_t) + (1 - eta_t)(d_{t-1} + v_t), v_t = mean_i B(tau^_i, theta^_t) Delta_t
+  with one q_t ~ U[0, 1] per iteration (HARPG's recursion, card §3.2, with IS-MBPG's schedule);
 * restarts: d_t = the mean GPOMDP gradient of ``big_batch`` fresh trajectories at theta_t at
   t = 0 (all methods except IS-MBPG, which starts from one trajectory), at every multiple of
   ``epoch`` (SRVR-PG, HAPG: the double loop) or with probability ``p`` (PAGE-PG).
@@ -24,7 +28,10 @@ method     d_t                                                        step / mom
 =========  =========================================================  ==========================
 storm_pg   IS correction, batch M, big-batch d_0                      constant alpha, eta
 is_mbpg    IS correction, one trajectory (M = 1), d_0 = g(tau_0)      alpha_t = k/(m+t)^{1/3},
+           (M > 1: a mini-batch of M, d_0 from M trajectories)
                                                                       eta_{t+1} = c alpha_t^2
+ha_mbpg    HVP momentum (STORM form), M at theta_t + M at theta^_t,   as is_mbpg
+           d_0 = g^(theta_0) (M trajectories)
 page_pg    SARAH (eta = 0) with IS; restart with probability p        constant alpha
 srvr_pg    SARAH with IS; restart every ``epoch`` iterations          constant alpha
 hapg       SARAH with the interpolated HVP; restart every ``epoch``   constant alpha
@@ -32,8 +39,24 @@ hapg       SARAH with the interpolated HVP; restart every ``epoch``   constant a
 
 Trajectory counts (card §2 convention): ``big_batch`` per restart, M per other iteration (the
 IS methods reuse their batch for both terms; HAPG samples its batch at the interpolated points
-only). Importance weights need the visited path: supported for :class:`LogLinearMDP` and
+only); HA-MBPG counts as (N-)HARPG, M at t = 0 and 2M afterwards (a batch at theta_t for g, an
+independent one at theta^_t for the HVP). Importance weights need the visited path: supported for :class:`LogLinearMDP` and
 :class:`LogisticBandit` (HAPG also runs on :class:`ScalarLQR` and :class:`GaussianBandit`).
+
+HA-MBPG provenance. The card names HA-MBPG ("Hessian-aided variant", §3.4, **unverified**)
+without a formula. The update above is read from the authors' public code (GitHub
+``gaosh/MBPG``, ``Algorithms/MBPG_HA.py``, Huang, Gao, Pei, Huang, ICML 2020): momentum
+d_t = a_t g_t + (1 - a_t)(d_{t-1} + v_t) with v_t the HVP at a point drawn uniformly on the
+segment [theta_{t-1}, theta_t] (one draw per iteration), a_t = c eta_t^2 with eta_t the step.
+Departures of that code that are not reproduced here (the paper's text was not available to
+check which of them the paper states): it samples one batch at the interpolated point only and
+reweights it to theta_t with importance weights clipped to [2 - th, th]; its step is adaptive,
+eta_t = lr / (w + grad_factor sum_{i<=t} ||g_i||^2)^{1/3} (an AdaGrad-norm form) instead of
+k/(m+t)^{1/3}; a_t is floored at 0.3; d_t is clipped coordinate-wise to [-g_max, g_max]; the
+HVP's Hessian term is a central finite difference of gradients; advantages are baseline-corrected
+and standardised. Here the schedule is IS-MBPG's (card §3.4: alpha_t = k/(m+t)^{1/3},
+eta_{t+1} = c alpha_t^2) and the HVP is the exact B(tau^, theta^) Delta of card §2 on an
+independent batch (as HARPG), so HA-MBPG is HARPG's recursion with this schedule, non-normalised.
 
 Deviations: PAGE-PG's coin is drawn once per iteration for all replicates (so the replicates
 share their restart times and trajectory counts; their trajectories stay independent).
@@ -63,10 +86,10 @@ from rlsandbox._validate import check_float_array, check_in_range, check_int, ch
 from rlsandbox.algorithms.harpg import estimators as est
 from rlsandbox.algorithms.harpg.methods import Trace
 
-__all__ = ["BASELINES", "storm_pg", "is_mbpg", "page_pg", "srvr_pg", "hapg"]
+__all__ = ["BASELINES", "storm_pg", "is_mbpg", "ha_mbpg", "page_pg", "srvr_pg", "hapg"]
 
 #: Baseline keys (card §3.4).
-BASELINES = ("storm_pg", "is_mbpg", "page_pg", "srvr_pg", "hapg")
+BASELINES = ("storm_pg", "is_mbpg", "ha_mbpg", "page_pg", "srvr_pg", "hapg")
 
 
 def _loop(problem: Any, method: str, *, theta0: Any, T: int, H: int, rng: Any, M: int,
@@ -76,7 +99,8 @@ def _loop(problem: Any, method: str, *, theta0: Any, T: int, H: int, rng: Any, M
     """The shared recursion (module docstring). Per iteration t the draws are, in order:
     the restart decision (PAGE-PG: one uniform), then either the big batch at theta_t
     (restart) or, for "is", the batch at theta_t, for "hvp", q (R, M) uniforms and the batch at
-    the interpolated points."""
+    the interpolated points, for "hvp_momentum", q (R,) uniforms, the batch at theta_t and the
+    batch at the interpolated points (the order of :func:`~.methods.run` for HARPG)."""
     T = check_int("T", T, low=1)
     H = check_int("H", H, low=1)
     M = check_int("M", M, low=1)
@@ -117,7 +141,7 @@ def _loop(problem: Any, method: str, *, theta0: Any, T: int, H: int, rng: Any, M
             e = eta(t)
             dir_ = g_now.mean(axis=1) + (1.0 - e) * (dir_ - corr)
             n_used = M
-        else:                                              # hvp (HAPG)
+        elif correction == "hvp":                          # HAPG: one q per trajectory
             delta = theta - theta_prev
             q = rng.random((R, M))
             th_hat = (q[..., None] * theta[:, None, :] + (1.0 - q[..., None])
@@ -126,6 +150,15 @@ def _loop(problem: Any, method: str, *, theta0: Any, T: int, H: int, rng: Any, M
             v = est.hvp(ro, np.repeat(delta, M, axis=0))[:, 0, :].reshape(R, M, d)
             dir_ = dir_ + v.mean(axis=1)
             n_used = M
+        else:                               # "hvp_momentum" (HA-MBPG): HARPG's draws and form
+            delta = theta - theta_prev
+            q = rng.random(R)[:, None]
+            g_now = est.gpomdp(problem.sample(theta, H=H, n=M, rng=rng)).reshape(R, M, d)
+            ro = problem.sample(q * theta + (1.0 - q) * theta_prev, H=H, n=M, rng=rng)
+            v = est.hvp(ro, delta).reshape(R, M, d).mean(axis=1)
+            e = eta(t)
+            dir_ = (1.0 - e) * (dir_ + v) + e * g_now.mean(axis=1)
+            n_used = 2 * M
         used[t + 1] = used[t] + n_used
         k = record[t]
         if k >= 0:
@@ -169,10 +202,12 @@ def storm_pg(problem: Any, *, theta0: Any, T: int, H: int, alpha: float, eta: fl
 
 
 def is_mbpg(problem: Any, *, theta0: Any, T: int, H: int, k: float, m: float, c: float,
-            rng: Any, replicates: int = 1, checkpoints: Sequence[int] | None = None) -> Trace:
+            rng: Any, M: int = 1, replicates: int = 1,
+            checkpoints: Sequence[int] | None = None) -> Trace:
     """IS-MBPG [card §3.4; Huang, Gao, Pei, Huang 2020]: the STORM-PG recursion with one
     trajectory per iteration, d_0 = g(tau_0, theta_0), alpha_t = k/(m+t)^{1/3},
-    eta_{t+1} = c alpha_t^2 (eta_t for t >= 1; needs c alpha_0^2 <= 1).
+    eta_{t+1} = c alpha_t^2 (eta_t for t >= 1; needs c alpha_0^2 <= 1). ``M`` > 1 averages M
+    trajectories per iteration (a mini-batch, card §3.3; the method's own setting is M = 1).
 
     Examples
     --------
@@ -182,16 +217,50 @@ def is_mbpg(problem: Any, *, theta0: Any, T: int, H: int, k: float, m: float, c:
     >>> tr.trajectories_total
     30
     """
+    alpha, eta = _mbpg_schedule("is_mbpg", k, m, c)
+    return _loop(problem, "is_mbpg", **_common(locals()), M=M, big_batch=M,
+                 alpha=alpha, eta=eta, restart=lambda t, r: t == 0, correction="is")
+
+
+def _mbpg_schedule(method: str, k: float, m: float, c: float
+                   ) -> tuple[Callable[[int], float], Callable[[int], float]]:
+    """(alpha, eta) of Huang et al. 2020 as the card states it for IS-MBPG (card §3.4):
+    alpha_t = k/(m+t)^{1/3}, eta_t = c alpha_{t-1}^2 (t >= 1); needs eta_1 <= 1."""
     k = check_in_range("k", k, low=0.0, low_open=True)
     m = check_in_range("m", m, low=0.0, low_open=True)
     c = check_in_range("c", c, low=0.0)
     if c * (k / m ** (1.0 / 3.0)) ** 2 > 1.0:
-        raise ValueError(f"is_mbpg: eta_1 = c alpha_0^2 = {c * (k / m ** (1 / 3)) ** 2:.4g} > 1; "
+        raise ValueError(f"{method}: eta_1 = c alpha_0^2 = {c * (k / m ** (1 / 3)) ** 2:.4g} > 1; "
                          f"choose c <= m^(2/3)/k^2 = {m ** (2 / 3) / k ** 2:.4g}")
     alpha = lambda t: k / (m + t) ** (1.0 / 3.0)                         # noqa: E731
-    return _loop(problem, "is_mbpg", **_common(locals()), M=1, big_batch=1,
-                 alpha=alpha, eta=lambda t: c * alpha(t - 1) ** 2,
-                 restart=lambda t, r: t == 0, correction="is")
+    return alpha, lambda t: c * alpha(t - 1) ** 2
+
+
+def ha_mbpg(problem: Any, *, theta0: Any, T: int, H: int, k: float, m: float, c: float,
+            rng: Any, M: int = 1, replicates: int = 1,
+            checkpoints: Sequence[int] | None = None) -> Trace:
+    """HA-MBPG [card §3.4, unverified; Huang, Gao, Pei, Huang 2020, update read in their code]:
+    d_0 = g^(theta_0); for t >= 1, with q_t ~ U[0, 1] and theta^_t = q_t theta_t +
+    (1 - q_t) theta_{t-1},
+
+        d_t = eta_t g^(theta_t) + (1 - eta_t)(d_{t-1} + mean_i B(tau^_i, theta^_t) Delta_t),
+        theta_{t+1} = theta_t + alpha_t d_t,   alpha_t = k/(m+t)^{1/3}, eta_t = c alpha_{t-1}^2.
+
+    M trajectories at theta_0, then M at theta_t and M (independent) at theta^_t per iteration.
+    Module docstring "HA-MBPG provenance" lists where the authors' code departs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rlsandbox.mdps.harpg import logistic_bump
+    >>> tr = ha_mbpg(logistic_bump(), theta0=np.zeros(2), T=30, H=1, k=0.5, m=8.0, c=1.0,
+    ...              M=2, rng=0)
+    >>> tr.trajectories_total                      # 2 at t = 0, then 2 + 2 per iteration
+    118
+    """
+    alpha, eta = _mbpg_schedule("ha_mbpg", k, m, c)
+    return _loop(problem, "ha_mbpg", **_common(locals()), M=M, big_batch=M,
+                 alpha=alpha, eta=eta, restart=lambda t, r: t == 0, correction="hvp_momentum")
 
 
 def page_pg(problem: Any, *, theta0: Any, T: int, H: int, alpha: float, p: float,

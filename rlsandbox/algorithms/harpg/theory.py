@@ -35,7 +35,8 @@ from rlsandbox._validate import check_float_array, check_in_range, check_int
 from rlsandbox.algorithms.harpg._kernels import _affine_recursion
 
 __all__ = ["Constants", "constants", "horizon", "harpg_alpha0", "eta_sequence",
-           "momentum_ratio", "sequence_ratio", "c_num", "c_certified", "recursion_bound"]
+           "momentum_ratio", "sequence_ratio", "c_num", "c_certified", "recursion_bound",
+           "igt_engine_bound"]
 
 
 @dataclass(frozen=True)
@@ -225,3 +226,60 @@ def recursion_bound(r_t0: float, beta: Any, t0: int, T: int, tau: float) -> floa
     t = np.arange(t0, T, dtype=np.float64)
     den = (T + tau - 1.0) ** 2
     return float((t0 + tau - 1.0) ** 2 * r_t0 / den + (beta[t0:T] * (t + tau) ** 2).sum() / den)
+
+
+def igt_engine_bound(c: Constants, *, alpha0: float, delta0: float, L_h: float, T_max: int,
+                     M: int = 1, eps_prime: float = 0.0) -> np.ndarray:
+    """The N-PG-IGT bound with computed constants (card §4.1 N11(a), "proof engine"), for
+    t = 0 .. T_max: the sequence u with u_0 = delta0 and
+
+        u_{t+1} = (1 - sqrt(2 mu) alpha_t/3) u_t + (8 alpha_t/3) E_t + L_g alpha_t^2/2
+                  + alpha_t eps'/3 + (4 alpha_t/3) D_g gamma^H,
+        E_t = 2 sqrt(C(8/5, 4/5)) (sigma_g/sqrt M) eta_t^{1/2} + C(6/5, 4/5) L_h alpha_t^2/eta_t^2
+              + 2 D_g gamma^H C(0, 4/5)/eta_t + D_h gamma^H C(1, 4/5) alpha_t/eta_t
+
+    (E_t is N10's bound on E||d_t - grad J_H(theta_t)||), with alpha_t = 2 alpha0/(t+2) and
+    eta_t = (2/(t+2))^{4/5}; alpha0 = 3 M_g/mu_F is the theorem's schedule (then
+    sqrt(2 mu) alpha_t/3 = 2/(t+2)), other alpha0 the code shape. Since every coefficient is
+    nonnegative and 1 - sqrt(2 mu) alpha_t/3 >= 0 (checked), u_t >= J* - E J(theta_t) whenever
+    delta0 >= J* - J(theta_0) and the engine's inequalities hold. C(p, q) is
+    :func:`c_certified`; sigma_g/sqrt(M) is the standard deviation of an M-trajectory mean.
+    eps' = 0 gives the part of the bound without the eps_bias floor. The card calls these
+    constants indicative (pitfall 16): the chain is the card's, not re-derived here.
+
+    Examples
+    --------
+    >>> c = constants(r_max=1.0, M_g=2 ** 0.5 / 0.5, M_h=2.0, gamma=0.0, H=1, mu_F=4 / 3)
+    >>> u = igt_engine_bound(c, alpha0=3 * c.M_g / c.mu_F, delta0=0.2, L_h=2.0, T_max=4)
+    >>> u.shape, bool(u[1] > 0)                  # u_1 no longer depends on delta0 (factor 0)
+    ((5,), True)
+    """
+    if c.mu_F is None:
+        raise ValueError("igt_engine_bound needs mu_F (A3); build the constants with mu_F")
+    alpha0 = check_in_range("alpha0", alpha0, low=0.0, low_open=True)
+    delta0 = check_in_range("delta0", delta0, low=0.0)
+    L_h = check_in_range("L_h", L_h, low=0.0)
+    eps_prime = check_in_range("eps_prime", eps_prime, low=0.0)
+    T_max = check_int("T_max", T_max, low=1)
+    M = check_int("M", M, low=1)
+    t = np.arange(T_max, dtype=np.float64)
+    alpha = 2.0 * alpha0 / (t + 2.0)
+    eta = (2.0 / (t + 2.0)) ** 0.8
+    contraction = 1.0 - (c.mu_F / c.M_g) * alpha / 3.0
+    if contraction.min() < -1e-12:
+        raise ValueError(f"igt_engine_bound: alpha0 = {alpha0:.4g} makes 1 - sqrt(2mu) alpha_0/3 "
+                         f"= {contraction.min():.4g} < 0; the engine needs alpha0 <= "
+                         f"3 M_g/mu_F = {3 * c.M_g / c.mu_F:.4g}")
+    contraction = np.maximum(contraction, 0.0)     # -1e-12 .. 0 is round-off of the theorem's 0
+    gH = c.gamma ** c.H
+    err = (2.0 * math.sqrt(c_certified(1.6, 0.8)) * math.sqrt(c.sigma_g2 / M) * np.sqrt(eta)
+           + c_certified(1.2, 0.8) * L_h * alpha ** 2 / eta ** 2
+           + 2.0 * c.D_g * gH * c_certified(0.0, 0.8) / eta
+           + c.D_h * gH * c_certified(1.0, 0.8) * alpha / eta)
+    b = (8.0 * alpha / 3.0) * err + c.L_g * alpha ** 2 / 2.0 + alpha * eps_prime / 3.0 \
+        + (4.0 * alpha / 3.0) * c.D_g * gH
+    b[0] += contraction[0] * delta0                 # the kernel starts from 0
+    out = np.empty(T_max + 1)
+    _affine_recursion(contraction, b, out)
+    out[0] = delta0
+    return out
