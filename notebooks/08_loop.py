@@ -26,7 +26,9 @@
 # 5. the regret decomposition behind the theorem, checked path-wise;
 # 6. the optimism lemma with a derived radius, and the negative control that breaks it;
 # 7. linear classes: planner (c) in closed form on the hard linear mixture against UCRL2-VTR and
-#    a greedy control, and the empirical AGEC ratios.
+#    a greedy control, and the empirical AGEC ratios;
+# 8. the linear-AMDP baselines FOPO and OLSVI.FH against their bonus-free ablations;
+# 9. UCRL2's regret bound: vacuous on RiverSwim, checked (with its control) on a diameter-1 MDP.
 #
 # The paper has no experiments and no code, and its body could not be re-read for the paper
 # card (`shared/papers/loop.md`): its LOOP-specific formulas are *reconstructed* there, and the
@@ -379,3 +381,40 @@ for k, v in G_lin.items():
     print(f"{k:>24}: G(T) = {v:8.1f}   ((J* - 0.005) T = {(J3 - 0.005) * T_LIN:.0f})")
 assert G_lin["FOPO"] < G_lin["FOPO, beta = 0 (greedy)"]
 assert G_lin["OLSVI.FH"] < G_lin["OLSVI.FH, bonus 0"]
+
+# %% [markdown]
+# ## 9. UCRL2's regret bound: vacuous on RiverSwim, informative on a diameter-1 MDP
+#
+# Jaksch et al. (2010, Thm 2; card §3.6) prove $\Delta(T) \le 34\, D S \sqrt{A T \log(T/\delta)}$
+# with probability $1 - \delta$ for all $T$ at once. A bound above the trivial $T J^*$ says
+# nothing; on the card's small instances it stays above it for every horizon we can simulate.
+# On `two_state_switch` ($D = 1$, $S = A = 2$, $J^* = 1/(1+q)$) it drops below $T J^*$ near
+# $T = 2^{17}$: there UCRL2 can be checked against it, and the card's negative control (both
+# confidence radii $\times 10^{-3}$) breaks it — the learner keeps the first action it tried
+# ("stay", reward 0.1) and pays $(J^* - 0.1)$ per step. Claim `loop.jaksch2010.thm2.bound`.
+
+# %%
+from rlsandbox.mdps.loop import hard_linear_mixture, two_state_switch
+
+T_B = 2 ** 18 if QUICK else 2 ** 20
+for name, m in (("RiverSwim-3", rls.mdps.riverswim(3, gamma=1.0)),
+                ("hard instance d=3", hard_linear_mixture(3, 0.1, 0.05).to_tabular(gamma=1.0)),
+                ("two_state_switch", two_state_switch(0.05, 0.1))):
+    ratio = L.ucrl2_regret_bound(T_B, diameter(m), m.S, m.A, 0.05) / (T_B * L.true_hypothesis(m).J)
+    print(f"{name:>18}: bound / (T J*) at T = 2^{int(np.log2(T_B))}: {ratio:6.2f}")
+
+sw = two_state_switch(0.05, 0.1)
+t = np.arange(2, T_B + 1)
+bound = L.ucrl2_regret_bound(t, 1.0, 2, 2, 0.05)
+show = np.unique(np.geomspace(1, t.size, 400).astype(int)) - 1     # log-spaced points to draw
+fig, ax = plt.subplots(figsize=(6, 4))
+worst = {}
+for scale in (1.0, 1e-3):
+    Delta = L.regret(L.ucrl2(sw, T_B, rng=rng, radius_scale=scale), sw, realised=True)[1:]
+    worst[scale] = float(np.max(Delta / bound))         # checked at every t, drawn at `show`
+    ax.loglog(t[show], np.maximum(Delta[show], 1e-3), label=f"UCRL2, radii x {scale:g}")
+ax.loglog(t[show], bound[show], "k--", label="34 D S sqrt(A t log(t/delta))")
+ax.loglog(t[show], t[show] * L.true_hypothesis(sw).J, "k:", label="t J* (trivial)")
+ax.set_xlabel("t"); ax.set_ylabel("realised regret Delta(t)"); ax.legend(fontsize=8)
+print({k: round(v, 4) for k, v in worst.items()}, "= max_t Delta(t) / bound(t)")
+assert worst[1.0] < 1.0 < worst[1e-3]      # the bound holds, and the control breaks it

@@ -27,7 +27,8 @@ def test_every_card_claim_is_registered():
             "loop.he2024.boe.plain_vi", "loop.he2024.thm.regret.ratio",
             "loop.jaksch2010.evi.stopping", "loop.he2024.span_needed.weakly",
             "loop.wei2021.fopo", "loop.he2024.lem.optimism.rectangular",
-            "loop.wu2022.ucrl2vtr.scaled_gap", "loop.wei2021.olsvi_fh"} == set(LOOP)
+            "loop.wu2022.ucrl2vtr.scaled_gap", "loop.wei2021.olsvi_fh",
+            "loop.jaksch2010.thm2.bound"} == set(LOOP)
     marks = {c.id: c.provenance for c in loop_claims.CLAIMS}
     # card marks: C1/C2 [R] -> unverified; C3 radius and C4 derived; C0, C8 standard [V]
     assert marks["loop.he2024.thm.regret"] == marks["loop.he2024.lem.switching"] == "unverified"
@@ -50,6 +51,9 @@ def test_every_card_claim_is_registered():
     assert marks["loop.wei2021.fopo"] == marks["loop.wu2022.ucrl2vtr.scaled_gap"] == \
         marks["loop.wei2021.olsvi_fh"] == "unverified"
     assert marks["loop.he2024.lem.optimism.rectangular"] == "derived"
+    # C7 (c): UCRL2's Thm 2 is a recollected baseline guarantee ("standard, recollection —
+    # mark unverified", card §3.6) -> unverified
+    assert marks["loop.jaksch2010.thm2.bound"] == "unverified"
 
 
 #: Session-2 claims run by `rlsandbox verify loop --quick` in CI; here only under -m slow, so the
@@ -94,3 +98,21 @@ def test_weakly_communicating_riverswim_has_infinite_diameter_and_riverswims_gai
     assert f.J == pytest.approx(base.J, abs=1e-12)
     assert f.V[3] - f.V[0] == pytest.approx(-2 * f.J, abs=1e-10)
     assert f.V[4] - f.V[0] == pytest.approx(-f.J, abs=1e-10)
+
+
+@pytest.mark.parametrize("q,r_stay", [(0.05, 0.1), (0.1, 0.3), (0.02, 0.0)])
+def test_two_state_switch_closed_form(q, r_stay):
+    # docstring of rlsandbox.mdps.loop.two_state_switch: J* = 1/(1+q), sp(V*) = J* (state 0's
+    # equation J* + V(0) = 0 + V(1)), D = 1 (each state reaches the other in one step);
+    # tolerances: float64 round-off of the PI solve on a 2-state chain (a few eps / q)
+    from rlsandbox.mdps.loop import two_state_switch
+    m = two_state_switch(q, r_stay)
+    f = true_hypothesis(m)
+    assert f.J == pytest.approx(1.0 / (1.0 + q), abs=100 * EPS / q)
+    assert f.V[1] - f.V[0] == pytest.approx(f.J, abs=100 * EPS / q)
+    assert diameter(m) == pytest.approx(1.0, abs=100 * EPS)
+    # below the card's own small instances: UCRL2's bound is below T J* from T ~ 1.5e5 on
+    from rlsandbox.algorithms.loop import ucrl2_regret_bound
+    assert ucrl2_regret_bound(2 ** 18, 1.0, 2, 2, 0.05) < 2 ** 18 * f.J
+    with pytest.raises(ValueError, match="r_stay"):
+        two_state_switch(q, 0.99)

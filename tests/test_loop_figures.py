@@ -75,3 +75,17 @@ def test_f2_switching(f2_data):
     assert (fo["plans"].to_numpy() <= f2.fopo_bound(fo["T"].to_numpy(), f2.QUICK.fopo_d)).all()
     T, Nf = _mean_curve(f2_data, f2.fopo_label(f2.QUICK), "plans")
     assert upper_half_slope(T, Nf) <= 0.2
+
+
+def test_f1_fopo_and_rectangular_planner(f1_data):
+    # the two convex-program methods added to F1 (session 3), on the first n_seeds_planners seeds
+    diag = f1_data.attrs["diagnostics"]
+    assert diag["seeds"][f1.FOPO] == diag["seeds"][f1.RECT] == f1.QUICK.n_seeds_planners
+    ucrl2_min = _final(f1_data, "UCRL2", "gap_regret").min()
+    for method in (f1.FOPO, f1.RECT):
+        T, G = _mean_curve(f1_data, method)
+        assert upper_half_slope(T, G) <= 0.6          # card §4 C9 (FOPO), C1 (i) (LOOP)
+        assert _final(f1_data, method, "gap_regret").max() < ucrl2_min
+    # (d-ii) is optimistic at every plan up to EVI's stopping accuracy eps_k / 2 (card §3.9
+    # (d)(ii): the per-pair sets contain LOOP's set); 1e-6: the QCQP solver's accuracy
+    assert diag["rectangular_min_optimism_margin"] >= -1e-6

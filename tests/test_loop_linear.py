@@ -8,7 +8,8 @@ import pytest
 from rlsandbox.algorithms.loop import (LinearStats, agec_ratios, bellman_error, decompose,
                                        fopo, loop_model_hard, loop_model_rectangular,
                                        loop_model_relaxed, loop_value,
-                                       loop_value_linear, mixture_beta, mixture_evi, ucrl2_vtr)
+                                       loop_value_linear, mixture_beta, mixture_evi, ucrl2_vtr,
+                                       vtr_bernstein_radii, vtr_bernstein_weights)
 from rlsandbox.algorithms.loop.hypotheses import Hypothesis
 from rlsandbox.algorithms.loop.linear import _regression_stats
 from rlsandbox.mdps.linear import random_linear_mdp, random_linear_mixture
@@ -73,7 +74,7 @@ def test_hard_closed_form_first_plan():
 
 
 @pytest.mark.parametrize("learner", ["hard", "hard_doubling", "relaxed", "vtr", "linear", "fopo",
-                                     "rectangular"])
+                                     "rectangular", "vtr_bernstein"])
 def test_regret_identity_holds_for_every_learner(learner, lin):
     # card §3.4: the decomposition is exact for any hypothesis sequence with a_t = pi_f(s_t)
     if learner.startswith("hard"):
@@ -84,6 +85,11 @@ def test_regret_identity_holds_for_every_learner(learner, lin):
         mix = random_linear_mixture(3, 2, 2, rng=np.random.default_rng(2))
         mdp = mix.to_tabular(gamma=1.0)
         tr = (loop_model_relaxed if learner == "relaxed" else ucrl2_vtr)(mix, 600, rng=1)
+    elif learner == "vtr_bernstein":
+        mix = hard_linear_mixture(3, 0.1, 0.05)
+        mdp = mix.to_tabular(gamma=1.0)
+        tr = ucrl2_vtr(mix, 600, rng=1, bonus="bernstein")
+        assert tr.algorithm == "ucrl2_vtr[bernstein]" and tr.n_plans >= 2
     elif learner == "rectangular":
         mdp = riverswim_model(3)
         tr = loop_model_rectangular(mdp, 800, rng=1)
@@ -280,3 +286,69 @@ def test_rectangular_runs_exact_and_relaxed_are_both_optimistic():
     assert runs["qcqp"].J[0] < runs["closed_form"].J[0] - 1e-3
     assert runs["qcqp"].info["qcqp_infeasible"] == 0
     assert runs["closed_form"].algorithm == "loop_model_rectangular[closed_form]"
+
+
+@pytest.mark.parametrize("d", [3, 5])
+def test_bernstein_weights_with_the_true_theta_are_the_exact_variance(d):
+    # card §3.8, vtr_bernstein_weights: with theta_hat = theta_tilde = theta* and no error term
+    # (Linv = 0), Vbar(s, a) = Var_{P(.|s,a)} w. Hand-computed on the hard instance (card §5.2):
+    # w = (-c, c) and x0 -> x1 w.p. p_a = delta + <a, theta>, x1 -> x0 w.p. delta, so
+    # Var = 4 c^2 p (1 - p); sigma^2 = max(D^2 / d, Var). Tolerance: float64 round-off of
+    # d-term inner products of size <= c^2 (a few eps c^2 d).
+    mix = hard_linear_mixture(d, 0.1, 0.05)
+    psi, theta = np.asarray(mix.psi), np.asarray(mix.theta)
+    c, D = 1.7, 10.0
+    w = np.array([-c, c])
+    X = np.einsum("jsat,t->saj", psi, w)
+    X2 = np.einsum("jsat,t->saj", psi, w ** 2)
+    Z = np.zeros((d, d))
+    out = vtr_bernstein_weights(X, X2, theta, Z, theta, Z, D, 1.0, 1.0)
+    p = mix.to_tabular(gamma=1.0).P[:, :, 1].copy()
+    p[1] = 1.0 - p[1]                                   # the probability of leaving x1
+    tol = 16 * d * EPS * c ** 2
+    np.testing.assert_allclose(out["variance"], 4 * c ** 2 * p * (1 - p), rtol=0, atol=tol)
+    assert np.all(out["error"] == 0.0)
+    np.testing.assert_allclose(out["sigma"] ** 2, np.maximum(D ** 2 / d, out["variance"]),
+                               rtol=4 * EPS)
+
+
+def test_weighted_regression_stats_match_weighted_least_squares():
+    # _regression_stats with sigma: Lam = lam I + sum x x^T / sigma^2, b = sum x y / sigma^2, so
+    # Lam^{-1} b is the ridge solution of the sqrt-weighted system (brute force via lstsq on the
+    # stacked [X / sigma; sqrt(lam) I] system); tolerance: conditioning of a 3x3 ridge system
+    # (cond < 1e3 here) times eps
+    rng = np.random.default_rng(5)
+    S, A, d, lam = 3, 2, 3, 0.5
+    Xs = [rng.normal(size=(S, A, d)) for _ in range(2)]
+    Ws = [rng.normal(size=S) for _ in range(2)]
+    Cs = [np.zeros((S, A)) for _ in range(2)]
+    sig = [rng.uniform(0.5, 3.0, size=(S, A)) for _ in range(2)]
+    n = 40
+    s, a, s2 = rng.integers(S, size=n), rng.integers(A, size=n), rng.integers(S, size=n)
+    epoch = np.repeat([0, 1], n // 2)
+    Xw = [X / sg[:, :, None] for X, sg in zip(Xs, sig)]
+    Lam, b = _regression_stats(Xw, Ws, Cs, epoch, s, a, s2, lam, d, sigma=sig)
+    rows = np.array([Xs[k][s[i], a[i]] / sig[k][s[i], a[i]] for i, k in enumerate(epoch)])
+    ys = np.array([Ws[k][s2[i]] / sig[k][s[i], a[i]] for i, k in enumerate(epoch)])
+    M = np.vstack([rows, np.sqrt(lam) * np.eye(d)])
+    ref = np.linalg.lstsq(M, np.concatenate([ys, np.zeros(d)]), rcond=None)[0]
+    np.testing.assert_allclose(np.linalg.solve(Lam, b), ref, rtol=0, atol=1e3 * EPS * 10)
+
+
+def test_bernstein_radii_closed_form_and_floor():
+    # vtr_bernstein_radii at d = 2, hand-computed: L = x_max sqrt(d) / D, lg = log(4 T^2 / (delta/3))
+    d, T, D, lam, delta, xm = 2, 100, 4.0, 1.0, 0.3, 2.0
+    L = xm * np.sqrt(d) / D
+    lg = np.log(4 * T ** 2 / 0.1)
+    hat = (8 * np.sqrt(d * np.log(1 + T * L ** 2 / (d * lam)) * lg) + 4 * np.sqrt(d) * lg
+           + 1.0) ** 2
+    r = vtr_bernstein_radii(d, T, D, lam=lam, delta=delta, x_max=xm, x2_max=3.0)
+    assert r["hat"] == pytest.approx(hat, rel=1e-14)
+    assert r["check"] == pytest.approx(mixture_beta(d, T, np.sqrt(d), lam=lam, delta=0.1,
+                                                    x_max=L), rel=1e-14)
+    # a run never weights below the card's floor D^2 / d (sigma >= D / sqrt(d))
+    mix = hard_linear_mixture(3, 0.1, 0.05)
+    tr = ucrl2_vtr(mix, 400, rng=0, bonus="bernstein")
+    assert min(tr.info["sigma_min"]) >= tr.info["D"] / np.sqrt(3) * (1 - 4 * EPS)
+    with pytest.raises(ValueError, match="bonus"):
+        ucrl2_vtr(mix, 10, rng=0, bonus="bernstien")

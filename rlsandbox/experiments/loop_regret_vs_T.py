@@ -12,7 +12,14 @@ Methods: value-based tabular LOOP with exact planner (a) for each ``c_beta`` in 
 (``beta = c_beta (B+1)^2 log T``, ``B = sp(V*)``, ``c_sw = 4``); model-based LOOP over the finite
 RiverSwim class of :func:`rlsandbox.mdps.loop.riverswim_class` (planner (d-i), derived radius
 with delta = 0.05); UCRL2 with the paper's radii and with radii x ``ucrl2_scales``; and the
-no-optimism control (certainty equivalence inside LOOP's skeleton). Panel (a): mean over seeds
+no-optimism control (certainty equivalence inside LOOP's skeleton). Two methods the card's F1
+text does not list are added (session 3) on the first ``n_seeds_planners`` seeds only, since
+each of their re-plans solves convex programs: FOPO [wei2021; card §3.7] on RiverSwim as a
+linear AMDP with one-hot features (``riverswim_onehot``, d = 2n; the card's planner (b) set with
+``beta = 0.02 (B+1)^2 log T`` and determinant-doubling re-plans, as claim ``loop.wei2021.fopo``),
+and model-based LOOP with the rectangular relaxation and the exact QCQP inner step, planner
+(d-ii) (:func:`~rlsandbox.algorithms.loop.loop_model_rectangular`, default radius; its
+optimism at every plan, ``J_k >= J* - eps_k / 2``, is recorded in the diagnostics). Panel (a): mean over seeds
 with a 95% percentile-bootstrap CI, log-log, with reference slopes 1/2 and 1. Panel (b):
 ``G(T) / sqrt(T)``, which decreases when regret grows slower than sqrt(T).
 
@@ -21,8 +28,15 @@ Expected outcome (card §4 C1, §3.9 prototype): LOOP's gap-regret flattens (slo
 at ``Delta*(0, left) = J* - 0.005`` per step; UCRL2 with theory radii is still exploring at
 these horizons (card §4 C7: ``Reg ~ 0.43 T`` at ``T = 2e4`` on RiverSwim-6).
 
-Deviations: FOPO and the linear-mixture methods of F1's card text are not in this figure; the
-quick configuration uses RiverSwim-3 (exact planning solves A^S = 8 SOCPs per re-plan instead
+Measured (session 3, full run, root seed 0, 113 s): mean G(2^17) = 276 (LOOP-value c_beta = 0.02),
+1401 (0.1), 427 (finite class), 32382 (UCRL2, upper-half slope 0.91: still exploring), 910
+(UCRL2 radii x 0.1), 55525 (no optimism, slope 1), FOPO 285 (6 seeds, range 103-431, slope
+0.01) and (d-ii) 3628 (6 seeds, 3160-4161; linear up to ~1e4 steps, then flat; upper-half slope
+0.36; optimistic at every plan, smallest J_k - J* + eps_k / 2 = 0.024, no infeasible QCQP). The
+relaxed (d-ii) set explores longer than the exact planners (a) and (d-i), as a superset should;
+FOPO, with the same confidence set as planner (b), matches LOOP-value at c_beta = 0.02.
+
+Deviations: the quick configuration uses RiverSwim-3 (exact planning solves A^S = 8 SOCPs per re-plan instead
 of 64) with 5 seeds and T = 2^13, the card's quick size. Rates are fitted on the mean G(T) over
 the upper half of the grid (card §6 pitfall 8) and recorded in the diagnostics.
 
@@ -41,7 +55,8 @@ import pandas as pd
 from rlsandbox._validate import check_in_range, check_int
 from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
-__all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "time_grid", "upper_half_slope"]
+__all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "time_grid", "upper_half_slope", "FOPO",
+           "RECT"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,10 @@ class Config:
     finite_class : include model-based LOOP over the finite RiverSwim class.
     no_optimism : include the certainty-equivalence control.
     points_per_octave : log-spaced recording times per doubling of T.
+    fopo : include FOPO on the one-hot RiverSwim features.
+    rectangular : include model-based LOOP with planner (d-ii) (rectangular relaxation, exact
+        QCQP inner step).
+    n_seeds_planners : seeds (the first ones) of FOPO and (d-ii), <= n_seeds.
     """
 
     n: int = 6
@@ -68,12 +87,16 @@ class Config:
     finite_class: bool = True
     no_optimism: bool = True
     points_per_octave: int = 2
+    fopo: bool = True
+    rectangular: bool = True
+    n_seeds_planners: int = 6
 
     def __post_init__(self) -> None:
         check_int("n", self.n, low=3)
         check_int("T", self.T, low=64)
         check_int("n_seeds", self.n_seeds, low=2)
         check_int("points_per_octave", self.points_per_octave, low=1)
+        check_int("n_seeds_planners", self.n_seeds_planners, low=2, high=self.n_seeds)
         for name in ("c_betas", "ucrl2_scales"):
             vals = getattr(self, name)
             if not isinstance(vals, tuple):
@@ -82,10 +105,11 @@ class Config:
                 check_in_range(f"{name}[{i}]", v, low=0.0, low_open=True)
 
 
-#: The published figure (figures/loop_regret_vs_T.png): about 3 minutes on one core.
+#: The published figure (figures/loop_regret_vs_T.png): 113 s (session 3, loaded 2-core machine);
+#: FOPO and (d-ii) on RiverSwim-6 at T = 2^17 cost ~5.5 s and ~8.5 s per seed, hence 6 seeds.
 DEFAULT = Config()
 #: What the test suite runs (card §5.1: 5 seeds, T <= 2^13).
-QUICK = Config(n=3, T=2 ** 13, n_seeds=5)
+QUICK = Config(n=3, T=2 ** 13, n_seeds=5, n_seeds_planners=3)
 
 
 def time_grid(T: int, points_per_octave: int, start: int = 16) -> np.ndarray:
@@ -121,7 +145,17 @@ def _methods(config: Config) -> list[str]:
     out += ["UCRL2" if s == 1.0 else f"UCRL2 radii x{s:g}" for s in config.ucrl2_scales]
     if config.no_optimism:
         out.append("no optimism (CE)")
+    # appended last: the earlier methods keep their random streams (see run)
+    if config.fopo:
+        out.append(FOPO)
+    if config.rectangular:
+        out.append(RECT)
     return out
+
+
+#: Legend labels of the two methods run on the first ``n_seeds_planners`` seeds only.
+FOPO = "FOPO (one-hot features)"
+RECT = "LOOP-model (d-ii) rectangular"
 
 
 def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
@@ -133,14 +167,17 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
     Examples
     --------
     >>> import numpy as np
-    >>> cfg = Config(n=3, T=128, n_seeds=2, c_betas=(0.1,), ucrl2_scales=(1.0,))
+    >>> cfg = Config(n=3, T=128, n_seeds=2, c_betas=(0.1,), ucrl2_scales=(1.0,), fopo=False,
+    ...              rectangular=False, n_seeds_planners=2)
     >>> df = run(cfg, rng=np.random.default_rng(0))
     >>> sorted(df["method"].unique())
     ['LOOP-model finite class', 'LOOP-value c_beta=0.1', 'UCRL2', 'no optimism (CE)']
     """
-    from rlsandbox.algorithms.loop import (gap_regret, loop_finite, loop_value, optimal_gaps,
-                                           regret, true_hypothesis, ucrl2)
+    from rlsandbox.algorithms.loop import (fopo, gap_regret, loop_finite, loop_model_rectangular,
+                                           loop_value, optimal_gaps, regret, true_hypothesis,
+                                           ucrl2)
     from rlsandbox.mdps.loop import riverswim_class, riverswim_model
+    from rlsandbox.proofs_check.loop import riverswim_onehot
 
     if not isinstance(config, Config):
         raise TypeError(f"config must be a loop_regret_vs_T.Config, got {type(config).__name__}")
@@ -150,6 +187,9 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
     f_star = true_hypothesis(mdp)
     gaps = optimal_gaps(mdp, f_star)
     hclass, _ = riverswim_class(config.n) if config.finite_class else (None, None)
+    lin = riverswim_onehot(config.n) if config.fopo else None
+    rect_margin: list[float] = []
+    rect_infeasible: list[int] = []
     grid = time_grid(config.T, config.points_per_octave)
     methods = _methods(config)
     rows: dict[str, list] = {k: [] for k in ("method", "seed", "T", "gap_regret", "regret",
@@ -159,16 +199,26 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
     for seed, child in enumerate(rng.spawn(config.n_seeds)):
         streams = dict(zip(methods, child.spawn(len(methods))))
         for method in methods:
+            if method in (FOPO, RECT) and seed >= config.n_seeds_planners:
+                continue
             t0 = time.perf_counter()
             g = np.random.default_rng(streams[method])
             if method.startswith("LOOP-value"):
                 c = float(method.split("=")[1])
                 tr = loop_value(mdp, config.T, rng=g, c_beta=c, reference=f_star)
-            elif method.startswith("LOOP-model"):
+            elif method == "LOOP-model finite class":
                 tr = loop_finite(mdp, hclass, config.T, rng=g)
             elif method.startswith("UCRL2"):
                 scale = 1.0 if method == "UCRL2" else float(method.split("x")[-1])
                 tr = ucrl2(mdp, config.T, rng=g, radius_scale=scale)
+            elif method == FOPO:
+                tr = fopo(lin, config.T, rng=g)
+            elif method == RECT:
+                tr = loop_model_rectangular(mdp, config.T, rng=g)
+                # optimism at every plan up to EVI's stopping accuracy eps_k / 2 (claim
+                # loop.he2024.lem.optimism.rectangular)
+                rect_margin.append(float(np.min(tr.J - f_star.J + 0.5 / np.sqrt(tr.starts + 1.0))))
+                rect_infeasible.append(int(tr.info["qcqp_infeasible"]))
             else:
                 tr = loop_value(mdp, config.T, rng=g, planner="certainty_equivalent",
                                 reference=f_star)
@@ -192,8 +242,12 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
     df.attrs["diagnostics"] = {
         "J_star": f_star.J, "span": float(f_star.V.max() - f_star.V.min()),
         "upper_half_slope_of_mean_gap_regret": slopes,
-        "mean_wall_time_per_run_s": {m: wall[m] / config.n_seeds for m in methods},
-        "mean_plans": {m: float(np.mean(v)) for m, v in plans_final.items()},
+        "mean_wall_time_per_run_s": {m: wall[m] / max(len(plans_final[m]), 1)
+                                     for m in methods},
+        "mean_plans": {m: float(np.mean(v)) for m, v in plans_final.items() if v},
+        "seeds": {m: len(plans_final[m]) for m in methods},
+        "rectangular_min_optimism_margin": min(rect_margin) if rect_margin else None,
+        "rectangular_qcqp_infeasible": rect_infeasible,
     }
     return df
 
@@ -255,8 +309,11 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
                    r"(decreasing: slower than $\sqrt{T}$)")
     for ax in (ax_a, ax_b):
         ax.grid(True, which="major", alpha=0.3)
+    few = [m for m in methods if m in (FOPO, RECT)]
+    n_few = int(data[data["method"].isin(few)]["seed"].nunique()) if few else n
+    per = f" ({', '.join(few)}: {n_few})" if few and n_few != n else ""
     fig.suptitle(f"LOOP card F1: RiverSwim-{config.n}, start state 0, mean rewards; mean over "
-                 f"{n} seeds per method,\nbands: 95% percentile-bootstrap CI of the mean "
+                 f"{n} seeds per method{per},\nbands: 95% percentile-bootstrap CI of the mean "
                  f"(B={n_boot}); non-positive means are not drawn on the log axes.", fontsize=9)
     return fig
 

@@ -8,6 +8,9 @@
   :func:`hard_instance_values` gives its exact ``J*, sp(V*), D``.
 * :func:`riverswim_class` — a finite class of RiverSwim models around the true one, the
   hypothesis class of model-based LOOP with planner (d-i) [card §3.9 (d)(i); S].
+* :func:`two_state_switch` — two states, two actions, diameter 1 and gain near 1: the smallest
+  ``D S sqrt(A)`` with the largest ``J*``, where UCRL2's regret bound is *not* vacuous at
+  affordable horizons (claim ``loop.jaksch2010.thm2.bound``; not on the card) [S].
 
 RiverSwim itself is the zoo's ``riverswim`` (Osband et al. 2013 variant, card §5.2; pass
 ``gamma=1.0`` for average reward); the random communicating / weakly communicating MDPs are the
@@ -33,7 +36,7 @@ from rlsandbox.linear import LinearMixtureMDP
 from rlsandbox.mdp import TabularMDP
 
 __all__ = ["periodic_two_cycle", "hard_linear_mixture", "hard_instance_values",
-           "riverswim_model", "riverswim_class"]
+           "riverswim_model", "riverswim_class", "two_state_switch"]
 
 
 def periodic_two_cycle(gamma: float = 1.0) -> TabularMDP:
@@ -204,3 +207,42 @@ def riverswim_class(n: int = 6, *, q_grid: Any = (0.3, 0.35, 0.4),
     hc = FiniteClass(np.stack([m.P for m in models]), np.stack([m.R for m in models]),
                      tuple(names))
     return hc, true_index
+
+
+def two_state_switch(q: float = 0.05, r_stay: float = 0.1, gamma: float = 1.0) -> TabularMDP:
+    """Two states, two actions, diameter 1, gain ``1 / (1 + q)``, start in state 0 [S].
+
+    State 0: action 0 ("stay") keeps state 0 and pays ``r_stay``; action 1 ("go") moves to
+    state 1 and pays 0. State 1: action 0 pays 1 and stays with probability ``1 - q`` (returns
+    to 0 with ``q``); action 1 moves to 0 and pays 0. Every transition is deterministic except
+    ``(1, 0)``, so each state reaches the other in one step: ``D = 1``. The optimal policy is
+    (go, action 0) with ``J* = 1 / (1 + q)`` (stationary mass ``1 / (1 + q)`` on state 1) as long
+    as ``r_stay < J*``; its bias satisfies ``V*(1) - V*(0) = J*`` (state 0's equation), so
+    ``sp(V*) = J*``. The policy "stay" has gain ``r_stay``: a learner that never tries "go"
+    pays ``(J* - r_stay) T``.
+
+    Not on the card: the card asks for UCRL2's ``34 D S sqrt(A T log(T / delta))`` bound on
+    RiverSwim-3 and the hard instance, where it exceeds ``T J*`` at every affordable ``T``;
+    with ``D = 1, S = A = 2, J* ~ 1`` it drops below ``T J*`` near ``T = 2^17``.
+
+    Examples
+    --------
+    >>> from rlsandbox.dp.average import diameter, solve_average
+    >>> m = two_state_switch(0.05, 0.1)
+    >>> sol = solve_average(m)
+    >>> round(sol.gain, 12) == round(1 / 1.05, 12), round(float(diameter(m)), 12)
+    (True, 1.0)
+    """
+    q = check_in_range("q", q, low=0.0, high=1.0, low_open=True, high_open=True)
+    r_stay = check_in_range("r_stay", r_stay, low=0.0, high=1.0)
+    if r_stay >= 1.0 / (1.0 + q):
+        raise ValueError(f"r_stay = {r_stay} must be below the gain 1 / (1 + q) = "
+                         f"{1.0 / (1.0 + q):.6g} of (go, stay-in-1), else 'stay' is optimal; "
+                         "lower r_stay or q")
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 0] = 1.0
+    P[0, 1, 1] = 1.0
+    P[1, 0, 1], P[1, 0, 0] = 1.0 - q, q
+    P[1, 1, 0] = 1.0
+    R = np.array([[r_stay, 0.0], [1.0, 0.0]])
+    return TabularMDP(P, R, gamma, rho=np.array([1.0, 0.0]))

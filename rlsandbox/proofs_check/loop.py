@@ -62,6 +62,9 @@ loop.wei2021.olsvi_fh           OLSVI.FH's gap-regret slope <= 0.75 + 0.1 (card 
 loop.he2024.lem.optimism.       planner (d-ii) (rectangular relaxation, exact QCQP inner
   rectangular                   step) is optimistic at every plan, J_k >= J* - eps_k/2
                                 (card §3.9 (d)(ii) with C3; upper_bound; derived)
+loop.jaksch2010.thm2.bound      w.p. >= 1 - delta UCRL2's Delta(T) <= 34 D S sqrt(A T log(T/
+                                delta)) for all T, on a D = 1 instance where it is not
+                                vacuous (C7 (c); high_probability; unverified)
 ==============================  ==========================================================
 
 Instances (card §5.2): RiverSwim-n (Osband et al. variant, ``gamma=1``), the periodic
@@ -87,10 +90,9 @@ and 0.14-0.43 S A log T (claim holds). ``loop.he2024.reduction.linear`` register
 C6 (ii) (the value-targeted loss is an ellipsoid) is a unit test (tests/test_loop_linear.py);
 C6 (iii) (finite grid vs planner (c)) is ``loop.he2024.reduction.finite_grid``, checked per plan on
 the same data (not run-for-run: two runs diverge path-wise after any tie), with the rectangular
-relaxation of the lattice class as its control (not caught on d = 2, where box = ellipsoid). ``loop.jaksch2010.thm2`` registers C7 (b); C7 (c),
-the 34 D S sqrt(A T log(T/delta)) bound itself, is recorded in the cell extras
-(``regret_over_thm2_bound``) rather than checked: it exceeds T J* at every feasible T, so no
-control could fail it. ``loop.wu2022.ucrl2vtr`` is C9's UCRL2-VTR half; FOPO's half is not a
+relaxation of the lattice class as its control (not caught on d = 2, where box = ellipsoid). ``loop.jaksch2010.thm2`` registers C7 (b) (the 34 D S sqrt(A T log(T/delta))
+bound's ratio on RiverSwim-3 is in its cell extras, ``regret_over_thm2_bound``); C7 (c) is
+``loop.jaksch2010.thm2.bound`` (session 3, see below). ``loop.wu2022.ucrl2vtr`` is C9's UCRL2-VTR half; FOPO's half is not a
 claim (on random linear AMDPs its regret is flat and the greedy control is flat too, so no
 control of the card fails there); FOPO is unit-tested and in figure F4.
 C9: the mean gap-regret of each instance is divided by its value at
@@ -134,6 +136,38 @@ runs planner (d-ii) (exact QCQP); its control shrinks the radius by 10, not the 
 100: at beta/100 the ellipsoids hold no valid model in many more inner steps (RiverSwim-3,
 T = 300: 750-1000 infeasible QCQPs and 4-8 s per run, against 0.6-1.2 s at beta/10), and beta/10
 is already caught (max_k J* - J_k - eps_k/2 = 0.22-0.25 at T = 150).
+
+Session-3 claim. C7 (c), UCRL2's bound itself, is ``loop.jaksch2010.thm2.bound``, on
+:func:`rlsandbox.mdps.loop.two_state_switch` (D = 1, S = A = 2, J* = 1/(1+q)), not on the card's
+small instances: there bound / (T J*) (delta = 0.05) is 11.8, 6.16, 4.45 at T = 2^18, 2^20, 2^21
+on RiverSwim-3 (D = 4.76, J* = 0.4468; first below 1 at T ~ 4.9e7 ~ 2^25.5) and 17.4, 9.09, 6.56
+on the hard instance d = 3 (D = 10, J* = 0.6; below 1 at T ~ 1.1e8), so no run within the budget
+(a 2^26-step trace needs ~2 GB) could violate it, whatever the learner. On two_state_switch the
+ratio is 0.78, 0.40, 0.29 at 2^18, 2^20, 2^21 (q = 0.05; below 1 from T ~ 1.5e5 ~ 2^17.2). The
+check is the theorem's event, Delta(t) > bound(t) for some t = 2..2^20 of a run, at frequency
+<= delta. Measured (default size, 6 instances x 2 runs): max_t Delta(t) / bound(t) = 0.024-0.027
+(reached at t = 65-129, the first exploration episodes; Delta(2^20) = 170-1300 against a bound
+of ~4.0e5): UCRL2 uses 3% of its bound. The card's control (both radii x 1e-3) never tries "go"
+(state 0's first action "stay" pays r_stay > the shrunken optimism ~0.004 of the unvisited
+pairs), so Delta(T) = (J* - r_stay) T and the bound is exceeded on every run (ratio 1.6-2.2 at
+2^20) — deterministic here, where the card expects "a fraction of seeds" on RiverSwim.
+UCRL2-VTR's Bernstein version (card §3.8, ``ucrl2_vtr(bonus="bernstein")``) is recorded in
+``loop.wu2022.ucrl2vtr``'s extras (same seeds, not checked): at default size (6 instances,
+T = 2^16, 2^17, 2^18) its mean gap-regret is 3.8e3-6.6e3, 7.8e3-13.2e3, 15.6e3-26.4e3 (slope
+0.99-1.01: linear, its radius is ~70x the Hoeffding one in target units at these T) against
+Hoeffding's 0.9e3-5.2e3, 1.2e3-6.5e3, 2.0e3-7.6e3. C9's T exponent is not checked (see C9E_D).
+Margins of C1 (ii) and (iii), left as they are (session 3). ``loop.he2024.thm.regret.scaled_gap``:
+claim CI [0.25, 0.55] quick / [0.41, 0.52] default; control (fixed gap 0.05) CI [0.654, 0.933]
+quick / [0.663, 0.799] default, caught by 0.004 / 0.013 above 0.65. Tried, none separates with
+margin (pooled CI over d = 3, 4, 2^11..2^14): 16 or 24 seeds (control CI [0.49, 1.26], [0.48,
+1.16]: the width comes from the different d = 3 and d = 4 slopes, not from seed noise); the gap
+held at its T = 2^11 value, (d - 1) sqrt(delta / 2^11) (CI [0.55-0.63, 0.88-1.05]); larger fixed
+gaps 0.09 (delta_inst 0.1) and 0.15 (delta_inst 0.2) (CI [0.46-0.62, 0.97-1.14]). Every fixed-gap
+run is still in its burn-in at these T (slope 0.75-0.9: planner (c)'s mixture_beta radius is
+conservative), between the sqrt(T) regime and the linear one. ``loop.he2024.thm.regret.ratio``:
+the ratio falls by ~31% per octave (RiverSwim-3: 0.0371, 0.0255, 0.0176; RiverSwim-4: 0.0437,
+0.0300, 0.0207), so its smallest step (0.0078) is small only in absolute units; the control's
+ratio grows by ~38% per octave (5.42, 7.46, 10.27).
 
 Budget. Every measure runs one learning run (a few thousand steps, compiled); the planners of
 value-based LOOP solve ``A^S`` SOCPs per re-plan, so its instances have ``S <= 4``.
@@ -628,10 +662,18 @@ def _vtr_rate(mix: Any, rng: np.random.Generator, greedy: bool) -> Measurement:
     greedy learner ties all actions at its first estimate and keeps a_0: linear regret."""
     mdp = mix.to_tabular(gamma=1.0)
     x = np.array(C9_GRID)
+    seeds = rng.integers(2 ** 31, size=C9_SEEDS)
     G = np.mean([gap_regret(ucrl2_vtr(mix, C9_T, rng=int(sd), beta=0.0 if greedy else None),
-                            mdp)[x - 1] for sd in rng.integers(2 ** 31, size=C9_SEEDS)], axis=0)
-    return Measurement(G / G[0], None, 0.0, {"x": x, "mean_gap_regret": G.tolist(),
-                                             "seeds": C9_SEEDS, "greedy": greedy})
+                            mdp)[x - 1] for sd in seeds], axis=0)
+    extra = {"x": x, "mean_gap_regret": G.tolist(), "seeds": C9_SEEDS, "greedy": greedy}
+    if not greedy:
+        # the Bernstein version (card §3.8) on the same seeds, recorded, not checked: its radius
+        # keeps it in the linear regime at these T (rlsandbox.algorithms.loop.linear docstring)
+        Gb = np.mean([gap_regret(ucrl2_vtr(mix, C9_T, rng=int(sd), bonus="bernstein"),
+                                 mdp)[x - 1] for sd in seeds], axis=0)
+        extra["bernstein_mean_gap_regret"] = Gb.tolist()
+        extra["bernstein_slope"] = float(np.polyfit(np.log(x), np.log(Gb), 1)[0])
+    return Measurement(G / G[0], None, 0.0, extra)
 
 
 def _vtr_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
@@ -1037,7 +1079,15 @@ def _fopo_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
 #: card's ~1 against d - 1 (the instance's hidden dimension; the gap is (d - 1) sqrt(delta/T)),
 #: not against d, and the T exponent is below the card's ~0.5 (per d: 0.48, 0.38, 0.34, 0.33 for
 #: d = 2..5; UCRL2-VTR's Hoeffding radius keeps the larger-d runs in a burn-in where a constant
-#: share of the T-scaled gap is paid). The T exponent is recorded in the extras, not checked.
+#: share of the T-scaled gap is paid). The T exponent is recorded in the extras, not checked
+#: (session 3): on the T-scaled family every learner's G(T) is at most (J* - min_a J_a) T, which
+#: is ~ gap_T T / (4 delta_inst) ~ (d - 1) sqrt(T), so a check "T exponent <= 0.5 + 0.1" cannot
+#: be failed by the card's greedy control. Measured on 2^11..2^15 (d = 2..5, delta_inst = 0.1,
+#: mean of 4 seeds, balanced sign patterns for greedy): UCRL2-VTR per-d slopes 0.51, 0.38, 0.37,
+#: 0.44 (pooled, levels divided out: 0.42); greedy in theta_hat 0.06, 0.53, 0.58, 0.54 (pooled
+#: 0.43) — the two are indistinguishable by the T exponent. The only variant that exceeds 0.6 is
+#: the fixed gap 0.05 (UCRL2-VTR d = 3: slope 0.77 on 2^11..2^15, 0.50 on 2^13..2^15), i.e.
+#: burn-in, which no O(sqrt T) bound forbids. No honest control, so no claim.
 C9E_D = (2, 3, 4, 5)
 C9E_T = (2 ** 12, 2 ** 13)
 
@@ -1133,6 +1183,49 @@ def _rectangular_instances(n_random: int, rng: np.random.Generator) -> list[Inst
         out.append(_inst("riverswim_model", _random_riverswim, n=3,
                          q=round(float(rng.uniform(0.3, 0.45)), 4),
                          r_right=round(float(rng.uniform(0.8, 1.0)), 4)))
+    return out
+
+
+# ====================================================================== C7 (c): Thm 2 bound
+#: Horizon and confidence of C7 (c): the bound is checked at every t = 2..C7C_T of each run.
+C7C_T = 2 ** 20
+C7C_DELTA = 0.05
+
+
+def _thm2_bound(mdp: TabularMDP, rng: np.random.Generator, *, scale: float) -> Measurement:
+    """1.0 if UCRL2's realised regret ``Delta(t) = t J* - sum_{i<=t} r_i`` exceeds
+    ``34 D S sqrt(A t log(t / delta))`` at some ``t = 2..C7C_T`` of one run, else 0.0.
+
+    [jaksch2010, Thm 2]: with probability >= 1 - delta the bound holds for every T > 1 at once,
+    so the per-run bad event is the union over t. The extras give the tightness (largest
+    ``Delta(t) / bound(t)``) and how far from vacuous the bound is (``bound(T) / (T J*)``)."""
+    from rlsandbox.algorithms.loop import regret, ucrl2_regret_bound
+    from rlsandbox.dp.average import diameter
+
+    tr = ucrl2(mdp, C7C_T, rng=rng, delta=C7C_DELTA, radius_scale=scale)
+    Reg = regret(tr, mdp, realised=True)
+    D = float(diameter(mdp))
+    t = np.arange(2, C7C_T + 1)
+    bound = ucrl2_regret_bound(t, D, mdp.S, mdp.A, C7C_DELTA)
+    ratio = Reg[1:] / bound
+    J = true_hypothesis(mdp).J
+    return Measurement(float(ratio.max() > 1.0), None, 0.0,
+                       {"max_regret_over_bound": float(ratio.max()),
+                        "t_of_max": int(t[int(np.argmax(ratio))]), "regret_T": float(Reg[-1]),
+                        "bound_T": float(bound[-1]), "bound_over_T_J": float(bound[-1] /
+                                                                             (C7C_T * J)),
+                        "D": D, "J_star": J, "episodes": tr.n_plans, "radius_scale": scale})
+
+
+def _thm2_bound_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    from rlsandbox.mdps.loop import two_state_switch
+
+    out = [_inst("two_state_switch", two_state_switch, q=0.05, r_stay=0.1),
+           _inst("two_state_switch", two_state_switch, q=0.1, r_stay=0.3)]
+    for _ in range(n_random):
+        out.append(_inst("two_state_switch", two_state_switch,
+                         q=round(float(rng.uniform(0.02, 0.1)), 4),
+                         r_stay=round(float(rng.uniform(0.05, 0.3)), 4)))
     return out
 
 
@@ -1407,6 +1500,19 @@ CLAIMS += [
           negative_control=functools.partial(_olsvi_rate, greedy=True),
           control_note="bonus 0 (plain LSVI, greedy in the estimate): locks onto 'left', "
           "slope 1", quick=0, default=3),
+    Claim(id="loop.jaksch2010.thm2.bound", paper="loop",
+          cite="[jaksch2010, Thm 2]; [loop card §3.6, §4 C7 (c)]",
+          statement="w.p. >= 1 - delta UCRL2's realised regret Delta(T) <= 34 D S "
+          "sqrt(A T log(T/delta)) for every T > 1",
+          assumptions="two_state_switch (D = 1, S = A = 2, J* = 1/(1+q) >= 0.9, start in "
+          "state 0; NOT the card's RiverSwim-3 / hard instance, where the bound exceeds T J* "
+          f"at every affordable T); paper radii, delta = {C7C_DELTA}, mean rewards; every "
+          f"t = 2..2^20 of each run; 2 runs per instance",
+          provenance="unverified", kind="high_probability", options={"delta": C7C_DELTA},
+          instances=_thm2_bound_instances, measure=functools.partial(_thm2_bound, scale=1.0),
+          negative_control=functools.partial(_thm2_bound, scale=1e-3),
+          control_note="both confidence radii x 1e-3 (card's): never tries 'go', "
+          "Delta(T) ~ (J* - r_stay) T > bound", runs=2, quick=0, default=4),
 ]
 
 for _claim in CLAIMS:

@@ -36,9 +36,6 @@ Claims: :mod:`rlsandbox.proofs_check.loop` (``rlsandbox verify loop``); figures
 ``loop_regret_vs_T`` (F1) and ``loop_switches_vs_T`` (F2); notebook ``notebooks/08_loop.py``;
 an overview with measured tightness in this package's ``README.md``.
 
-Not implemented yet (see the issue): the exact QCQP inner step of (d-ii) (a closed-form
-relaxation is used).
-
 Examples
 --------
 >>> import rlsandbox as rls
@@ -55,7 +52,8 @@ from rlsandbox.algorithms.loop.hypotheses import (Hypothesis, TabularStats, bell
 from rlsandbox.algorithms.loop.linear import (RectangularInnerStep, fopo, loop_model_hard,
                                               loop_model_rectangular, loop_model_relaxed,
                                               loop_value_linear, mixture_beta, mixture_evi,
-                                              olsvi_fh, ucrl2_vtr)
+                                              olsvi_fh, ucrl2_vtr, vtr_bernstein_radii,
+                                              vtr_bernstein_weights)
 from rlsandbox.algorithms.loop.planners import (MAX_GREEDY_POLICIES, FiniteClass, LinearStats,
                                                 PlanInfo, ValuePlanner, check_enumeration,
                                                 plan_certainty_equivalent, plan_finite,
@@ -80,4 +78,4 @@ __all__ = ["Hypothesis", "TabularStats", "bellman_error", "tabular_excess", "tru
            "evi_inner_max", "extended_value_iteration", "ucrl2", "ucrl2_regret_bound",
            "agec_ratios", "fopo", "loop_model_hard", "loop_model_relaxed", "loop_value_linear",
            "mixture_beta", "mixture_evi", "ucrl2_vtr", "loop_model_rectangular",
-           "RectangularInnerStep", "olsvi_fh"]
+           "RectangularInnerStep", "olsvi_fh", "vtr_bernstein_radii", "vtr_bernstein_weights"]

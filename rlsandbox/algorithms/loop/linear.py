@@ -31,7 +31,24 @@ the confidence set is the ellipsoid ``{theta : ||theta - theta_hat||_Lam <= sqrt
   over the set, looser); labelled ``loop_model_relaxed``.
 * :func:`ucrl2_vtr` — UCRL2-VTR, Hoeffding version [wu2022; card §3.8; R details]: the same EVI
   and regression with centred targets ``w = u - (max u + min u) / 2``, radius from the diameter
-  ``D`` instead of the span bound, episodes on determinant doubling.
+  ``D`` instead of the span bound, episodes on determinant doubling. ``bonus="bernstein"``:
+  the variance-weighted version (card §3.8: "Bernstein weights (variance estimates with floor
+  D^2/d)"; details [R] on the card, filled in here after UCRL-VTR+ [zhou2021, Alg. 1]): weights
+  ``1 / sigma^2`` with ``sigma^2 = max(D^2 / d, Vbar + E)`` (:func:`vtr_bernstein_weights`), a
+  second-order regression of ``w(s')^2`` for ``Vbar``, and the Bernstein self-normalised radius
+  (:func:`vtr_bernstein_radii`). Deviations [S]: the weights are computed per pair at the
+  episode start from the episode's estimates and frozen for the episode (the paper's per-step
+  weights use the same episode estimates, but the current Gram matrices in ``E``); the three
+  events share ``delta`` equally. With the card's floor ``D^2 / d >= D^2 / 4`` for ``d <= 4``
+  the variance estimate alone never lifts a weight off the floor (a target in an interval of
+  length ``D`` has variance ``<= D^2 / 4``; only the error term ``E`` does, early on), and the
+  Bernstein radius (constants 8 and 4 log(4 T^2 / delta)) is far larger than the Hoeffding one
+  at every sandbox horizon (hard instance d = 3, T = 2^16, D = 10: squared radius 1.8e5 in
+  weighted units, i.e. ~6e6 in target units, against 1.3e3): every action's optimistic value
+  is clipped at ``max u``, the first action is kept, and the regret is linear up to
+  ``T ~ 1e7`` (gap-regret 6559 at 2^16 on d = 3 and d = 5, i.e. 0.1 T, against Hoeffding's 4533
+  and 7966). The rate O~(d sqrt(D T)) is asymptotic; see claim ``loop.wu2022.ucrl2vtr``'s
+  extras.
 
 OLSVI.FH (:func:`olsvi_fh`) [wei2021; card §3.7; R details]. Time is cut into blocks of
 ``H`` steps; at the start of each block optimistic least-squares value iteration (LSVI-UCB,
@@ -73,6 +90,8 @@ References
              average-reward MDPs with linear function approximation. AISTATS 2022 (UCRL2-VTR).
 [jin2020]    C. Jin, Z. Yang, Z. Wang, M. I. Jordan. Provably efficient reinforcement learning with
              linear function approximation. COLT 2020 (LSVI-UCB).
+[zhou2021]   D. Zhou, Q. Gu, C. Szepesvari. Nearly minimax optimal reinforcement learning for
+             linear mixture Markov decision processes. COLT 2021 (UCRL-VTR+, Bernstein bound).
 [abbasi2011] Y. Abbasi-Yadkori, D. Pal, C. Szepesvari. Improved algorithms for linear stochastic
              bandits. NeurIPS 2011.
 """
@@ -94,7 +113,7 @@ from rlsandbox.linear import LinearMDP, LinearMixtureMDP
 
 __all__ = ["loop_value_linear", "fopo", "mixture_beta", "loop_model_hard", "loop_model_relaxed",
            "ucrl2_vtr", "mixture_evi", "loop_model_rectangular", "RectangularInnerStep",
-           "olsvi_fh"]
+           "olsvi_fh", "vtr_bernstein_radii", "vtr_bernstein_weights"]
 
 _MODES = {"every": 0, "lazy": 1, "doubling": 2}
 #: Plain EVI sweeps before switching to the damped update u <- (u + T u) / 2 (card §6 pitfall 6:
@@ -266,9 +285,12 @@ def _x_max(psi: np.ndarray, span: float) -> float:
 
 
 def _regression_stats(Xs: list, W: list, C: list, epoch: np.ndarray, s, a, s_next, lam: float,
-                      d: int, r: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      d: int, r: np.ndarray | None = None,
+                      sigma: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact ``Lam = lam I + sum x x^T`` and ``b = sum x y`` over the data, epoch by epoch
-    (``y = W[s'] - C[s, a]``, plus the observed reward ``r`` if given)."""
+    (``y = W[s'] - C[s, a]``, plus the observed reward ``r`` if given). With ``sigma`` (one
+    (S, A) array per epoch) the targets are divided by ``sigma[k][s, a]`` as well: with
+    ``Xs`` already divided by it this is the weighted regression with weights ``1 / sigma^2``."""
     Lam = lam * np.eye(d)
     b = np.zeros(d)
     for k in range(len(Xs)):
@@ -277,6 +299,8 @@ def _regression_stats(Xs: list, W: list, C: list, epoch: np.ndarray, s, a, s_nex
             continue
         x = Xs[k][s[idx], a[idx]]
         y = W[k][s_next[idx]] - C[k][s[idx], a[idx]] + (0.0 if r is None else r[idx])
+        if sigma is not None:
+            y = y / sigma[k][s[idx], a[idx]]
         Lam += x.T @ x
         b += x.T @ y
     return Lam, b
@@ -420,11 +444,15 @@ def loop_model_relaxed(mix: LinearMixtureMDP, T: int, *, rng: Any, B: float | No
 
 def ucrl2_vtr(mix: LinearMixtureMDP, T: int, *, rng: Any, D: float | None = None,
               beta: float | None = None, delta: float = 0.05, lam: float = 1.0,
-              theta_norm: float = 1.5, noisy: bool = False) -> Trace:
-    """UCRL2-VTR, Hoeffding version [wu2022; card §3.8]: ellipsoid EVI (:func:`mixture_evi`),
-    value-targeted regression on centred targets, episodes on determinant doubling.
+              theta_norm: float = 1.5, noisy: bool = False, bonus: str = "hoeffding") -> Trace:
+    """UCRL2-VTR [wu2022; card §3.8]: ellipsoid EVI (:func:`mixture_evi`), value-targeted
+    regression on centred targets, episodes on determinant doubling.
 
-    ``beta`` defaults to :func:`mixture_beta` with ``span = D`` (default the exact diameter).
+    ``bonus="hoeffding"`` (the card's first version): unweighted regression, ``beta`` defaults
+    to :func:`mixture_beta` with ``span = D`` (default the exact diameter).
+    ``bonus="bernstein"``: the variance-weighted version (:func:`vtr_bernstein_weights`,
+    :func:`vtr_bernstein_radii`); ``beta``, if given, replaces the squared Bernstein radius of
+    the planning ellipsoid (``0``: greedy in ``theta_hat``), the weights are unchanged.
 
     Examples
     --------
@@ -437,9 +465,13 @@ def ucrl2_vtr(mix: LinearMixtureMDP, T: int, *, rng: Any, D: float | None = None
 
     mdp = _check_mixture(mix, "ucrl2_vtr")
     T = check_int("T", T, low=2)
+    bonus = check_choice("bonus", bonus, ("hoeffding", "bernstein"))
     D = float(diameter(mdp)) if D is None else check_in_range("D", D, low=0.0, low_open=True)
     lam = check_in_range("lam", lam, low=0.0, low_open=True)
     d = mix.psi.shape[0]
+    if bonus == "bernstein":
+        return _vtr_bernstein(mix, mdp, T, rng=rng, D=D, beta=beta, delta=delta, lam=lam,
+                              theta_norm=theta_norm, noisy=check_bool("noisy", noisy))
     if beta is None:
         beta = mixture_beta(d, T, D, lam=lam, delta=delta, x_max=_x_max(mix.psi, D),
                             theta_norm=theta_norm)
@@ -447,6 +479,133 @@ def ucrl2_vtr(mix: LinearMixtureMDP, T: int, *, rng: Any, D: float | None = None
     return _mixture_run("ucrl2_vtr", mix, T, rng=rng, beta=beta, c_sw=0.0,
                         switching="doubling", lam=lam, noisy=check_bool("noisy", noisy),
                         centre=True, info={"planner": "relaxed_evi", "D": D})
+
+
+def vtr_bernstein_radii(d: int, T: int, D: float, *, lam: float = 1.0, delta: float = 0.05,
+                        x_max: float = 1.0, x2_max: float = 1.0,
+                        theta_norm: float = 1.0) -> dict[str, float]:
+    """Squared radii of Bernstein UCRL2-VTR's three ellipsoids [zhou2021, Thm 4.1; card §3.8; D].
+
+    The centred targets ``w(s') in [-D/2, D/2]`` have noise ``|eta| <= D``; weighted by
+    ``1 / sigma`` with ``sigma >= sigma_min = D / sqrt(d)`` (the card's floor ``D^2 / d``) the
+    normalised noise has ``|eta / sigma| <= sqrt(d)``, range ``<= sqrt(d)`` and, on the event
+    that the variance estimates are upper bounds, variance ``<= 1``; the normalised features
+    have norm ``<= L = x_max / sigma_min``. Each event gets ``delta / 3`` (union bound; ``lg =
+    log(4 T^2 / (delta / 3))``):
+
+    * ``hat`` (Bernstein, planning): ``(8 sqrt(d log(1 + T L^2 / (d lam)) lg) + 4 sqrt(d) lg
+      + sqrt(lam) theta_norm)^2``;
+    * ``check`` (Hoeffding, same weighted regression): :func:`mixture_beta` with span
+      ``sqrt(d)`` and ``x_max = L``;
+    * ``tilde`` (Hoeffding, second-order regression of ``w(s')^2 in [0, D^2 / 4]``, unweighted):
+      :func:`mixture_beta` with span ``D^2 / 4`` and ``x_max = x2_max``.
+
+    Examples
+    --------
+    >>> r = vtr_bernstein_radii(1, 1, 2.0, lam=1.0, delta=0.75, x_max=0.0, theta_norm=1.0)
+    >>> bool(round(r["hat"], 12) == round((4 * np.log(16.0) + 1.0) ** 2, 12))   # L = 0: no logdet
+    True
+    """
+    d, T = check_int("d", d, low=1), check_int("T", T, low=1)
+    D = check_in_range("D", D, low=0.0, low_open=True)
+    lam = check_in_range("lam", lam, low=0.0, low_open=True)
+    delta = check_in_range("delta", delta, low=0.0, high=1.0, low_open=True, high_open=True)
+    L = x_max / (D / np.sqrt(d))
+    lg = np.log(4.0 * T ** 2 / (delta / 3.0))
+    hat = (8.0 * np.sqrt(d * np.log1p(T * L ** 2 / (d * lam)) * lg) + 4.0 * np.sqrt(d) * lg
+           + np.sqrt(lam) * theta_norm) ** 2
+    check = mixture_beta(d, T, float(np.sqrt(d)), lam=lam, delta=delta / 3.0, x_max=L,
+                         theta_norm=theta_norm)
+    tilde = mixture_beta(d, T, D ** 2 / 4.0, lam=lam, delta=delta / 3.0, x_max=x2_max,
+                         theta_norm=theta_norm)
+    return {"hat": float(hat), "check": float(check), "tilde": float(tilde)}
+
+
+def vtr_bernstein_weights(X: Any, X2: Any, theta_hat: Any, Linv: Any, theta_tilde: Any,
+                          L2inv: Any, D: float, beta_check: float,
+                          beta_tilde: float) -> dict[str, np.ndarray]:
+    """Per-pair variance estimates and regression scales of Bernstein UCRL2-VTR
+    [wu2022; zhou2021, Alg. 1 (UCRL-VTR+); card §3.8 "variance estimates with floor D^2/d"].
+
+    For the episode's centred value ``w`` with features ``X = phi_w (S, A, d)`` and
+    ``X2 = phi_{w^2} (S, A, d)``:
+    ``Vbar = clip(<X2, theta_tilde>, 0, D^2/4) - clip(<X, theta_hat>, -D/2, D/2)^2`` (clipped
+    at 0), ``E = min(D^2/4, D sqrt(beta_check) ||X||_Linv) + min(D^2/4, sqrt(beta_tilde)
+    ||X2||_L2inv)`` and ``sigma^2 = max(D^2 / d, Vbar + E)``.
+
+    Returns
+    -------
+    dict with ``variance`` (Vbar), ``error`` (E) and ``sigma`` (S, A), sigma = sqrt(sigma^2).
+
+    Examples
+    --------
+    >>> X = np.array([[[1.0]]]); X2 = np.array([[[1.0]]])      # S = A = d = 1
+    >>> out = vtr_bernstein_weights(X, X2, [0.5], [[0.0]], [1.0], [[0.0]], 4.0, 1.0, 1.0)
+    >>> out["variance"].item(), out["error"].item(), out["sigma"].item()   # 1 - 0.5^2; floor 16
+    (0.75, 0.0, 4.0)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    X2 = np.asarray(X2, dtype=np.float64)
+    d = X.shape[-1]
+    h = 0.25 * D ** 2
+    m1 = np.clip(X @ np.asarray(theta_hat, dtype=np.float64), -0.5 * D, 0.5 * D)
+    m2 = np.clip(X2 @ np.asarray(theta_tilde, dtype=np.float64), 0.0, h)
+    var = np.maximum(m2 - m1 ** 2, 0.0)
+    n1 = np.sqrt(np.maximum(np.einsum("saj,jk,sak->sa", X, np.asarray(Linv), X), 0.0))
+    n2 = np.sqrt(np.maximum(np.einsum("saj,jk,sak->sa", X2, np.asarray(L2inv), X2), 0.0))
+    err = np.minimum(h, D * np.sqrt(beta_check) * n1) + np.minimum(h, np.sqrt(beta_tilde) * n2)
+    return {"variance": var, "error": err, "sigma": np.sqrt(np.maximum(D ** 2 / d, var + err))}
+
+
+def _vtr_bernstein(mix: LinearMixtureMDP, mdp: Any, T: int, *, rng: Any, D: float,
+                   beta: float | None, delta: float, lam: float, theta_norm: float,
+                   noisy: bool) -> Trace:
+    """Bernstein UCRL2-VTR; see :func:`ucrl2_vtr`. Per episode: weighted and second-order
+    statistics from all data, ellipsoid EVI with the Bernstein radius, then the episode's
+    weights ``1 / sigma(s, a)^2`` (frozen until the next episode); the determinant-doubling test
+    runs on the weighted Gram matrix (the kernel receives the weighted features)."""
+    psi = np.asarray(mix.psi, dtype=np.float64)
+    d, S, A, _ = psi.shape
+    R = np.asarray(mdp.R)
+    radii = vtr_bernstein_radii(d, T, D, lam=lam, delta=delta, x_max=_x_max(psi, D),
+                                x2_max=_x_max(psi, 0.5 * D ** 2), theta_norm=theta_norm)
+    b_plan = radii["hat"] if beta is None else check_in_range("beta", beta, low=0.0)
+    Xw, Ws, Cs, sig, X2s, W2s = [], [], [], [], [], []
+    sweeps, conv, sig_min, sig_max = [], [], [], []
+
+    def plan(i, out_s, out_a, out_r, epoch):
+        st = (epoch[:i], out_s[:i], out_a[:i], out_s[1:i + 1], lam, d)
+        Lam, b = _regression_stats(Xw, Ws, Cs, *st, sigma=sig)
+        Lam2, b2 = _regression_stats(X2s, W2s, Cs, *st)
+        Linv, L2inv = np.linalg.inv(Lam), np.linalg.inv(Lam2)
+        theta_hat, theta_tilde = Linv @ b, L2inv @ b2
+        evi = mixture_evi(R, psi, theta_hat, Linv, b_plan, eps=1.0 / np.sqrt(i + 1.0))
+        sweeps.append(evi["sweeps"])
+        conv.append(evi["converged"])
+        f = Hypothesis(evi["Q"], evi["gain"], evi["policy"])
+        w = f.V - 0.5 * (f.V.max() + f.V.min())
+        X = np.einsum("jsat,t->saj", psi, w)
+        X2 = np.einsum("jsat,t->saj", psi, w ** 2)
+        wt = vtr_bernstein_weights(X, X2, theta_hat, Linv, theta_tilde, L2inv, D,
+                                   radii["check"], radii["tilde"])
+        sig_min.append(float(wt["sigma"].min()))
+        sig_max.append(float(wt["sigma"].max()))
+        sig.append(wt["sigma"])
+        Xw.append(X / wt["sigma"][:, :, None])
+        Ws.append(w)
+        Cs.append(np.zeros((S, A)))
+        X2s.append(X2)
+        W2s.append(w ** 2)
+        return {"f": f, "X": Xw[-1], "W": w, "C": Cs[-1], "c_r": 0.0, "theta": theta_hat,
+                "Lam": Lam, "b": b}
+
+    run = _run(mdp, T, rng, noisy, plan, "doubling", 0.0, b_plan)
+    info = {"planner": "relaxed_evi", "D": D, "bonus": "bernstein", "radii": radii,
+            "switching": "doubling", "c_sw": 0.0, "lam": lam, "d": d, "noisy": noisy,
+            "evi_sweeps": sweeps, "evi_converged": conv, "sigma_min": sig_min,
+            "sigma_max": sig_max, "reward_for_regret": "mean"}
+    name = "ucrl2_vtr[bernstein]" if beta is None else f"ucrl2_vtr[bernstein, beta={beta:g}]"
+    return _trace(name, run, b_plan, info)
 
 
 def loop_model_hard(d: int, delta_inst: float, gap: float, T: int, *, rng: Any,
