@@ -150,8 +150,9 @@ def _q(mdp: TabularMDP, V: np.ndarray, gamma: float | None = None, *,
     return out
 
 
-def _check_V(mdp: TabularMDP, V: Any, name: str = "V") -> np.ndarray:
-    return check_float_array(name, V, shape=(mdp.S,))
+def _check_V(mdp: TabularMDP, V: Any, name: str = "V", *, copy: bool = True) -> np.ndarray:
+    """V as a C-contiguous float64 (S,) array; ``copy=False`` for read-only use by a kernel."""
+    return check_float_array(name, V, shape=(mdp.S,), copy=copy)
 
 
 def q_values(mdp: TabularMDP, V: Any) -> np.ndarray:
@@ -164,7 +165,7 @@ def q_values(mdp: TabularMDP, V: Any) -> np.ndarray:
     >>> rls.q_values(mdp, np.zeros(mdp.S)).shape
     (6, 2)
     """
-    return readonly(_q(mdp, _check_V(mdp, V)))
+    return readonly(_q(mdp, _check_V(mdp, V, copy=False)))
 
 
 def bellman_optimality(mdp: TabularMDP, V: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +178,7 @@ def bellman_optimality(mdp: TabularMDP, V: Any) -> tuple[np.ndarray, np.ndarray]
     >>> greedy.dtype
     dtype('int64')
     """
-    TV, pi = _backup(mdp, _check_V(mdp, V))
+    TV, pi = _backup(mdp, _check_V(mdp, V, copy=False))
     return readonly(TV), readonly(pi)
 
 
@@ -193,7 +194,7 @@ def bellman_evaluation(mdp: TabularMDP, pi: Any, V: Any) -> np.ndarray:
     True
     """
     pi = mdp.policy(pi)
-    Q = _q(mdp, _check_V(mdp, V))
+    Q = _q(mdp, _check_V(mdp, V, copy=False))
     return readonly(np.einsum("sa,sa->s", as_stochastic(pi, mdp.A), Q))
 
 
