@@ -141,11 +141,10 @@ def _qmax_csr_state(data, indices, indptr, R, V, gamma, s):
     A = R.shape[1]
     best = -np.inf
     arg = 0
-    for a in range(A):
-        row = s * A + a
+    k = np.uintp(indptr[s * A])     # rows s*A .. s*A + A - 1 are consecutive: each row's end
+    for a in range(A):              # is the next one's start (A + 1 loads of indptr, not 2A)
         q = 0.0
-        k = np.uintp(indptr[row])
-        end = np.uintp(indptr[row + 1])
+        end = np.uintp(indptr[s * A + a + 1])
         while k < end:
             q += data[k] * V[np.uintp(indices[k])]
             k += np.uintp(1)
@@ -160,11 +159,10 @@ def _qmax_csr_state(data, indices, indptr, R, V, gamma, s):
 def _q_row_csr(data, indices, indptr, R, V, gamma, s, out_row):
     """out_row[a] = Q[s, a] for one state of a CSR model (reference order)."""
     A = R.shape[1]
+    k = np.uintp(indptr[s * A])
     for a in range(A):
-        row = s * A + a
         q = 0.0
-        k = np.uintp(indptr[row])
-        end = np.uintp(indptr[row + 1])
+        end = np.uintp(indptr[s * A + a + 1])
         while k < end:
             q += data[k] * V[np.uintp(indices[k])]
             k += np.uintp(1)
