@@ -10,9 +10,10 @@ import numpy as np
 from numba import prange
 
 from rlsandbox.kernels import kernel
-from rlsandbox.kernels.bellman import (AE_GROUP, CHUNK, _abs_max, _ae_margin, _ae_states,
-                                       _bellman_max_csr, _bellman_max_dense, _qmax_csr_state,
-                                       _sup_diff, _sweep_dense_ae)
+from rlsandbox.kernels.bellman import (AE_GROUP, CHUNK, _abs_max_update, _ae_margin,
+                                       _ae_start, _ae_states, _bellman_max_csr,
+                                       _bellman_max_dense, _qmax_csr_state, _sup_diff,
+                                       _sweep_dense_ae)
 
 
 @kernel
@@ -90,14 +91,7 @@ def _rvi_dense_ae(P, R, tau, eps, max_iter, s_ref, row_sum_tol, w, out_pi):
     S, A = R.shape
     M = np.empty(S)
     w_old = np.empty(S)
-    Q_last = np.full((S, A), np.inf)                 # +inf: never computed, never skipped
-    C_last = np.zeros((S, A))
-    for s in range(S):
-        out_pi[s] = 0
-    R_max = _abs_max(R)
-    V_max = 0.0
-    for s in range(S):
-        V_max = max(V_max, abs(w[s]))
+    Q_last, C_last, R_max, V_max = _ae_start(R, w, out_pi)
     C = 0.0
     sp = np.inf
     rows = 0
@@ -109,8 +103,7 @@ def _rvi_dense_ae(P, R, tau, eps, max_iter, s_ref, row_sum_tol, w, out_pi):
         if sp < eps:
             return it, sp, rows
         C += _sup_diff(w, w_old)
-        for s in range(S):
-            V_max = max(V_max, abs(w[s]))
+        V_max = _abs_max_update(V_max, w)
     return -max_iter, sp, rows
 
 
@@ -134,16 +127,9 @@ def _rvi_dense_ae_par(P, R, tau, eps, max_iter, s_ref, row_sum_tol, w, out_pi):
     S, A = R.shape
     M = np.empty(S)
     w_old = np.empty(S)
-    Q_last = np.full((S, A), np.inf)
-    C_last = np.zeros((S, A))
+    Q_last, C_last, R_max, V_max = _ae_start(R, w, out_pi)
     n_chunks = (S + CHUNK - 1) // CHUNK
     rows_chunk = np.zeros(n_chunks, dtype=np.int64)
-    for s in range(S):
-        out_pi[s] = 0
-    R_max = _abs_max(R)
-    V_max = 0.0
-    for s in range(S):
-        V_max = max(V_max, abs(w[s]))
     C = 0.0
     sp = np.inf
     for it in range(1, max_iter + 1):
@@ -159,8 +145,7 @@ def _rvi_dense_ae_par(P, R, tau, eps, max_iter, s_ref, row_sum_tol, w, out_pi):
         if sp < eps:
             return it, sp, rows_chunk.sum()
         C += _sup_diff(w, w_old)
-        for s in range(S):
-            V_max = max(V_max, abs(w[s]))
+        V_max = _abs_max_update(V_max, w)
     return -max_iter, sp, rows_chunk.sum()
 
 

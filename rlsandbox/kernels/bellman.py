@@ -336,7 +336,8 @@ def _q_pairs_dense(P, R, V, gamma, ss, aa, lo, hi, out):
 
     Any set of (state, action) rows in the reference order of each: long rows streamed
     together as in :func:`_q_row_dense` (one running sum per row, 4 terms each per step),
-    short rows one at a time.
+    short rows one at a time. (The loop of :func:`_q_row_dense` over an index list; that
+    kernel keeps its own copy so the full-row callers need no index arrays.)
     """
     S_next = P.shape[2]
     if S_next < ROW_STREAM or hi - lo == 1:
@@ -452,6 +453,24 @@ def _abs_max(X):
 
 
 @kernel(inline="always")
+def _abs_max_update(m, V):
+    """max(m, max_s |V[s]|) for a 1-D array V."""
+    for s in range(V.shape[0]):
+        m = max(m, abs(V[s]))
+    return m
+
+
+@kernel(inline="always")
+def _ae_start(R, V, out_pi):
+    """A fresh elimination state: (Q_last (S, A) = +inf, i.e. never computed and never
+    skipped; C_last (S, A) = 0; max|R|; max|V|), with out_pi set to action 0."""
+    S, A = R.shape
+    for s in range(S):
+        out_pi[s] = 0
+    return np.full((S, A), np.inf), np.zeros((S, A)), _abs_max(R), _abs_max_update(0.0, V)
+
+
+@kernel(inline="always")
 def _sup_diff(W, V):
     """max_s |W[s] - V[s]| (a max is order-free)."""
     diff = 0.0
@@ -502,14 +521,7 @@ def _vi_dense_ae(P, R, gamma, tol, max_iter, row_sum_tol, out_V, out_pi):
     """
     S, A = R.shape
     W = np.empty(S)
-    Q_last = np.full((S, A), np.inf)                 # +inf: never computed, never skipped
-    C_last = np.zeros((S, A))
-    for s in range(S):
-        out_pi[s] = 0
-    R_max = _abs_max(R)
-    V_max = 0.0
-    for s in range(S):
-        V_max = max(V_max, abs(out_V[s]))
+    Q_last, C_last, R_max, V_max = _ae_start(R, out_V, out_pi)
     C = 0.0
     diff = np.inf
     rows = 0
@@ -517,8 +529,7 @@ def _vi_dense_ae(P, R, gamma, tol, max_iter, row_sum_tol, out_V, out_pi):
         margin = _ae_margin(S, R_max, V_max, gamma, C, it, row_sum_tol)
         rows += _sweep_dense_ae(P, R, out_V, gamma, C, margin, Q_last, C_last, out_pi, W)
         diff = _sup_diff_copy(W, out_V)
-        for s in range(S):
-            V_max = max(V_max, abs(out_V[s]))
+        V_max = _abs_max_update(V_max, out_V)
         C += diff
         if diff < tol:
             return it, diff, rows
@@ -536,16 +547,9 @@ def _vi_dense_ae_par(P, R, gamma, tol, max_iter, row_sum_tol, out_V, out_pi):
     """
     S, A = R.shape
     W = np.empty(S)
-    Q_last = np.full((S, A), np.inf)
-    C_last = np.zeros((S, A))
+    Q_last, C_last, R_max, V_max = _ae_start(R, out_V, out_pi)
     n_chunks = (S + CHUNK - 1) // CHUNK
     rows_chunk = np.zeros(n_chunks, dtype=np.int64)
-    for s in range(S):
-        out_pi[s] = 0
-    R_max = _abs_max(R)
-    V_max = 0.0
-    for s in range(S):
-        V_max = max(V_max, abs(out_V[s]))
     C = 0.0
     diff = np.inf
     for it in range(1, max_iter + 1):
@@ -557,8 +561,7 @@ def _vi_dense_ae_par(P, R, gamma, tol, max_iter, row_sum_tol, out_V, out_pi):
             rows_chunk[c] += _ae_states(P, R, out_V, gamma, c * CHUNK, min(S, (c + 1) * CHUNK),
                                         C, margin, Q_last, C_last, out_pi, ss, aa, q, W)
         diff = _sup_diff_copy(W, out_V)
-        for s in range(S):
-            V_max = max(V_max, abs(out_V[s]))
+        V_max = _abs_max_update(V_max, out_V)
         C += diff
         if diff < tol:
             return it, diff, rows_chunk.sum()
