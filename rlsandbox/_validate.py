@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from rlsandbox.kernels.checks import _rows_are_distributions
+
 #: Absolute tolerance on row sums of stochastic arrays (P rows, rho, policies).
 #: A row counts as a distribution when |sum - 1| <= ROW_SUM_ATOL.
 ROW_SUM_ATOL = 1e-9
@@ -32,11 +34,12 @@ def readonly(x: np.ndarray) -> np.ndarray:
 
 def check_float_array(name: str, x: Any, *, ndim: int | tuple[int, ...] | None = None,
                       shape: tuple[int | None, ...] | None = None,
-                      copy: bool = True) -> np.ndarray:
+                      copy: bool = True, finite: bool = True) -> np.ndarray:
     """Convert ``x`` to a C-contiguous float64 array and check type, ndim, shape, finiteness.
 
     Integer and boolean arrays become float64; complex, object and string arrays raise
-    ``TypeError``. ``shape`` may contain ``None`` for a free axis.
+    ``TypeError``. ``shape`` may contain ``None`` for a free axis. ``finite=False`` leaves the
+    finiteness check to the caller (:func:`check_distribution_rows` does it in its own pass).
     """
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of real numbers, got {type(x).__name__}")
@@ -68,7 +71,8 @@ def check_float_array(name: str, x: Any, *, ndim: int | tuple[int, ...] | None =
             raise ValueError(f"{name} has shape {arr.shape}; expected {want}")
     out = np.array(arr, dtype=np.float64, order="C", copy=True) if copy else \
         np.ascontiguousarray(arr, dtype=np.float64)
-    check_finite(name, out)
+    if finite:
+        check_finite(name, out)
     return out
 
 
@@ -103,12 +107,25 @@ def check_rows_sum_to_one(name: str, x: np.ndarray, *, atol: float = ROW_SUM_ATO
                          f"{name} / {name}.sum(-1, keepdims=True)")
 
 
+def check_distribution_rows(name: str, x: np.ndarray, *, atol: float = ROW_SUM_ATOL) -> None:
+    """Raise unless every entry of the float64 C-contiguous ``x`` is finite and >= 0 and every
+    row ``x[..., :]`` sums to 1 within ``atol``.
+
+    One compiled pass decides the common case (valid input); only when it cannot certify the
+    rows do the elementwise checks run, which name the first offending entry.
+    """
+    if x.ndim >= 1 and x.size and _rows_are_distributions(x.reshape(-1, x.shape[-1]), atol):
+        return
+    check_finite(name, x)
+    check_nonnegative(name, x)
+    check_rows_sum_to_one(name, x, atol=atol)
+
+
 def check_stochastic(name: str, x: Any, *, ndim: int | tuple[int, ...] | None = None,
                      shape: tuple[int | None, ...] | None = None) -> np.ndarray:
     """A float64 read-only copy of ``x`` whose last axis holds probability distributions."""
-    arr = check_float_array(name, x, ndim=ndim, shape=shape)
-    check_nonnegative(name, arr)
-    check_rows_sum_to_one(name, arr)
+    arr = check_float_array(name, x, ndim=ndim, shape=shape, finite=False)
+    check_distribution_rows(name, arr)
     return readonly(arr)
 
 

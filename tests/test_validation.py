@@ -645,3 +645,31 @@ class TestRngBoolDistribution:
             V.check_distribution("mu", np.array([[1.0, -0.5], [0.25, 0.25]]), shape=(2, 2))
         with raises(ValueError, "mu has shape (2,); expected (2, 2)"):
             V.check_distribution("mu", np.array([0.5, 0.5]), shape=(2, 2))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_row_check_never_accepts_what_numpy_refuses(seed):
+    """The one-pass kernel behind check_distribution_rows may only answer "certainly valid":
+    whenever it accepts, the elementwise NumPy checks (authoritative) accept too; on clean
+    distributions it accepts; and NaN, inf, negative entries and rows off by more than atol
+    are refused with the usual messages."""
+    from rlsandbox.kernels.checks import _rows_are_distributions
+    rng = np.random.default_rng(seed)
+    x = rng.dirichlet(np.ones(7), size=(50, 3))               # (50, 3, 7), clean
+    assert _rows_are_distributions(x.reshape(-1, 7), V.ROW_SUM_ATOL)
+    V.check_distribution_rows("P", x)
+    # rows pushed to within a few ulps of the tolerance on either side
+    for off in (V.ROW_SUM_ATOL * (1 + 1e-7), V.ROW_SUM_ATOL * (1 - 1e-7), 0.0, -V.ROW_SUM_ATOL):
+        y = x.copy()
+        y[..., 0] += off
+        flat = y.reshape(-1, 7)
+        if _rows_are_distributions(flat, V.ROW_SUM_ATOL):
+            V.check_nonnegative("P", y)
+            V.check_rows_sum_to_one("P", y)                    # must not raise
+    for bad, msg in ((np.nan, "must be finite"), (np.inf, "must be finite"),
+                     (-0.25, "is negative"), (0.5, "sums to")):
+        y = x.copy()
+        y[7, 1, 3] = bad if bad != 0.5 else y[7, 1, 3] + 0.5
+        with pytest.raises(ValueError, match=msg):
+            V.check_distribution_rows("P", y)
+    assert _rows_are_distributions.py_func(x.reshape(-1, 7), V.ROW_SUM_ATOL)

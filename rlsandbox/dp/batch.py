@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from rlsandbox._validate import (check_choice, check_float_array, check_in_range, check_int,
-                                 check_nonnegative, check_rows_sum_to_one, readonly)
+from rlsandbox._validate import (check_choice, check_distribution_rows, check_float_array,
+                                 check_in_range, check_int, readonly)
 from rlsandbox.dp.discounted import TIE_RTOL
 from rlsandbox.kernels.bellman import _policy_iteration_batch, _value_iteration_batch
 
@@ -67,12 +67,11 @@ def solve_batch(P: Any, R: Any, gamma: Any, *, method: str = "pi", eps: float = 
     (3, 4)
     """
     method = check_choice("method", method, ("pi", "vi"))
-    P = check_float_array("P", P, ndim=4, copy=False)   # read only here: no copy needed
+    P = check_float_array("P", P, ndim=4, copy=False, finite=False)   # read only: no copy
     N, S, A, S2 = P.shape
     if S != S2 or min(N, S, A) == 0:
         raise ValueError(f"P has shape {P.shape}; expected (N, S, A, S) with N, S, A >= 1")
-    check_nonnegative("P", P)
-    check_rows_sum_to_one("P", P)
+    check_distribution_rows("P", P)
     R = check_float_array("R", R, shape=(N, S, A))
     if np.ndim(gamma) == 0:
         g = np.full(N, check_in_range("gamma", gamma, low=0.0, high=1.0, high_open=True,
