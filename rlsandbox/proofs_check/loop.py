@@ -633,7 +633,8 @@ def _ucrl2_rate(mdp: TabularMDP, rng: np.random.Generator, scale: float) -> Meas
                                       "regret_over_thm2_bound": (Reg / bound).tolist(), "D": D})
 
 
-def _ucrl2_rate_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+def _riverswim3_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
+    """RiverSwim-3 and ``n_random`` random RiverSwim-3 models (C7 (b), C10, the (d-ii) claim)."""
     out = [_inst("riverswim", _riverswim, n=3)]
     for _ in range(n_random):
         out.append(_inst("riverswim_model", _random_riverswim, n=3,
@@ -710,15 +711,6 @@ def _span_needed(mdp: TabularMDP, rng: np.random.Generator, mults: tuple) -> Mea
                               mdp)[-1] for m in mults] for sd in seeds])
     return Measurement(G.mean(axis=0), None, 0.0,
                        {"B_over_span": list(mults), "span": sp, "per_seed": G.tolist()})
-
-
-def _span_needed_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
-    out = [_inst("riverswim", _riverswim, n=3)]
-    for _ in range(n_random):
-        out.append(_inst("riverswim_model", _random_riverswim, n=3,
-                         q=round(float(rng.uniform(0.3, 0.45)), 4),
-                         r_right=round(float(rng.uniform(0.8, 1.0)), 4)))
-    return out
 
 
 # ====================================================================== C1 (ii): T-scaled gap
@@ -1177,15 +1169,6 @@ def _rectangular_optimism(mdp: TabularMDP, rng: np.random.Generator, *,
                         "optimism_margin_min": float((tr.J - f.J).min())})
 
 
-def _rectangular_instances(n_random: int, rng: np.random.Generator) -> list[Instance]:
-    out = [_inst("riverswim", _riverswim, n=3)]
-    for _ in range(n_random):
-        out.append(_inst("riverswim_model", _random_riverswim, n=3,
-                         q=round(float(rng.uniform(0.3, 0.45)), 4),
-                         r_right=round(float(rng.uniform(0.8, 1.0)), 4)))
-    return out
-
-
 # ====================================================================== C7 (c): Thm 2 bound
 #: Horizon and confidence of C7 (c): the bound is checked at every t = 2..C7C_T of each run.
 C7C_T = 2 ** 20
@@ -1343,7 +1326,7 @@ CLAIMS += [
           assumptions="RiverSwim-3 family (D ~ 4.8), paper radii, delta = 0.05, mean rewards; "
           "G(T) at T = 2^16..2^18 (upper half of 2^14..2^18)",
           provenance="unverified", kind="rate", options={"slope": (0.0, 0.6)},
-          instances=_ucrl2_rate_instances, measure=functools.partial(_ucrl2_rate, scale=1.0),
+          instances=_riverswim3_instances, measure=functools.partial(_ucrl2_rate, scale=1.0),
           negative_control=functools.partial(_ucrl2_rate, scale=1e-3),
           control_note="both confidence radii x 1e-3: locks onto a suboptimal policy, slope 1",
           quick=1, default=4),
@@ -1366,7 +1349,7 @@ CLAIMS += [
           assumptions="RiverSwim-3 family; value-based tabular LOOP, c_beta = 0.02, c_sw = 4, "
           f"T = {C10_T}; mean over {C10_SEEDS} seeds, the same seeds for every B",
           provenance="unverified", kind="monotone", options={"direction": "nondecreasing"},
-          instances=_span_needed_instances,
+          instances=_riverswim3_instances,
           measure=functools.partial(_span_needed, mults=C10_MULTS),
           negative_control=functools.partial(_span_needed, mults=C10_CONTROL_MULTS),
           control_note="sweep starts at B = sp(V*)/2 (f* outside the class): regret is "
@@ -1469,7 +1452,7 @@ CLAIMS += [
           assumptions=f"RiverSwim-3 family; beta = 0.02 (B+1)^2 log T per block, B = sp(V*), "
           f"c_sw = 4, ridge 1, T = {CRECT_T}; eps_k = 1/sqrt(t_k+1) (EVI stopping); "
           "tol 1e-6 (QCQP accuracy)",
-          provenance="derived", kind="upper_bound", instances=_rectangular_instances,
+          provenance="derived", kind="upper_bound", instances=_riverswim3_instances,
           measure=functools.partial(_rectangular_optimism, shrink=1.0),
           negative_control=functools.partial(_rectangular_optimism, shrink=CRECT_SHRINK),
           control_note=f"radius x {CRECT_SHRINK:g} (card's C3 control is x 1/100): f* leaves "

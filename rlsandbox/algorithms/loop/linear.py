@@ -108,7 +108,7 @@ from rlsandbox.algorithms.loop._kernels import _segment_linear
 from rlsandbox.algorithms.loop.hypotheses import Hypothesis, true_hypothesis
 from rlsandbox.algorithms.loop.planners import LinearStats, ValuePlanner, plan_value_linear
 from rlsandbox.algorithms.loop.skeleton import C_BETA_DEFAULT, C_SW_DEFAULT, value_beta
-from rlsandbox.algorithms.loop.trace import Trace, check_rewards_unit, draw_uniforms, kernel_cdf
+from rlsandbox.algorithms.loop.trace import Trace, check_rewards_unit, start_run
 from rlsandbox.linear import LinearMDP, LinearMixtureMDP
 
 __all__ = ["loop_value_linear", "fopo", "mixture_beta", "loop_model_hard", "loop_model_relaxed",
@@ -128,13 +128,8 @@ def _run(mdp, T: int, rng: Any, noisy: bool, plan: Callable[..., dict], switchin
     ``plan(i, out_s, out_a, out_r, epoch)`` returns a dict with the hypothesis ``f`` and the regression set-up of its
     epoch (``X (S, A, d)``, ``W (S,)``, ``C (S, A)``, ``c_r``, ``theta (d,)``) and the exact
     statistics ``Lam`` (with ridge), ``b`` at step ``i``."""
-    s0, u_s, u_r = draw_uniforms(mdp, T, rng=check_rng("rng", rng), noisy=noisy)
-    cdf, R = kernel_cdf(mdp), np.ascontiguousarray(mdp.R)
-    out_s = np.zeros(T + 1, dtype=np.int64)
-    out_s[0] = s0
-    out_a = np.zeros(T, dtype=np.int64)
-    out_r = np.zeros(T)
-    epoch = np.zeros(T, dtype=np.int64)
+    u_s, u_r, cdf, R, out_s, out_a, out_r, epoch = start_run(
+        mdp, T, rng=check_rng("rng", rng), noisy=noisy)
     mode = _MODES["every"] if c_sw == 0.0 and switching == "lazy" else _MODES[switching]
     starts, plans = [], []
     i = 0
@@ -968,13 +963,8 @@ def olsvi_fh(lin: LinearMDP, T: int, *, rng: Any, H: int | None = None,
     S, A, d = phi.shape
     bonus = 0.1 * H * float(np.sqrt(d * np.log(T))) if bonus is None else \
         check_in_range("bonus", bonus, low=0.0)
-    s0, u_s, u_r = draw_uniforms(mdp, T, rng=check_rng("rng", rng), noisy=noisy)
-    cdf, R = kernel_cdf(mdp), np.ascontiguousarray(mdp.R)
-    out_s = np.zeros(T + 1, dtype=np.int64)
-    out_s[0] = s0
-    out_a = np.zeros(T, dtype=np.int64)
-    out_r = np.zeros(T)
-    epoch = np.zeros(T, dtype=np.int64)
+    u_s, u_r, cdf, R, out_s, out_a, out_r, epoch = start_run(
+        mdp, T, rng=check_rng("rng", rng), noisy=noisy)
     Linv = np.eye(d) / lam
     b_r = np.zeros(d)
     M = np.zeros((d, S))                      # sum_i phi_i e_{s_{i+1}}^T

@@ -65,7 +65,7 @@ from rlsandbox.algorithms.loop.planners import (FiniteClass, ValuePlanner,
                                                 plan_certainty_equivalent, plan_finite,
                                                 tabular_residual)
 from rlsandbox.algorithms.loop.trace import (Trace, check_average_mdp, check_rewards_unit,
-                                             draw_uniforms, kernel_cdf)
+                                             start_run)
 
 __all__ = ["loop_value", "loop_finite", "value_beta", "value_beta_theory", "finite_beta",
            "excess_path", "C_SW_DEFAULT", "C_BETA_DEFAULT"]
@@ -220,16 +220,11 @@ def loop_value(mdp: Any, T: int, *, rng: Any, B: float | None = None,
     B = check_in_range("B", B, low=0.0, low_open=True)
     beta = value_beta(T, B, c_beta) if beta is None else check_in_range("beta", beta, low=0.0)
     threshold, every_step = _threshold(c_sw, beta)
-    s0, u_s, u_r = draw_uniforms(mdp, T, rng=check_rng("rng", rng), noisy=noisy)
-    cdf, R = kernel_cdf(mdp), np.ascontiguousarray(mdp.R)
+    u_s, u_r, cdf, R, out_s, out_a, out_r, epoch = start_run(
+        mdp, T, rng=check_rng("rng", rng), noisy=noisy)
     S, A = mdp.S, mdp.A
     stats = TabularStats.empty(S, A)
     N, Rsum, Nsas = (np.array(x) for x in (stats.N, stats.Rsum, stats.Nsas))
-    out_s = np.zeros(T + 1, dtype=np.int64)
-    out_s[0] = s0
-    out_a = np.zeros(T, dtype=np.int64)
-    out_r = np.zeros(T)
-    epoch = np.zeros(T, dtype=np.int64)
     terms = np.zeros((S, A))
     vp = ValuePlanner(S, A, B) if planner == "optimistic" else None
     starts, plans, exc_star = [], [], []
@@ -324,16 +319,11 @@ def loop_finite(mdp: Any, hclass: FiniteClass, T: int, *, rng: Any, beta: float 
     beta = finite_beta(hclass.m, hclass.B, delta) if beta is None else \
         check_in_range("beta", beta, low=0.0)
     threshold, every_step = _threshold(c_sw, beta)
-    s0, u_s, u_r = draw_uniforms(mdp, T, rng=check_rng("rng", rng), noisy=noisy)
-    cdf, R = kernel_cdf(mdp), np.ascontiguousarray(mdp.R)
+    u_s, u_r, cdf, R, out_s, out_a, out_r, epoch = start_run(
+        mdp, T, rng=check_rng("rng", rng), noisy=noisy)
     S, A = mdp.S, mdp.A
     N, Rsum, Nsas = np.zeros((S, A)), np.zeros((S, A)), np.zeros((S, A, S))
     L = np.zeros(hclass.m)
-    out_s = np.zeros(T + 1, dtype=np.int64)
-    out_s[0] = s0
-    out_a = np.zeros(T, dtype=np.int64)
-    out_r = np.zeros(T)
-    epoch = np.zeros(T, dtype=np.int64)
     starts, chosen, exc_star = [], [], []
     preds: dict[int, np.ndarray] = {}              # pred[g] depends only on the chosen g
     i = 0

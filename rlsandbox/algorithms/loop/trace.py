@@ -21,14 +21,14 @@ random.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from rlsandbox._validate import check_int, check_rng, readonly
 from rlsandbox.mdp import TabularMDP
 
-__all__ = ["Trace", "draw_uniforms", "kernel_cdf", "check_average_mdp", "check_rewards_unit"]
+__all__ = ["Trace", "draw_uniforms", "kernel_cdf", "start_run", "RunBuffers", "check_average_mdp", "check_rewards_unit"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -171,3 +171,34 @@ def draw_uniforms(mdp: TabularMDP, T: int, *, rng: Any,
     u_s = gen.random(T)
     u_r = gen.random(T) if noisy else np.zeros(T)
     return min(s0, mdp.S - 1), u_s, u_r
+
+
+class RunBuffers(NamedTuple):
+    """The inputs and outputs of a compiled ``T``-step run (see :func:`start_run`)."""
+
+    u_s: np.ndarray        # (T,) next-state uniforms
+    u_r: np.ndarray        # (T,) reward uniforms (zeros with mean rewards)
+    cdf: np.ndarray        # (S*A, S) next-state CDF table, :func:`kernel_cdf`
+    R: np.ndarray          # (S, A) C-contiguous rewards
+    out_s: np.ndarray      # (T+1,) int64 states, out_s[0] = s0
+    out_a: np.ndarray      # (T,) int64 actions
+    out_r: np.ndarray      # (T,) rewards
+    epoch: np.ndarray      # (T,) int64 plan index of each step
+
+
+def start_run(mdp: TabularMDP, T: int, *, rng: Any, noisy: bool) -> RunBuffers:
+    """Draw a run's uniforms (:func:`draw_uniforms`, same order) and allocate its buffers,
+    with the start state written into ``out_s[0]``.
+
+    Examples
+    --------
+    >>> import rlsandbox as rls
+    >>> run = start_run(rls.mdps.riverswim(gamma=1.0), 3, rng=0, noisy=False)
+    >>> run.out_s.tolist(), run.cdf.shape
+    ([0, 0, 0, 0], (12, 6))
+    """
+    s0, u_s, u_r = draw_uniforms(mdp, T, rng=rng, noisy=noisy)
+    out_s = np.zeros(T + 1, dtype=np.int64)
+    out_s[0] = s0
+    return RunBuffers(u_s, u_r, kernel_cdf(mdp), np.ascontiguousarray(mdp.R), out_s,
+                      np.zeros(T, dtype=np.int64), np.zeros(T), np.zeros(T, dtype=np.int64))
