@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "CARD"]
 
@@ -219,9 +220,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     are unused (the Monte Carlo intervals are normal intervals from the exact laws)."""
     from matplotlib.figure import Figure
 
-    missing = {"policy", "quantity", "s", "x", "value"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"policy", "quantity", "s", "x", "value"})
     fig = Figure(figsize=(15, 8.5), layout="constrained", dpi=80)
     axes = fig.subplots(2, 3)
     arrows = data[data["quantity"] == "action"]

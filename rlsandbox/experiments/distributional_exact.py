@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "dyadic_markov_law", "CARD_TAUS"]
 
@@ -205,9 +206,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """The seven panels of the module docstring (``n_boot`` and ``rng`` unused: exact)."""
     from matplotlib.figure import Figure
 
-    missing = {"instance", "quantity", "x", "value"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"instance", "quantity", "x", "value"})
     fig = Figure(figsize=(16, 7.6), layout="constrained", dpi=80)
     axes = fig.subplots(2, 4)
     labels = {"optimum": "stock\noptimum", "best_markov": "best\nMarkov",

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "CARD_K", "CARD_M"]
 
@@ -166,10 +167,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
-    missing = {"gamma", "representation", "quantity", "n", "instance", "value"} - \
-        set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"gamma", "representation", "quantity", "n", "instance", "value"})
     rnd = data[data["quantity"] == "random_ratio"]
     data = data[data["instance"] == -1]              # Instance M
     fig = Figure(figsize=(19, 4.6), layout="constrained", dpi=80)

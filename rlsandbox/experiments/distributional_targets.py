@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot"]
 
@@ -161,9 +162,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """The four panels of the module docstring (``n_boot``, ``rng`` unused: no resampling)."""
     from matplotlib.figure import Figure
 
-    missing = {"quantity", "theta", "x", "value"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"quantity", "theta", "x", "value"})
 
     def sel(q: str) -> pd.DataFrame:
         return data[data["quantity"] == q].sort_values("theta")

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "ROWS"]
 
@@ -152,10 +153,8 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     unused (no bootstrap: the z-statistics carry their own standard errors)."""
     from matplotlib.figure import Figure
 
-    missing = {"instance", "estimator", "role", "z", "z_crit", "max_abs_error", "se",
-               "passes"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"instance", "estimator", "role", "z", "z_crit", "max_abs_error", "se",
+               "passes"})
     fig = Figure(figsize=(13, 9.5), layout="constrained")
     ax, tab = fig.subplots(2, 1, height_ratios=(1.0, 1.25))
     insts = list(dict.fromkeys(data["instance"]))

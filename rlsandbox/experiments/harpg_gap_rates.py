@@ -33,7 +33,7 @@ import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
 from rlsandbox.experiments.harpg_tracking_error import fit_slope
-from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "PANELS", "panel_slopes"]
 
@@ -164,9 +164,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     legends give the fitted slopes with bootstrap CIs, dashed lines the reference exponents."""
     from matplotlib.figure import Figure
 
-    missing = {"panel", "method", "seed", "t", "trajectories", "value"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"panel", "method", "seed", "t", "trajectories", "value"})
     fitted = panel_slopes(data, rng=rng, n_boot=n_boot, fit_last=config.fit_last)
     colors = {"vanilla PG": "C7", "N-MPG": "C0", "N-PG-IGT": "C1", "N-HARPG": "C3",
               "N-PG-IGT, no look-ahead": "C1", "N-HARPG, no HVP": "C3"}

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_float_array, check_in_range, check_int
-from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "LABELS", "final_means"]
 
@@ -158,9 +158,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
 
     from rlsandbox.mdps.harpg import softmax_garnet
 
-    missing = {"method", "alpha0", "seed", "trajectories", "J", "selected"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"method", "alpha0", "seed", "trajectories", "J", "selected"})
     prob = softmax_garnet(config.S, config.A, config.branching, config.gamma,
                           rng=config.garnet_seed)
     J_star = float(prob.J_star)

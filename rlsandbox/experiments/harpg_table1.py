@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "ROWS", "measured_slopes"]
 
@@ -222,9 +223,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """The table as a figure; this paper's rows in bold. ``n_boot``, ``rng`` unused."""
     from matplotlib.figure import Figure
 
-    missing = set(COLUMNS) - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, COLUMNS)
     fig = Figure(figsize=(19, 6.8), layout="constrained")
     ax = fig.subplots()
     ax.axis("off")

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
-from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS", "fit_slope", "slopes"]
 
@@ -164,9 +164,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     the legend gives each fitted slope with its bootstrap CI (computed from ``data``)."""
     from matplotlib.figure import Figure
 
-    missing = {"method", "seed", "t", "value"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"method", "seed", "t", "value"})
     fitted = slopes(data, rng=rng, n_boot=n_boot, fit_last=config.fit_last)
     fig = Figure(figsize=(8.5, 5.5), layout="constrained")
     ax = fig.subplots()

@@ -27,6 +27,7 @@ import pandas as pd
 
 from rlsandbox._validate import check_int
 from rlsandbox.experiments.loop_common import band_by, check_rng_config
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot"]
 
@@ -104,10 +105,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """One panel per class: rho_dom and rho_tr vs T, with d log T and log T."""
     from matplotlib.figure import Figure
 
-    need = {"run", "d", "seed", "T", "dominance", "transferability"}
-    if not need <= set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass the "
-                         f"DataFrame returned by run()")
+    require_columns(data, {"run", "d", "seed", "T", "dominance", "transferability"})
     fig = Figure(figsize=(11, 4.4), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, name in zip(axes, ("tabular", "linear")):

@@ -37,7 +37,7 @@ import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
 from rlsandbox.experiments.loop_common import check_rng_config
-from rlsandbox.experiments.plotting import bootstrap_ci
+from rlsandbox.experiments.plotting import bootstrap_ci, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "wilson"]
 
@@ -132,10 +132,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     from rlsandbox.algorithms.loop import true_hypothesis, value_beta_theory
     from rlsandbox.mdps.loop import riverswim_model
 
-    need = {"c_beta", "seed", "gap_regret", "covered"}
-    if not need <= set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass the "
-                         f"DataFrame returned by run()")
+    require_columns(data, {"c_beta", "seed", "gap_regret", "covered"})
     fig = Figure(figsize=(11, 4.4), layout="constrained")
     ax_a, ax_b = fig.subplots(1, 2)
     table = data.pivot_table(index="seed", columns="c_beta", values="gap_regret")

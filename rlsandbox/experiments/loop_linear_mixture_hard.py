@@ -43,6 +43,7 @@ import pandas as pd
 from rlsandbox._validate import check_in_range, check_int
 from rlsandbox.experiments.loop_common import band_by, check_rng_config, gap_rows
 from rlsandbox.experiments.loop_regret_vs_T import time_grid, upper_half_slope
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS"]
 
@@ -168,10 +169,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     import matplotlib
     from matplotlib.figure import Figure
 
-    need = {"panel", "method", "d", "seed", "T", "gap_regret"}
-    if not need <= set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass the "
-                         f"DataFrame returned by run()")
+    require_columns(data, {"panel", "method", "d", "seed", "T", "gap_regret"})
     fig = Figure(figsize=(12.5, 4.8), layout="constrained")
     ax_a, ax_b = fig.subplots(1, 2)
     fixed = data[data["panel"] == "fixed"].copy()

@@ -52,7 +52,7 @@ import pandas as pd
 
 from rlsandbox._validate import check_int
 from rlsandbox.experiments.loop_common import check_rng_config, gap_rows
-from rlsandbox.experiments.plotting import bootstrap_ci
+from rlsandbox.experiments.plotting import bootstrap_ci, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS"]
 
@@ -127,10 +127,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """Panel (a) G(T) vs d per method; panel (b) re-plans vs d with FOPO's bound."""
     from matplotlib.figure import Figure
 
-    need = {"method", "d", "seed", "gap_regret", "plans"}
-    if not need <= set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass the "
-                         f"DataFrame returned by run()")
+    require_columns(data, {"method", "d", "seed", "gap_regret", "plans"})
     fig = Figure(figsize=(11, 4.4), layout="constrained")
     axes = fig.subplots(1, 2)
     offsets = {m: 0.06 * (i - 1) for i, m in enumerate(METHODS)}

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
-from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "time_grid", "upper_half_slope", "FOPO",
            "RECT"]
@@ -257,10 +257,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     import matplotlib
     from matplotlib.figure import Figure
 
-    need = {"method", "seed", "T", "gap_regret", "regret", "plans"}
-    if not need <= set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass the "
-                         f"DataFrame returned by run()")
+    require_columns(data, {"method", "seed", "T", "gap_regret", "regret", "plans"})
     methods = list(dict.fromkeys(data["method"]))
     colors = matplotlib.colormaps["tab10"](np.arange(len(methods)) % 10)
     fig = Figure(figsize=(12.5, 4.8), layout="constrained")

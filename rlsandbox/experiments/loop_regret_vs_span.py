@@ -32,7 +32,7 @@ import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
 from rlsandbox.experiments.loop_common import check_rng_config, gap_rows
-from rlsandbox.experiments.plotting import bootstrap_ci
+from rlsandbox.experiments.plotting import bootstrap_ci, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot"]
 
@@ -99,10 +99,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """Panel (a) G(T) vs sp(V*); panel (b) G(T) / (sp(V*) sqrt(T))."""
     from matplotlib.figure import Figure
 
-    need = {"n", "span", "seed", "gap_regret"}
-    if not need <= set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass the "
-                         f"DataFrame returned by run()")
+    require_columns(data, {"n", "span", "seed", "gap_regret"})
     fig = Figure(figsize=(11, 4.4), layout="constrained")
     ax_a, ax_b = fig.subplots(1, 2)
     table = data.pivot_table(index="seed", columns="span", values="gap_regret")

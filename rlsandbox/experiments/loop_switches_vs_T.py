@@ -41,7 +41,7 @@ import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
 from rlsandbox.experiments.loop_regret_vs_T import time_grid
-from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "fopo_bound", "fopo_label"]
 
@@ -193,10 +193,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
 
     from rlsandbox.algorithms.loop import episode_bound
 
-    need = {"method", "seed", "T", "plans", "policy_changes"}
-    if not need <= set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass the "
-                         f"DataFrame returned by run()")
+    require_columns(data, {"method", "seed", "T", "plans", "policy_changes"})
     methods = [m for m in dict.fromkeys(data["method"]) if m != "LOOP c_sw=0"]
     colors = matplotlib.colormaps["tab10"](np.arange(len(methods) + 1) % 10)
     fig = Figure(figsize=(12.5, 4.8), layout="constrained")

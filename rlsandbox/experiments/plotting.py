@@ -22,7 +22,8 @@ import numpy as np
 from rlsandbox._validate import check_choice, check_float_array, check_in_range, check_int, \
     readonly
 
-__all__ = ["BootstrapCI", "bootstrap_ci", "plot_band", "png_bytes", "STATISTICS"]
+__all__ = ["BootstrapCI", "bootstrap_ci", "plot_band", "png_bytes", "require_columns",
+           "STATISTICS"]
 
 #: Statistics :func:`bootstrap_ci` can bootstrap (reduced over the seed axis 0).
 STATISTICS = {"median": np.median, "mean": np.mean}
@@ -118,6 +119,25 @@ def plot_band(ax: Any, x: Any, ci: BootstrapCI, *, color: Any = None, label: str
                       markersize=4)
     ax.fill_between(x, ci.lo, ci.hi, color=line.get_color(), alpha=alpha, linewidth=0)
     return line
+
+
+def require_columns(data: Any, columns: Any) -> None:
+    """Raise ``ValueError`` unless the DataFrame ``data`` has every name in ``columns``: the
+    check at the top of each figure's ``plot(data, ...)`` (data from ``run()`` or a CSV).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"a": [1]}), {"a"})
+    >>> require_columns(pd.DataFrame({"a": [1]}), {"a", "b"})
+    Traceback (most recent call last):
+    ...
+    ValueError: data lacks columns ['b']; pass the DataFrame returned by run()
+    """
+    missing = set(columns) - set(data.columns)
+    if missing:
+        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame returned by "
+                         f"run()")
 
 
 def png_bytes(fig: Any, *, dpi: int = 110) -> bytes:

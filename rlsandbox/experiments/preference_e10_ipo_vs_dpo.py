@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot"]
 
@@ -127,10 +128,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     import matplotlib
     from matplotlib.figure import Figure
 
-    need = {"instance", "method", "param", "step", "response", "prob", "kl", "exact"}
-    if need - set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass run()'s "
-                         f"DataFrame")
+    require_columns(data, {"instance", "method", "param", "step", "response", "prob", "kl", "exact"})
     fig = Figure(figsize=(12.0, 4.4), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
     others = data[data.instance != "uniform"]

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
-from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS"]
 
@@ -210,9 +210,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     Middle: random instances, median KL with a bootstrap band. Right: G_J on P2."""
     from matplotlib.figure import Figure
 
-    need = {"instance", "delta", "method", "kl", "G_J", "R_over_beta"}
-    if need - set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}")
+    require_columns(data, {"instance", "delta", "method", "kl", "G_J", "R_over_beta"})
     fig = Figure(figsize=(15.5, 4.8), layout="constrained")
     axes = fig.subplots(1, 3)
     p2 = data[data.instance == "P2"]

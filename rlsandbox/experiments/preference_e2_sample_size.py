@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS"]
 
@@ -141,10 +142,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
 
     from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
-    need = {"n", "seed", "method", "G_J", "frac_unseen", "n_components", "mle_exists"}
-    if need - set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass run()'s "
-                         f"DataFrame")
+    require_columns(data, {"n", "seed", "method", "G_J", "frac_unseen", "n_components", "mle_exists"})
     fig = Figure(figsize=(12.5, 4.6), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
     for method, color in zip(METHODS, ("C2", "C8", "C3", "C1", "C0", "C4", "C7")):

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS"]
 
@@ -180,10 +181,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
 
     from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
-    need = {"instance", "method", "step", "logp_best", "logp_chosen", "logp_rejected"}
-    if need - set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass run()'s "
-                         f"DataFrame")
+    require_columns(data, {"instance", "method", "step", "logp_best", "logp_chosen", "logp_rejected"})
     cols = (("logp_best", "unseen best response"), ("logp_chosen", "in-data chosen"),
             ("logp_rejected", "in-data rejected"))
     colors = dict(zip(METHODS, ("C3", "C7", "C0", "C2")))

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS", "INSTANCES"]
 
@@ -141,10 +142,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
 
     from rlsandbox.experiments.plotting import bootstrap_ci
 
-    need = {"instance", "method", "seed", "reward", "kl", "G_J"}
-    if need - set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass run()'s "
-                         f"DataFrame")
+    require_columns(data, {"instance", "method", "seed", "reward", "kl", "G_J"})
     fig = Figure(figsize=(13.0, 4.2), layout="constrained")
     axes = fig.subplots(1, 3)
     insts = [i for i in INSTANCES if i in set(data.instance)]

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot"]
 
@@ -104,10 +105,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     allowance); right: the same for the control (piref dropped inside V)."""
     from matplotlib.figure import Figure
 
-    need = {"tree", "V", "T", "beta", "identity", "error", "allowance", "control"}
-    if need - set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass run()'s "
-                         f"DataFrame")
+    require_columns(data, {"tree", "V", "T", "beta", "identity", "error", "allowance", "control"})
     names = list(dict.fromkeys(data.identity))
     fig = Figure(figsize=(12.5, 4.4), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot"]
 
@@ -129,10 +130,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
 
     from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
-    need = {"tree", "policy", "width", "R", "reg", "kl", "best_reg"}
-    if need - set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass run()'s "
-                         f"DataFrame")
+    require_columns(data, {"tree", "policy", "width", "R", "reg", "kl", "best_reg"})
     data = data.assign(reg_gap=data.reg - data.best_reg)
     fig = Figure(figsize=(13.5, 4.2), layout="constrained")
     axes = fig.subplots(1, 3)

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot"]
 
@@ -125,11 +126,8 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
 
     from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
-    need = {"tree", "step", "ref_chosen", "star_chosen", "data_chosen", "data_rejected",
-            "dist_star", "target"}
-    if need - set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass run()'s "
-                         f"DataFrame")
+    require_columns(data, {"tree", "step", "ref_chosen", "star_chosen", "data_chosen", "data_rejected",
+            "dist_star", "target"})
     fig = Figure(figsize=(12.0, 4.4), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
     labels = {"ref_chosen": "chosen ~ piref: E_ref[r_pi] = -beta KL(piref||pi)",

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
-from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS"]
 
@@ -125,10 +125,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     import matplotlib
     from matplotlib.figure import Figure
 
-    need = {"eps", "n", "rep", "method", "error"}
-    if need - set(data.columns):
-        raise ValueError(f"data lacks columns {sorted(need - set(data.columns))}; pass run()'s "
-                         f"DataFrame")
+    require_columns(data, {"eps", "n", "rep", "method", "error"})
     fig = Figure(figsize=(12.0, 4.6), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
     epss = sorted(data.eps.unique())

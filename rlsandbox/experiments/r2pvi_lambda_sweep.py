@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range
+from rlsandbox.experiments.plotting import require_columns
 from rlsandbox.experiments.r2pvi_common import check_sweep_config, Spec, deviation, plot_curves, \
     run_grid, summary
 
@@ -108,9 +109,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """Average reward vs q per lambda: exact means, bootstrap bands, the panel's numbers as x."""
     from matplotlib.figure import Figure
 
-    missing = {"method", "replication", "q", "evaluator", "value"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"method", "replication", "q", "evaluator", "value"})
     fig = Figure(figsize=(7.0, 4.8), layout="constrained")
     ax = fig.subplots()
     colors = {f"lam = {lam:g}": f"C{k}" for k, lam in enumerate(config.lams)}

@@ -38,6 +38,7 @@ import pandas as pd
 from rlsandbox._validate import check_choice, check_in_range, check_int
 from rlsandbox.algorithms.r2pvi.option import exact_value, legacy_dataset, \
     legacy_initial_price, legacy_monte_carlo, price_paths, train_option
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "CARD"]
 
@@ -160,9 +161,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     whiskers (exact, solid; the code's Monte Carlo, dashed, when present); card means as x."""
     from matplotlib.figure import Figure
 
-    missing = {"method", "replication", "p", "evaluator", "value"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"method", "replication", "p", "evaluator", "value"})
     fig = Figure(figsize=(11.0, 4.6), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     groups = [("PEVI", "R2PVI-TV lam=5", "R2PVI-TV lam=3", "R2PVI-TV lam=1"),

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range
+from rlsandbox.experiments.plotting import require_columns
 from rlsandbox.experiments.r2pvi_common import check_sweep_config, LABELS, Spec, deviation, \
     plot_curves, run_grid, summary
 
@@ -137,9 +138,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """Average reward vs q: exact means with 95% bootstrap bands; the panel's numbers as x."""
     from matplotlib.figure import Figure
 
-    missing = {"method", "replication", "q", "evaluator", "value"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"method", "replication", "q", "evaluator", "value"})
     fig = Figure(figsize=(7.0, 4.8), layout="constrained")
     ax = fig.subplots()
     colors = {"PEVI": "0.45", "R2PVI-TV": "C0", "R2PVI-KL": "C1", r"R2PVI-$\chi^2$": "C2"}

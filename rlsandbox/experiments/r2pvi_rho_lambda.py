@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range
+from rlsandbox.experiments.plotting import require_columns
 from rlsandbox.experiments.r2pvi_common import Spec, check_sweep_config, run_grid
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "CARD_PANEL", "XS"]
@@ -129,9 +130,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
 
     from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
-    missing = {"family", "x", "replication", "q", "evaluator", "value"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"family", "x", "replication", "q", "evaluator", "value"})
     qs = sorted(data["q"].unique())
     fig = Figure(figsize=(max(7.0, 5.5 * len(qs)), 4.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(qs), sharey=True))

@@ -53,6 +53,7 @@ import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
 from rlsandbox.algorithms.r2pvi.option import price_paths, train_option
+from rlsandbox.experiments.plotting import require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "CARD", "METHODS"]
 
@@ -195,9 +196,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     a reference line. (The measured times are in the JSON's diagnostics, not in the data.)"""
     from matplotlib.figure import Figure
 
-    missing = {"method", "K", "d", "n_evals"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"method", "K", "d", "n_evals"})
     counts = data.groupby(["K", "d", "method"])["n_evals"].max().unstack("method") + 1.0
     # series with identical counts everywhere (DRPVI and DRVI-L; the closed forms at 1) would
     # hide each other: each method has its own marker and line style (the first of a group

@@ -52,7 +52,7 @@ import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
 from rlsandbox.dp import bellman_optimality, policy_iteration
-from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "vi_iterations"]
 
@@ -263,9 +263,7 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     import matplotlib
     from matplotlib.figure import Figure
 
-    missing = {"instance", "gamma", "quantity", "k", "value"} - set(data.columns)
-    if missing:
-        raise ValueError(f"data lacks columns {sorted(missing)}; pass the DataFrame from run()")
+    require_columns(data, {"instance", "gamma", "quantity", "k", "value"})
     unknown = set(data["quantity"]) - set(QUANTITIES)
     if unknown:
         raise ValueError(f"data has quantities {sorted(unknown)}; expected those of run(): "
