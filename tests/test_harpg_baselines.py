@@ -127,19 +127,18 @@ def test_validation():
 
 
 # ------------------------------------------------------------------------------- HA-MBPG
-def test_ha_mbpg_recursion_is_harpg_with_the_same_schedule():
-    # HA-MBPG's recursion (baselines module docstring) is HARPG's (card §3.2) with IS-MBPG's
-    # schedule and the same draw order; fed HARPG's schedule it must reproduce run("harpg")
-    # bitwise (same rng, same draws, same arithmetic)
-    from rlsandbox.algorithms.harpg.baselines import _loop
-    p = harpg_three_state()
-    sched = Schedule(0.2, 0.5, 1.0, 1.0)
-    kw = dict(theta0=np.zeros(9), T=15, H=6, M=2, replicates=3, rng=7)
-    ref = run(p, "harpg", schedule=sched, **kw)
-    got = _loop(p, "ha_mbpg", **kw, big_batch=2, checkpoints=None, alpha=sched.alpha,
-                eta=sched.eta, restart=lambda t, r: t == 0, correction="hvp_momentum")
-    assert np.array_equal(ref.d, got.d) and np.array_equal(ref.theta_final, got.theta_final)
-    assert ref.trajectories_total == got.trajectories_total == 2 * (2 * 15 - 1)
+def test_mbpg_schedule_matches_the_card_formula():
+    # card §3.4 (IS-MBPG, also HA-MBPG): alpha_t = k/(m+t)^{1/3}, eta_{t+1} = c alpha_t^2
+    from rlsandbox.algorithms.harpg.methods import MBPGSchedule
+    k, m, c = 0.5, 8.0, 3.0
+    s = MBPGSchedule(k, m, c)
+    for t in range(1, 6):
+        assert s.alpha(t) == pytest.approx(k / (m + t) ** (1 / 3), rel=1e-15)
+        assert s.eta(t + 1) == pytest.approx(c * (k / (m + t) ** (1 / 3)) ** 2, rel=1e-15)
+    # is_mbpg and ha_mbpg refuse the same (k, m, c) with eta_1 > 1
+    for fn in (is_mbpg, ha_mbpg):
+        with pytest.raises(ValueError, match=f"{fn.__name__}: eta_1"):
+            fn(logistic_bump(), theta0=np.zeros(2), T=5, H=1, k=5.0, m=1.0, c=1.0, rng=0)
 
 
 def test_ha_mbpg_hand_computed_steps():

@@ -16,7 +16,8 @@ theta_{t+1} = theta_t + alpha_t d_t and differ in how d_t tracks grad J_H(theta_
   theta^_i = q_i theta_t + (1 - q_i) theta_{t-1}, q_i ~ U[0, 1] (no importance weights);
 * Hessian-aided momentum (HA-MBPG): the HVP correction inside the STORM form,
   d_t = eta_t g^(theta_t) + (1 - eta_t)(d_{t-1} + v_t), v_t = mean_i B(tau^_i, theta^_t) Delta_t
-  with one q_t ~ U[0, 1] per iteration (HARPG's recursion, card §3.2, with IS-MBPG's schedule);
+  with one q_t ~ U[0, 1] per iteration: HARPG's recursion (card §3.2) with IS-MBPG's schedule,
+  run by :func:`~.methods.run` with a :class:`~.methods.MBPGSchedule`;
 * restarts: d_t = the mean GPOMDP gradient of ``big_batch`` fresh trajectories at theta_t at
   t = 0 (all methods except IS-MBPG, which starts from one trajectory), at every multiple of
   ``epoch`` (SRVR-PG, HAPG: the double loop) or with probability ``p`` (PAGE-PG).
@@ -84,7 +85,7 @@ import numpy as np
 
 from rlsandbox._validate import check_float_array, check_in_range, check_int, check_rng, readonly
 from rlsandbox.algorithms.harpg import estimators as est
-from rlsandbox.algorithms.harpg.methods import Trace
+from rlsandbox.algorithms.harpg.methods import MBPGSchedule, Trace, run
 
 __all__ = ["BASELINES", "storm_pg", "is_mbpg", "ha_mbpg", "page_pg", "srvr_pg", "hapg"]
 
@@ -99,8 +100,7 @@ def _loop(problem: Any, method: str, *, theta0: Any, T: int, H: int, rng: Any, M
     """The shared recursion (module docstring). Per iteration t the draws are, in order:
     the restart decision (PAGE-PG: one uniform), then either the big batch at theta_t
     (restart) or, for "is", the batch at theta_t, for "hvp", q (R, M) uniforms and the batch at
-    the interpolated points, for "hvp_momentum", q (R,) uniforms, the batch at theta_t and the
-    batch at the interpolated points (the order of :func:`~.methods.run` for HARPG)."""
+    the interpolated points."""
     T = check_int("T", T, low=1)
     H = check_int("H", H, low=1)
     M = check_int("M", M, low=1)
@@ -141,7 +141,7 @@ def _loop(problem: Any, method: str, *, theta0: Any, T: int, H: int, rng: Any, M
             e = eta(t)
             dir_ = g_now.mean(axis=1) + (1.0 - e) * (dir_ - corr)
             n_used = M
-        elif correction == "hvp":                          # HAPG: one q per trajectory
+        else:                                              # hvp (HAPG): one q per trajectory
             delta = theta - theta_prev
             q = rng.random((R, M))
             th_hat = (q[..., None] * theta[:, None, :] + (1.0 - q[..., None])
@@ -150,15 +150,6 @@ def _loop(problem: Any, method: str, *, theta0: Any, T: int, H: int, rng: Any, M
             v = est.hvp(ro, np.repeat(delta, M, axis=0))[:, 0, :].reshape(R, M, d)
             dir_ = dir_ + v.mean(axis=1)
             n_used = M
-        else:                               # "hvp_momentum" (HA-MBPG): HARPG's draws and form
-            delta = theta - theta_prev
-            q = rng.random(R)[:, None]
-            g_now = est.gpomdp(problem.sample(theta, H=H, n=M, rng=rng)).reshape(R, M, d)
-            ro = problem.sample(q * theta + (1.0 - q) * theta_prev, H=H, n=M, rng=rng)
-            v = est.hvp(ro, delta).reshape(R, M, d).mean(axis=1)
-            e = eta(t)
-            dir_ = (1.0 - e) * (dir_ + v) + e * g_now.mean(axis=1)
-            n_used = 2 * M
         used[t + 1] = used[t] + n_used
         k = record[t]
         if k >= 0:
@@ -217,23 +208,21 @@ def is_mbpg(problem: Any, *, theta0: Any, T: int, H: int, k: float, m: float, c:
     >>> tr.trajectories_total
     30
     """
-    alpha, eta = _mbpg_schedule("is_mbpg", k, m, c)
+    sched = _mbpg_schedule("is_mbpg", k, m, c)
     return _loop(problem, "is_mbpg", **_common(locals()), M=M, big_batch=M,
-                 alpha=alpha, eta=eta, restart=lambda t, r: t == 0, correction="is")
+                 alpha=sched.alpha, eta=sched.eta, restart=lambda t, r: t == 0,
+                 correction="is")
 
 
-def _mbpg_schedule(method: str, k: float, m: float, c: float
-                   ) -> tuple[Callable[[int], float], Callable[[int], float]]:
-    """(alpha, eta) of Huang et al. 2020 as the card states it for IS-MBPG (card §3.4):
-    alpha_t = k/(m+t)^{1/3}, eta_t = c alpha_{t-1}^2 (t >= 1); needs eta_1 <= 1."""
+def _mbpg_schedule(method: str, k: float, m: float, c: float) -> MBPGSchedule:
+    """The MBPG schedule (:class:`~.methods.MBPGSchedule`), checked: eta_1 = c alpha_0^2 <= 1."""
     k = check_in_range("k", k, low=0.0, low_open=True)
     m = check_in_range("m", m, low=0.0, low_open=True)
     c = check_in_range("c", c, low=0.0)
     if c * (k / m ** (1.0 / 3.0)) ** 2 > 1.0:
         raise ValueError(f"{method}: eta_1 = c alpha_0^2 = {c * (k / m ** (1 / 3)) ** 2:.4g} > 1; "
                          f"choose c <= m^(2/3)/k^2 = {m ** (2 / 3) / k ** 2:.4g}")
-    alpha = lambda t: k / (m + t) ** (1.0 / 3.0)                         # noqa: E731
-    return alpha, lambda t: c * alpha(t - 1) ** 2
+    return MBPGSchedule(k, m, c)
 
 
 def ha_mbpg(problem: Any, *, theta0: Any, T: int, H: int, k: float, m: float, c: float,
@@ -246,7 +235,8 @@ def ha_mbpg(problem: Any, *, theta0: Any, T: int, H: int, k: float, m: float, c:
         d_t = eta_t g^(theta_t) + (1 - eta_t)(d_{t-1} + mean_i B(tau^_i, theta^_t) Delta_t),
         theta_{t+1} = theta_t + alpha_t d_t,   alpha_t = k/(m+t)^{1/3}, eta_t = c alpha_{t-1}^2.
 
-    M trajectories at theta_0, then M at theta_t and M (independent) at theta^_t per iteration.
+    M trajectories at theta_0, then M at theta_t and M (independent) at theta^_t per iteration:
+    ``run(problem, "harpg", schedule=MBPGSchedule(k, m, c))``, after checking eta_1 <= 1.
     Module docstring "HA-MBPG provenance" lists where the authors' code departs.
 
     Examples
@@ -258,9 +248,9 @@ def ha_mbpg(problem: Any, *, theta0: Any, T: int, H: int, k: float, m: float, c:
     >>> tr.trajectories_total                      # 2 at t = 0, then 2 + 2 per iteration
     118
     """
-    alpha, eta = _mbpg_schedule("ha_mbpg", k, m, c)
-    return _loop(problem, "ha_mbpg", **_common(locals()), M=M, big_batch=M,
-                 alpha=alpha, eta=eta, restart=lambda t, r: t == 0, correction="hvp_momentum")
+    schedule = _mbpg_schedule("ha_mbpg", k, m, c)
+    return run(problem, "harpg", theta0=theta0, T=T, H=H, schedule=schedule, rng=rng, M=M,
+               replicates=replicates, checkpoints=checkpoints)
 
 
 def page_pg(problem: Any, *, theta0: Any, T: int, H: int, alpha: float, p: float,

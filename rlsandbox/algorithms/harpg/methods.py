@@ -59,7 +59,7 @@ from rlsandbox._validate import (check_bool, check_choice, check_float_array, ch
                                  check_int, check_rng, readonly)
 from rlsandbox.algorithms.harpg import estimators as est
 
-__all__ = ["Schedule", "code_schedule", "theory_schedule", "Trace", "run", "METHODS",
+__all__ = ["Schedule", "MBPGSchedule", "code_schedule", "theory_schedule", "Trace", "run", "METHODS",
            "vanilla_pg", "n_mpg", "n_pg_igt", "harpg", "n_harpg", "trajectories_before",
            "log_checkpoints"]
 
@@ -102,6 +102,31 @@ class Schedule:
     def eta(self, t: int | np.ndarray) -> float | np.ndarray:
         return self.eta0 * (2.0 / (np.asarray(t, dtype=np.float64) + 2.0)) ** self.eta_power \
             if np.ndim(t) else self.eta0 * (2.0 / (t + 2.0)) ** self.eta_power
+
+
+@dataclass(frozen=True)
+class MBPGSchedule:
+    """alpha_t = k/(m+t)^{1/3},  eta_t = c alpha_{t-1}^2 for t >= 1 (eta_0 = 1, unused: d_0 is
+    a plain gradient estimate): the schedule of Huang et al. 2020 as card §3.4 states it for
+    IS-MBPG, also used by HA-MBPG (:mod:`rlsandbox.algorithms.harpg.baselines`, which checks
+    eta_1 <= 1 for its methods).
+
+    Examples
+    --------
+    >>> s = MBPGSchedule(k=0.5, m=8.0, c=1.0)
+    >>> s.alpha(0), s.eta(1)
+    (0.25, 0.0625)
+    """
+
+    k: float
+    m: float
+    c: float
+
+    def alpha(self, t: int) -> float:
+        return self.k / (self.m + t) ** (1.0 / 3.0)
+
+    def eta(self, t: int) -> float:
+        return 1.0 if t == 0 else self.c * self.alpha(t - 1) ** 2
 
 
 #: (alpha_power, eta_power) of the authors' code per method (card §3.5, "code" columns).
@@ -249,7 +274,7 @@ def run(problem: Any, method: str, *, theta0: Any, T: int, H: int, schedule: Sch
     H : int >= 1
         Trajectory length (the card's rule: H >= (1-gamma)^{-1} log(T+1); see
         :func:`rlsandbox.algorithms.harpg.theory.horizon`).
-    schedule : Schedule
+    schedule : Schedule (or MBPGSchedule, the schedule of HA-MBPG)
     rng : numpy.random.Generator or int seed (keyword-only)
         Per iteration t the draws are, in order: (harpg/n_harpg, t >= 1, hvp "interpolated":
         q (R,) uniforms); the trajectories for g at theta_t (theta~_t for n_pg_igt); then
@@ -292,7 +317,7 @@ def run(problem: Any, method: str, *, theta0: Any, T: int, H: int, schedule: Sch
     T = check_int("T", T, low=1)
     H = check_int("H", H, low=1)
     M = check_int("M", M, low=1)
-    if not isinstance(schedule, Schedule):
+    if not isinstance(schedule, (Schedule, MBPGSchedule)):
         raise TypeError(f"schedule must be a Schedule, got {type(schedule).__name__}; use "
                         f"code_schedule(...) or theory_schedule(...)")
     rng = check_rng("rng", rng)
