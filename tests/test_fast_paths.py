@@ -97,7 +97,9 @@ def reference_max(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return Q.max(axis=1), Q.argmax(axis=1)
 
 
-SIZES = [(1, 1), (3, 2), (17, 3), (40, 7), (130, 4)]
+# rows shorter and longer than ROW_STREAM; S = 67 and 130 leave remainders after the groups of
+# four states of _q_span_dense (whole span and chunks of CHUNK = 16)
+SIZES = [(1, 1), (3, 2), (17, 3), (40, 7), (67, 5), (130, 4)]
 
 
 # ------------------------------------------------------------------ Bellman kernels
@@ -124,6 +126,35 @@ def test_dense_and_csr_operators_match_reference_order_bitwise(S, A, seed):
     # and the reference order itself is a correct sum: einsum within the summation bound
     tol = FP(S) * (np.abs(R).max() + g * np.abs(V).max())
     np.testing.assert_allclose(Q_ref, R + g * np.einsum("sat,t->sa", P, V), rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("S, A, H", [(3, 2, 2), (67, 5, 3), (130, 4, 2)])
+def test_finite_horizon_kernels_match_reference_order_bitwise(S, A, H):
+    """Backward induction and finite-horizon evaluation, serial and ``*_par``: each step's Q is
+    the reference order with gamma = 1 on P[h] and V[h+1]."""
+    rng = np.random.default_rng(S + A + H)
+    parts = [random_model(S, A, int(seed)) for seed in rng.integers(0, 2**31, H)]
+    Pf, Rf = np.stack([p for p, _ in parts]), np.stack([r for _, r in parts])
+    pi = rng.dirichlet(np.ones(A), size=(H, S))
+    for fn in (KF._backward_induction, KF._backward_induction_par):
+        V, Q, pol = np.empty((H + 1, S)), np.empty((H, S, A)), np.empty((H, S), dtype=np.int64)
+        fn(Pf, Rf, V, Q, pol)
+        assert not V[H].any()
+        for h in range(H):
+            Q_ref = reference_q(Pf[h], Rf[h], V[h + 1], 1.0)
+            V_ref, pi_ref = reference_max(Q_ref)
+            np.testing.assert_array_equal(Q[h], Q_ref, err_msg=fn.__name__)
+            np.testing.assert_array_equal(V[h], V_ref, err_msg=fn.__name__)
+            np.testing.assert_array_equal(pol[h], pi_ref, err_msg=fn.__name__)
+    V, Q = np.empty((H + 1, S)), np.empty((H, S, A))
+    KF._evaluate_finite(Pf, Rf, pi, V, Q)
+    for h in range(H):
+        Q_ref = reference_q(Pf[h], Rf[h], V[h + 1], 1.0)
+        np.testing.assert_array_equal(Q[h], Q_ref)
+        V_ref = np.zeros(S)
+        for a in range(A):                      # the kernel's order: sum over a from 0.0
+            V_ref = V_ref + pi[h, :, a] * Q_ref[:, a]
+        np.testing.assert_array_equal(V[h], V_ref)
 
 
 @given(tabular_mdps(S=(1, 6), A=(1, 4), gamma=(0.0, 0.99)), st.data())

@@ -2,9 +2,10 @@
 
 No validation: callers pass C-contiguous float64 arrays of consistent shapes and
 caller-allocated outputs. Steps run backwards from ``h = H-1`` to ``0`` with ``V[H] = 0``
-written by the kernel. Each row of Q is :func:`rlsandbox.kernels.bellman._q_row_dense` with
-gamma = 1 (the same summation order as the discounted kernels). Greedy ties go to the lowest action index (strict ``>`` when scanning
-actions in order), as in :mod:`rlsandbox.kernels.bellman`. The ``*_par`` twins split each
+written by the kernel. Each step's rows of Q are
+:func:`rlsandbox.kernels.bellman._q_span_dense` with gamma = 1 (the summation order of the
+discounted kernels, four states' rows at a time). Greedy ties go to the lowest action index
+(strict ``>`` when scanning actions in order), as in :mod:`rlsandbox.kernels.bellman`. The ``*_par`` twins split each
 step's states over threads; every state writes only its own slots, so their results are
 bitwise those of the serial kernels whatever the thread count.
 """
@@ -14,23 +15,17 @@ import numpy as np
 from numba import prange
 
 from rlsandbox.kernels import kernel
-from rlsandbox.kernels.bellman import CHUNK, _q_row_dense
+from rlsandbox.kernels.bellman import CHUNK, _argmax_row, _q_span_dense
 
 
 @kernel(inline="always")
-def _backup_state(P, R, h, s, out_V, out_Q, out_pi):
-    """Row out_Q[h, s] and its max / lowest argmax into out_V[h, s], out_pi[h, s]."""
-    A = R.shape[2]
-    _q_row_dense(P[h], R[h], out_V[h + 1], 1.0, s, out_Q[h, s])
-    best = -np.inf
-    arg = 0
-    for a in range(A):
-        q = out_Q[h, s, a]
-        if q > best:
-            best = q
-            arg = a
-    out_V[h, s] = best
-    out_pi[h, s] = arg
+def _backup_span(P, R, h, lo, hi, out_V, out_Q, out_pi):
+    """Rows out_Q[h, lo:hi] and their max / lowest argmax into out_V[h], out_pi[h]."""
+    _q_span_dense(P[h], R[h], out_V[h + 1], 1.0, lo, hi, out_Q[h], 0)
+    for s in range(lo, hi):
+        best, arg = _argmax_row(out_Q[h, s])
+        out_V[h, s] = best
+        out_pi[h, s] = arg
 
 
 @kernel
@@ -45,8 +40,7 @@ def _backward_induction(P, R, out_V, out_Q, out_pi):
     for s in range(S_next):
         out_V[H, s] = 0.0
     for h in range(H - 1, -1, -1):
-        for s in range(S):
-            _backup_state(P, R, h, s, out_V, out_Q, out_pi)
+        _backup_span(P, R, h, 0, S, out_V, out_Q, out_pi)
 
 
 @kernel(parallel=True)
@@ -58,8 +52,7 @@ def _backward_induction_par(P, R, out_V, out_Q, out_pi):
     n_chunks = (S + CHUNK - 1) // CHUNK
     for h in range(H - 1, -1, -1):
         for c in prange(n_chunks):
-            for s in range(c * CHUNK, min(S, (c + 1) * CHUNK)):
-                _backup_state(P, R, h, s, out_V, out_Q, out_pi)
+            _backup_span(P, R, h, c * CHUNK, min(S, (c + 1) * CHUNK), out_V, out_Q, out_pi)
 
 
 @kernel
@@ -74,8 +67,8 @@ def _evaluate_finite(P, R, pi, out_V, out_Q):
     for s in range(S_next):
         out_V[H, s] = 0.0
     for h in range(H - 1, -1, -1):
+        _q_span_dense(P[h], R[h], out_V[h + 1], 1.0, 0, S, out_Q[h], 0)
         for s in range(S):
-            _q_row_dense(P[h], R[h], out_V[h + 1], 1.0, s, out_Q[h, s])
             v = 0.0
             for a in range(A):
                 v += pi[h, s, a] * out_Q[h, s, a]
