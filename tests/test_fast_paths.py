@@ -157,6 +157,37 @@ def test_finite_horizon_kernels_match_reference_order_bitwise(S, A, H):
         np.testing.assert_array_equal(V[h], V_ref)
 
 
+def test_csr_rows_of_every_short_length_match_reference_order_bitwise():
+    """The CSR max kernels sum rows of 1 to 4 stored entries without a loop: rows of every
+    length 1..7 (and with exact zeros stored), serial, ``*_par`` and the VI / RVI kernels."""
+    rng = np.random.default_rng(11)
+    S, A = 90, 5
+    P = np.zeros((S, A, S))
+    for s in range(S):
+        for a in range(A):
+            n = 1 + (s * A + a) % 7                          # every length 1..7
+            cols = rng.choice(S, size=n, replace=False)
+            P[s, a, cols] = rng.random(n) + 0.1
+    P /= P.sum(axis=2, keepdims=True)
+    R = rng.uniform(-1, 1, (S, A))
+    V = rng.uniform(-20, 20, S)
+    data, idx, ptr = csr_parts(P)
+    assert set(np.diff(ptr)) == set(range(1, 8))
+    TV_ref, pi_ref = reference_max(reference_q(P, R, V, 0.9))
+    for fn in (K._bellman_max_csr, K._bellman_max_csr_par):
+        TV, pi = np.empty(S), np.empty(S, dtype=np.int64)
+        fn(data, idx, ptr, R, V, 0.9, TV, pi)
+        np.testing.assert_array_equal(TV, TV_ref, err_msg=fn.__name__)
+        np.testing.assert_array_equal(pi, pi_ref, err_msg=fn.__name__)
+    # whole solvers: the CSR VI / RVI kernels against the dense ones (same reference order)
+    Vd, pid = np.zeros(S), np.empty(S, dtype=np.int64)
+    Vc, pic = np.zeros(S), np.empty(S, dtype=np.int64)
+    it_d, diff_d, _ = K._vi_dense_ae(P, R, 0.9, 1e-9, 10_000, 1e-9, Vd, pid)   # + rows computed
+    assert (it_d, diff_d) == K._value_iteration_csr(data, idx, ptr, R, 0.9, 1e-9, 10_000, Vc, pic)
+    np.testing.assert_array_equal(Vd, Vc)
+    np.testing.assert_array_equal(pid, pic)
+
+
 @given(tabular_mdps(S=(1, 6), A=(1, 4), gamma=(0.0, 0.99)), st.data())
 @settings(max_examples=50, deadline=None)
 def test_row_kernels_match_py_func_and_reference(mdp, data):
