@@ -250,6 +250,14 @@ def test_batch_solvers_do_not_depend_on_thread_count():
     for a, b in zip(*outs):
         for f in ("V", "policy", "iterations", "converged", "error_bound"):
             np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+    # the serial and parallel batch-PI kernels (dispatched on the batch's work)
+    res = []
+    for fn in (K._policy_iteration_batch, K._policy_iteration_batch_par):
+        V, pi, it = np.zeros((N, S)), np.zeros((N, S), dtype=np.int64), np.zeros(N, dtype=np.int64)
+        fn(P, R, np.full(N, 0.9), 10_000, TIE_RTOL, V, pi, it)
+        res.append((V, pi, it))
+    for a, b in zip(*res):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_stream_sum_matches_numpy():

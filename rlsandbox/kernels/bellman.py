@@ -775,12 +775,23 @@ def _greedy_on_max_reward(P, R, gamma, scratch_V, scratch_q, out_pi):
 
 
 @kernel(parallel=True)
-def _policy_iteration_batch(P, R, gamma, max_iter, tie_rtol, out_V, out_pi, out_iter):
+def _policy_iteration_batch_par(P, R, gamma, max_iter, tie_rtol, out_V, out_pi, out_iter):
     """Howard PI on N independent MDPs P (N, S, A, S) from the greedy policy w.r.t. max_a R
     (:func:`_greedy_on_max_reward`); each n writes only its own slots."""
     N, S, A, _ = P.shape
     for n in prange(N):
         _greedy_on_max_reward(P[n], R[n], gamma[n], out_V[n], np.empty(A), out_pi[n])
+        out_iter[n] = _policy_iteration_one(P[n], R[n], gamma[n], max_iter, tie_rtol,
+                                            out_V[n], out_pi[n])
+
+
+@kernel
+def _policy_iteration_batch(P, R, gamma, max_iter, tie_rtol, out_V, out_pi, out_iter):
+    """Serial twin of ``_policy_iteration_batch_par`` (bitwise the same results)."""
+    N, S, A, _ = P.shape
+    scratch = np.empty(A)
+    for n in range(N):
+        _greedy_on_max_reward(P[n], R[n], gamma[n], out_V[n], scratch, out_pi[n])
         out_iter[n] = _policy_iteration_one(P[n], R[n], gamma[n], max_iter, tie_rtol,
                                             out_V[n], out_pi[n])
 
