@@ -11,7 +11,6 @@ bitwise those of the serial kernels whatever the thread count.
 """
 from __future__ import annotations
 
-import numpy as np
 from numba import prange
 
 from rlsandbox.kernels import kernel
