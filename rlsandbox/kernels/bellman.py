@@ -15,8 +15,8 @@ kernels give bitwise-equal results on the same model. The fast paths keep this o
 * whole sweeps compute the rows of four states together (:func:`_q_span_dense`,
   :func:`_q_rows4_dense`): four running sums, each over its own block ``P[s]`` read front to
   back, so the loop has four independent dependency chains and four sequential memory
-  streams (bound by memory, not by the latency of one chain; 22 -> 33 GB/s at S = 2000 and
-  9 -> 24 GB/s serial at S = 200, A = 10, P out of cache);
+  streams (bound by memory, not by the latency of one chain; P out of cache, A = 10, sweeps
+  back to back: 22 -> 33 GB/s on two threads at S = 2000, 9 -> 24 GB/s serial at S = 200);
 * the dense row kernel :func:`_q_row_dense` (one state alone) streams a long row block
   ``P[s]`` once, advancing all ``A`` running sums by 4 terms per step (``A`` independent
   chains) instead of one action at a time; short rows keep the one-action-at-a-time loop,
