@@ -16,7 +16,8 @@ from hypothesis import given, settings, strategies as st
 import rlsandbox as rls
 from rlsandbox.dp.finite_horizon import (FiniteHorizonSolution, backward_induction,
                                          evaluate_finite)
-from rlsandbox.kernels.finite import _backward_induction, _evaluate_finite
+from rlsandbox.dp import TIE_RTOL
+from rlsandbox.kernels.finite import _backward_induction, _evaluate_finite, _optimal_mask
 
 EPS = np.finfo(np.float64).eps
 
@@ -142,6 +143,24 @@ def test_kernels_match_py_func_and_numpy(S, A, H):
         evals.append(V)
     np.testing.assert_array_equal(evals[0], evals[1])
     np.testing.assert_allclose(evals[0], _numpy_evaluate(fh.P, fh.R, pi), rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_optimal_mask_kernel_is_the_numpy_expression(ties):
+    """The compiled mask is bitwise NumPy's ``Q >= Q.max(axis=2) - tie_tol`` with
+    ``tie_tol = TIE_RTOL (1 + max|R| + max|Q|)``, exact ties included."""
+    rng = np.random.default_rng(5)
+    fh = _random_fh(rng, 6, 4, 5, integer_rewards=ties, ties=ties)
+    H, S, A = fh.H, fh.S, fh.A
+    V, Q, pi = np.empty((H + 1, S)), np.empty((H, S, A)), np.empty((H, S), dtype=np.int64)
+    _backward_induction(fh.P, fh.R, V, Q, pi)
+    mask = np.empty((H, S, A), dtype=np.bool_)
+    tie_tol = _optimal_mask(Q, fh.R, V, TIE_RTOL, mask)
+    want_tol = TIE_RTOL * (1.0 + float(np.abs(fh.R).max()) + float(np.abs(Q).max()))
+    assert tie_tol == want_tol
+    np.testing.assert_array_equal(mask, Q >= Q.max(axis=2, keepdims=True) - want_tol)
+    if ties:
+        assert (mask.sum(axis=2) > 1).any()       # the tied actions are all in the mask
 
 
 # --------------------------------------------------------------- the unrolled model

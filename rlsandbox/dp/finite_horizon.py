@@ -31,7 +31,7 @@ import numpy as np
 from rlsandbox._validate import as_stochastic, readonly
 from rlsandbox.dp.discounted import PARALLEL_WORK, TIE_RTOL
 from rlsandbox.kernels.finite import (_backward_induction, _backward_induction_par,
-                                      _evaluate_finite)
+                                      _evaluate_finite, _optimal_mask)
 from rlsandbox.mdp import FiniteHorizonMDP
 
 __all__ = ["FiniteHorizonSolution", "backward_induction", "evaluate_finite", "TIE_RTOL"]
@@ -119,8 +119,8 @@ def backward_induction(fh: FiniteHorizonMDP) -> FiniteHorizonSolution:
     # results either way
     parallel = S * A * S >= PARALLEL_WORK and numba.get_num_threads() > 1
     (_backward_induction_par if parallel else _backward_induction)(fh.P, fh.R, V, Q, policy)
-    tie_tol = TIE_RTOL * (1.0 + float(np.abs(fh.R).max()) + float(np.abs(Q).max()))
-    optimal = Q >= Q.max(axis=2, keepdims=True) - tie_tol
+    optimal = np.empty((H, S, A), dtype=np.bool_)
+    tie_tol = _optimal_mask(Q, fh.R, V, TIE_RTOL, optimal)
     value = float(fh.rho @ V[0])
     return FiniteHorizonSolution(readonly(V), readonly(Q), readonly(policy), readonly(optimal),
                                  tie_tol, value)

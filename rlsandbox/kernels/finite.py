@@ -72,3 +72,30 @@ def _evaluate_finite(P, R, pi, out_V, out_Q):
             for a in range(A):
                 v += pi[h, s, a] * out_Q[h, s, a]
             out_V[h, s] = v
+
+
+@kernel
+def _optimal_mask(Q, R, V, tie_rtol, out_mask):
+    """Mask of the actions within ``tie_tol`` of the best; returns ``tie_tol``.
+
+    tie_tol = tie_rtol (1 + max|R| + max|Q|);
+    out_mask[h, s, a] = Q[h, s, a] >= V[h, s] - tie_tol,
+    with V[h, s] = max_a Q[h, s, a] as written by :func:`_backward_induction`. One pass for the
+    maxima and one for the mask (NumPy's abs / max / max(axis=2) / compare make four passes and
+    three temporaries). Shapes: Q (H, S, A), R (H, S, A), V (H+1, S), out_mask (H, S, A) bool.
+    """
+    H, S, A = Q.shape
+    r_max = 0.0
+    q_max = 0.0
+    for h in range(H):
+        for s in range(S):
+            for a in range(A):
+                r_max = max(r_max, abs(R[h, s, a]))
+                q_max = max(q_max, abs(Q[h, s, a]))
+    tie_tol = tie_rtol * (1.0 + r_max + q_max)
+    for h in range(H):
+        for s in range(S):
+            lim = V[h, s] - tie_tol
+            for a in range(A):
+                out_mask[h, s, a] = Q[h, s, a] >= lim
+    return tie_tol
