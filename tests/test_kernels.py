@@ -256,7 +256,7 @@ def test_policy_iteration_batch_matches_per_model_pi(models):
         sol = rls.dp.policy_iteration(mdp)
         one_V, one_pi = np.empty(S), np.zeros(S, dtype=np.int64)
         # the batch starts each model from the greedy policy of max_a R, as dp.policy_iteration
-        _greedy_on_max_reward(P[n], R[n], g[n], np.empty(S), np.empty(R.shape[2]), one_pi)
+        _greedy_on_max_reward(P[n], R[n], g[n], np.empty(S), np.empty(R.shape[1:]), one_pi)
         # ...that is, a maximiser of R + gamma P max_a R, up to the summation order (FP)
         Q0 = R[n] + g[n] * P[n] @ R[n].max(axis=1)
         slack = FP(S) * 2 * np.abs(R[n]).max()          # |Q0| <= (1 + gamma) max|R|

@@ -17,18 +17,14 @@ kernels give bitwise-equal results on the same model. The fast paths keep this o
   back, so the loop has four independent dependency chains and four sequential memory
   streams (bound by memory, not by the latency of one chain; P out of cache, A = 10, sweeps
   back to back: 22 -> 33 GB/s on two threads at S = 2000, 9 -> 24 GB/s serial at S = 200);
-* the dense row kernel :func:`_q_row_dense` (one state alone) streams a long row block
-  ``P[s]`` once, advancing all ``A`` running sums by 4 terms per step (``A`` independent
-  chains) instead of one action at a time; short rows keep the one-action-at-a-time loop,
-  which is faster in cache;
 * row helpers are inlined into their callers (``inline="always"``), so the loops over states
   pay no call overhead;
 * dense value iteration skips actions whose Q is provably below the current best
   (:func:`_vi_dense_ae`, action elimination with rigorous round-off margins; relative value
   iteration does the same in :mod:`rlsandbox.kernels.average`): it reads a fraction of P per
-  sweep, computes the surviving rows of a few states together (:func:`_q_pairs_dense`, the
-  streaming order of :func:`_q_row_dense`) and returns bitwise the iterates of the full
-  sweeps;
+  sweep, computes the surviving rows of a few states together (:func:`_q_pairs_dense`: long
+  rows streamed together, 4 terms of each running sum per step) and returns bitwise the
+  iterates of the full sweeps;
 * ``*_par`` twins split the *states* over threads (``prange`` over chunks of states); each
   state writes only its own slots and no float is accumulated across threads, so results
   are bitwise independent of the thread count (STYLE.md §4);
@@ -57,8 +53,9 @@ from rlsandbox.kernels import kernel
 
 #: States per parallel work item in the ``*_par`` kernels (static split over threads).
 CHUNK = 16
-#: Row length from which a dense row is streamed once with A running sums (memory-bound
-#: regime); shorter rows are summed one action at a time. Same order, same results.
+#: Row length from which dense rows are summed several at a time (memory-bound regime: the
+#: four-state groups of ``_q_span_dense``, the streamed batches of ``_q_pairs_dense``);
+#: shorter rows are summed one action at a time, which is faster in cache. Same results.
 ROW_STREAM = 64
 
 
@@ -70,41 +67,18 @@ ROW_STREAM = 64
 # speed of a CSR row loop; unsigned indices skip it (every index here is >= 0).
 @kernel(inline="always")
 def _q_row_dense(P, R, V, gamma, s, out_row):
-    """out_row[a] = R[s, a] + gamma sum_s' P[s, a, s'] V[s'] for all a (reference order)."""
+    """out_row[a] = R[s, a] + gamma sum_s' P[s, a, s'] V[s'] for all a (reference order).
+
+    One state alone, one action at a time: whole sweeps go through :func:`_q_span_dense`,
+    which leaves this kernel at most three states per span.
+    """
     A = P.shape[1]
     S_next = P.shape[2]
-    if S_next < ROW_STREAM:
-        for a in range(A):
-            q = 0.0
-            for t in range(S_next):
-                q += P[s, a, t] * V[t]
-            out_row[a] = R[s, a] + gamma * q
-        return
-    # stream the block P[s] (A rows) once: per step, 4 terms of each row's running sum,
-    # added one after the other (the reference order), the sum kept in a register meanwhile
     for a in range(A):
-        out_row[a] = 0.0
-    t = 0
-    while t + 4 <= S_next:
-        v0 = V[t]
-        v1 = V[t + 1]
-        v2 = V[t + 2]
-        v3 = V[t + 3]
-        for a in range(A):
-            q = out_row[a]
-            q += P[s, a, t] * v0
-            q += P[s, a, t + 1] * v1
-            q += P[s, a, t + 2] * v2
-            q += P[s, a, t + 3] * v3
-            out_row[a] = q
-        t += 4
-    while t < S_next:
-        v = V[t]
-        for a in range(A):
-            out_row[a] += P[s, a, t] * v
-        t += 1
-    for a in range(A):
-        out_row[a] = R[s, a] + gamma * out_row[a]
+        q = 0.0
+        for t in range(S_next):
+            q += P[s, a, t] * V[t]
+        out_row[a] = R[s, a] + gamma * q
 
 
 @kernel(inline="always")
@@ -113,9 +87,9 @@ def _q_rows4_dense(P, R, V, gamma, s0, s1, s2, s3, out_Q, off):
 
     Four running sums, one per state, advance together over s': four independent
     dependency chains, each reading its own block ``P[s_i]`` front to back (four sequential
-    memory streams, which the hardware prefetchers follow; the A rows of one state block
-    streamed together, as in :func:`_q_row_dense`, are A short streams when the rows are
-    short, and run at a third of the memory bandwidth once P is out of cache).
+    memory streams, which the hardware prefetchers follow; streaming the A rows of one state
+    block together instead makes A short streams when the rows are short, which ran at a
+    third of the memory bandwidth once P is out of cache).
     """
     A = P.shape[1]
     S_next = P.shape[2]
@@ -414,9 +388,7 @@ def _q_pairs_dense(P, R, V, gamma, ss, aa, lo, hi, out):
     """out[i] = R[ss[i], aa[i]] + gamma sum_s' P[ss[i], aa[i], s'] V[s'] for lo <= i < hi.
 
     Any set of (state, action) rows in the reference order of each: long rows streamed
-    together as in :func:`_q_row_dense` (one running sum per row, 4 terms each per step),
-    short rows one at a time. (The loop of :func:`_q_row_dense` over an index list; that
-    kernel keeps its own copy so the full-row callers need no index arrays.)
+    together (one running sum per row, 4 terms each per step), short rows one at a time.
     """
     S_next = P.shape[2]
     if S_next < ROW_STREAM or hi - lo == 1:
@@ -736,9 +708,9 @@ def _policy_iteration_one(P, R, gamma, max_iter, tie_rtol, out_V, out_pi):
             V[s] = R[s, a]
         _lu_factor(M, piv)
         _lu_solve(M, piv, V)
+        _q_span_dense(P, R, V, gamma, 0, S, Q, 0)
         qmax = 0.0
         for s in range(S):
-            _q_row_dense(P, R, V, gamma, s, Q[s])
             for a in range(A):
                 q = abs(Q[s, a])
                 if q > qmax:
@@ -758,19 +730,20 @@ def _policy_iteration_one(P, R, gamma, max_iter, tie_rtol, out_V, out_pi):
 
 
 @kernel(inline="always")
-def _greedy_on_max_reward(P, R, gamma, scratch_V, scratch_q, out_pi):
+def _greedy_on_max_reward(P, R, gamma, scratch_V, scratch_Q, out_pi):
     """out_pi = greedy policy w.r.t. V0(s) = max_a R[s, a] (lowest index on ties).
 
     The initial policy of Howard PI here and in ``dp.policy_iteration``; it is the default
     start of QuantEcon's ``DiscreteDP.policy_iteration`` as well [quantecon2024].
+    Scratch: scratch_V (S,), scratch_Q (S, A).
     """
     S, A, _ = P.shape
     for s in range(S):
         best, _ = _argmax_row(R[s])
         scratch_V[s] = best
+    _q_span_dense(P, R, scratch_V, gamma, 0, S, scratch_Q, 0)
     for s in range(S):
-        _q_row_dense(P, R, scratch_V, gamma, s, scratch_q)
-        _, arg = _argmax_row(scratch_q)
+        _, arg = _argmax_row(scratch_Q[s])
         out_pi[s] = arg
 
 
@@ -780,7 +753,7 @@ def _policy_iteration_batch_par(P, R, gamma, max_iter, tie_rtol, out_V, out_pi, 
     (:func:`_greedy_on_max_reward`); each n writes only its own slots."""
     N, S, A, _ = P.shape
     for n in prange(N):
-        _greedy_on_max_reward(P[n], R[n], gamma[n], out_V[n], np.empty(A), out_pi[n])
+        _greedy_on_max_reward(P[n], R[n], gamma[n], out_V[n], np.empty((S, A)), out_pi[n])
         out_iter[n] = _policy_iteration_one(P[n], R[n], gamma[n], max_iter, tie_rtol,
                                             out_V[n], out_pi[n])
 
@@ -789,7 +762,7 @@ def _policy_iteration_batch_par(P, R, gamma, max_iter, tie_rtol, out_V, out_pi, 
 def _policy_iteration_batch(P, R, gamma, max_iter, tie_rtol, out_V, out_pi, out_iter):
     """Serial twin of ``_policy_iteration_batch_par`` (bitwise the same results)."""
     N, S, A, _ = P.shape
-    scratch = np.empty(A)
+    scratch = np.empty((S, A))
     for n in range(N):
         _greedy_on_max_reward(P[n], R[n], gamma[n], out_V[n], scratch, out_pi[n])
         out_iter[n] = _policy_iteration_one(P[n], R[n], gamma[n], max_iter, tie_rtol,

@@ -5,16 +5,16 @@ caller-allocated outputs. Steps run backwards from ``h = H-1`` to ``0`` with ``V
 written by the kernel. Each step's rows of Q are
 :func:`rlsandbox.kernels.bellman._q_span_dense` with gamma = 1 (the summation order of the
 discounted kernels, four states' rows at a time). Greedy ties go to the lowest action index
-(strict ``>`` when scanning actions in order), as in :mod:`rlsandbox.kernels.bellman`. The ``*_par`` twins split each
-step's states over threads; every state writes only its own slots, so their results are
-bitwise those of the serial kernels whatever the thread count.
+(strict ``>`` when scanning actions in order), as in :mod:`rlsandbox.kernels.bellman`. The
+``*_par`` twins split each step's states over threads; every state writes only its own slots,
+so their results are bitwise those of the serial kernels whatever the thread count.
 """
 from __future__ import annotations
 
 from numba import prange
 
 from rlsandbox.kernels import kernel
-from rlsandbox.kernels.bellman import CHUNK, _argmax_row, _q_span_dense
+from rlsandbox.kernels.bellman import CHUNK, _abs_max, _argmax_row, _q_span_dense
 
 
 @kernel(inline="always")
@@ -80,19 +80,12 @@ def _optimal_mask(Q, R, V, tie_rtol, out_mask):
 
     tie_tol = tie_rtol (1 + max|R| + max|Q|);
     out_mask[h, s, a] = Q[h, s, a] >= V[h, s] - tie_tol,
-    with V[h, s] = max_a Q[h, s, a] as written by :func:`_backward_induction`. One pass for the
-    maxima and one for the mask (NumPy's abs / max / max(axis=2) / compare make four passes and
-    three temporaries). Shapes: Q (H, S, A), R (H, S, A), V (H+1, S), out_mask (H, S, A) bool.
+    with V[h, s] = max_a Q[h, s, a] as written by :func:`_backward_induction`. No temporaries
+    (NumPy's abs / max / max(axis=2) / compare make three). Shapes: Q (H, S, A), R (H, S, A),
+    V (H+1, S), out_mask (H, S, A) bool.
     """
     H, S, A = Q.shape
-    r_max = 0.0
-    q_max = 0.0
-    for h in range(H):
-        for s in range(S):
-            for a in range(A):
-                r_max = max(r_max, abs(R[h, s, a]))
-                q_max = max(q_max, abs(Q[h, s, a]))
-    tie_tol = tie_rtol * (1.0 + r_max + q_max)
+    tie_tol = tie_rtol * (1.0 + _abs_max(R.reshape(H * S, A)) + _abs_max(Q.reshape(H * S, A)))
     for h in range(H):
         for s in range(S):
             lim = V[h, s] - tie_tol
