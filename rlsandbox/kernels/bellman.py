@@ -309,12 +309,9 @@ def _q_csr_par(data, indices, indptr, R, V, gamma, out_Q):
 # ------------------------------------------------------------------ value iteration
 @kernel(inline="always")
 def _sup_diff_copy(W, V):
-    """Returns max_s |W[s] - V[s]| and copies W into V (serial: a max is order-free anyway)."""
-    diff = 0.0
+    """Returns max_s |W[s] - V[s]| (:func:`_sup_diff`) and copies W into V."""
+    diff = _sup_diff(W, V)
     for s in range(V.shape[0]):
-        d = abs(W[s] - V[s])
-        if d > diff:
-            diff = d
         V[s] = W[s]
     return diff
 
