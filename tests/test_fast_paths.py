@@ -632,3 +632,16 @@ def test_bench_evaluation_workload_checks_its_answers():
     from rlsandbox import bench
     rows, skipped = bench.run(quick=True, only=["evaluation"])
     assert not skipped and [r.workload for r in rows] == ["4 evaluation"]
+
+
+def test_stream_bandwidth_times_blocks_of_calls(monkeypatch):
+    """Each timed run of ``stream_bandwidth`` is ``block`` back-to-back calls (after one
+    warm-up call), and rates are bytes over the time per call."""
+    from rlsandbox import bench
+    monkeypatch.setattr(bench, "PAUSE", 0.0)
+    calls = []
+    x = np.ones(1000)
+    out = bench.stream_bandwidth(x, 5, also={"probe": lambda: calls.append(1)}, block=3)
+    assert len(calls) == 1 + 5 * 3
+    assert out["best"] == max(out["numpy_sum"], out["numpy_dot"], out["numba_parallel_read"])
+    assert all(np.isfinite(v) and v > 0 for v in out.values())
