@@ -126,7 +126,7 @@ def main() -> None:
         _lu_numeric(mdp.P.data, mdp.P.indices, mdp.P.indptr, mdp.A, pi, gamma, lu.perm,
                     lu.pinv, lu.Lp, lu.Li, lu.Up, lu.Ui, lu.Lx, lu.Ux, lu.Ud, lu.w)
     out = np.empty(S)
-    t_num = statistics.median(_median_time(lambda: numeric(pi), args.repeats) for pi in pis)
+    t_num = statistics.median(_median_time(lambda pi=pi: numeric(pi), args.repeats) for pi in pis)
     numeric(pis[-1])
     t_tri = _median_time(lambda: _lu_solve_perm(mdp.R, pis[-1], lu.perm, lu.Lp, lu.Li, lu.Lx,
                                                 lu.Up, lu.Ui, lu.Ux, lu.Ud, out), args.repeats)
@@ -137,7 +137,7 @@ def main() -> None:
                           + (lu.Lp[i + 1] - lu.Lp[i]) for i in range(S)], dtype=float)
     flops = row_flops.sum()
     t_ours = _median_time(lambda: rls.solve(mdp, method="pi"), args.repeats)
-    t_qe_step = statistics.median(_median_time(lambda: spla.spsolve(M.tocsc(), b), 3)
+    t_qe_step = statistics.median(_median_time(lambda M=M, b=b: spla.spsolve(M.tocsc(), b), 3)
                                   for M, b in zip(mats[::4], rhs[::4]))
     print(f"{args.n}x{args.n} slippery grid, S={S}, gamma={gamma}: {steps} PI steps")
     print(f"rlsandbox PI (solve, method='pi'): {t_ours * 1e3:.1f} ms in all")
