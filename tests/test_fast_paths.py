@@ -581,6 +581,26 @@ def test_static_sparse_lu_matches_superlu_under_any_permutation(seed):
                                    atol=2 * lu_err(R, g, S))
 
 
+def test_static_lu_ordering_is_superlus_minimum_degree():
+    """_StaticLU takes SuperLU's MMD(A^T + A) ordering from an incomplete LU that drops every
+    off-diagonal entry (no numeric work); on the bench's grid family it is the ordering of the
+    complete factorisation, so the fill (and the run time it decides) is that ordering's."""
+    from rlsandbox.bench import slippery_grid
+    P, R, g, terminal = slippery_grid(12)
+    mdp = rls.TabularMDP(P, R, g, terminal=terminal)
+    lu = disc._StaticLU(mdp)
+    S, A = mdp.S, mdp.A
+    state = np.repeat(np.arange(S * A), np.diff(mdp.P.indptr)) // A
+    G = sp.csr_array((np.ones(mdp.P.nnz), (state, mdp.P.indices)), shape=(S, S))
+    G = (G + G.T + sp.identity(S, format="csr")).tocsr()
+    G.data[:] = 1.0
+    full = spla.splu((sp.identity(S, format="csc") * 10.0 - G).tocsc(),
+                     permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                     options={"SymmetricMode": True})
+    np.testing.assert_array_equal(lu.perm, np.argsort(full.perm_c))
+    assert sorted(lu.perm.tolist()) == list(range(S))
+
+
 @pytest.mark.parametrize("case", ["random", "gridworld"])
 def test_sparse_policy_iteration_matches_superlu_policy_iteration(case):
     if case == "random":

