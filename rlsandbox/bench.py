@@ -110,11 +110,13 @@ def _fmt_time(t: float) -> str:
     return f"{t * 1e6:.3g} us"
 
 
-def _timeit(fn: Callable[[], Any], repeats: int) -> float:
+def _timeit(fn: Callable[[], Any], repeats: int, pause: float | None = None) -> float:
+    """Median time of ``repeats`` runs of fn after a warm-up, each after ``pause`` seconds
+    idle (default ``PAUSE``)."""
     fn()                                                    # warm-up
     times = []
     for _ in range(repeats):
-        time.sleep(PAUSE)
+        time.sleep(PAUSE if pause is None else pause)
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
