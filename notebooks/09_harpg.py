@@ -331,10 +331,11 @@ assert exact <= c.sigma_g2 and exact > c.sigma_g2 * (1 - absorb.gamma)
 # engine (the normalised ascent lemma N8 plus the uniform relaxed WGD), with N10's bound on the
 # tracking error, every constant computed on the bump instance (A1-A3 hold exactly; $L_h$
 # rigorous; the sequence constants $C(p,q)$ certified), and stop before the
-# $\sqrt{arepsilon_{bias}}/(1-\gamma)$ floor. We compare it with the measured global gap
-# $J^* - \mathbb{E} J(	heta_T)$ ($J^* = 1$, a deterministic action at the bump's centre).
+# $\sqrt{\varepsilon_{bias}}/(1-\gamma)$ floor. We compare it with the measured global gap
+# $J^* - \mathbb{E} J(\theta_T)$ ($J^* = 1$, a deterministic action at the bump's centre).
 
 # %%
+from rlsandbox.algorithms.harpg.methods import theory_schedule
 from rlsandbox.algorithms.harpg.theory import constants, igt_engine_bound
 from rlsandbox.proofs_check.harpg import bump_hessian_lipschitz
 
@@ -345,7 +346,7 @@ tr = run(bump, "n_pg_igt", theta0=np.zeros(2), T=T, H=1, M=16, replicates=SEEDS,
 gap_T = bump.J_star - np.mean(bump.J(tr.theta_final))
 for label, alpha0, M in (("this run's schedule (alpha_0 = 0.5, M = 16)", 0.5, 16),
                          ("the theorem's schedule (6 M_g/(mu_F (t+2)), M = 1)",
-                          3 * bump.M_g / bump.mu_F, 1)):
+                          theory_schedule("n_pg_igt", M_g=bump.M_g, mu_F=bump.mu_F).alpha0, 1)):
     u = igt_engine_bound(cb, alpha0=alpha0, delta0=delta0, L_h=bump_hessian_lipschitz(bump),
                          T_max=2 ** 20, M=M)
     first_below = int(np.argmax(u[1:] < 1.0)) + 1 if (u[1:] < 1.0).any() else None
@@ -356,7 +357,7 @@ for label, alpha0, M in (("this run's schedule (alpha_0 = 0.5, M = 16)", 0.5, 16
 
 # %% [markdown]
 # The bound holds, and says nothing: any value above $r_{max} = 1$ bounds $J^* - J$ for every
-# policy. With the theorem's own schedule its $T^{-2/5}$ tail reaches 1 only near $T pprox
+# policy. With the theorem's own schedule its $T^{-2/5}$ tail reaches 1 only near $T \approx
 # 7\cdot 10^8$ iterations (the log-log slope of the bound over $[2^{17}, 2^{20}]$, extrapolated;
 # `rlsandbox verify harpg.thm.n_pg_igt_rate_pl` stores these numbers in its report). That is
 # why the sandbox checks the theorems through their *exponents* (the rate claims above) and

@@ -135,7 +135,15 @@ def test_mbpg_schedule_matches_the_card_formula():
     for t in range(1, 6):
         assert s.alpha(t) == pytest.approx(k / (m + t) ** (1 / 3), rel=1e-15)
         assert s.eta(t + 1) == pytest.approx(c * (k / (m + t) ** (1 / 3)) ** 2, rel=1e-15)
-    # is_mbpg and ha_mbpg refuse the same (k, m, c) with eta_1 > 1
+    # the schedule refuses eta_1 > 1 (and accepts the limit c = m^(2/3)/k^2 up to round-off);
+    # is_mbpg and ha_mbpg refuse the same (k, m, c), naming themselves
+    with pytest.raises(ValueError,
+                       match=r"^eta_1 = c alpha_0\^2 = 25 > 1; "
+                             r"choose c <= m\^\(2/3\)/k\^2 = 0.04$"):
+        MBPGSchedule(5.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"k == 0.0, must be in \(0, inf\)"):
+        MBPGSchedule(0.0, 1.0, 1.0)
+    assert MBPGSchedule(0.5, 8.0, 0.999 * 8.0 ** (2 / 3) / 0.25).eta(1) < 1.0
     for fn in (is_mbpg, ha_mbpg):
         with pytest.raises(ValueError, match=f"{fn.__name__}: eta_1"):
             fn(logistic_bump(), theta0=np.zeros(2), T=5, H=1, k=5.0, m=1.0, c=1.0, rng=0)
@@ -144,25 +152,28 @@ def test_mbpg_schedule_matches_the_card_formula():
 def test_ha_mbpg_hand_computed_steps():
     # two iterations by hand from the same draws: d_0 = g(tau_0, theta_0); theta_1 = theta_0 +
     # alpha_0 d_0; d_1 = eta_1 g(tau_1, theta_1) + (1 - eta_1)(d_0 + B(tau^, theta^) Delta_1)
-    # with alpha_t = k/(m+t)^{1/3}, eta_1 = c alpha_0^2 (card §3.4)
+    # with alpha_t = k/(m+t)^{1/3}, eta_1 = c alpha_0^2 (card §3.4); M = 2 trajectories per
+    # estimate (means) and one q per iteration shared by them (one q per trajectory, as in
+    # HAPG, would draw a different stream)
     p = harpg_two_state()
-    k, m, c, H = 0.7, 2.0, 0.9, 4
+    k, m, c, H, M = 0.7, 2.0, 0.9, 4, 2
     th0 = np.array([0.3, -0.2, 0.1, 0.4])
-    tr = ha_mbpg(p, theta0=th0, T=2, H=H, k=k, m=m, c=c, rng=3)
+    tr = ha_mbpg(p, theta0=th0, T=2, H=H, k=k, m=m, c=c, M=M, rng=3)
     rng = np.random.default_rng(3)
-    d0 = est.gpomdp(p.sample(th0[None], H=H, n=1, rng=rng)).reshape(-1)
+    d0 = est.gpomdp(p.sample(th0[None], H=H, n=M, rng=rng)).reshape(M, -1).mean(axis=0)
     a0, a1 = k / m ** (1 / 3), k / (m + 1) ** (1 / 3)
     th1 = th0 + a0 * d0
     q = rng.random(1)[0]
-    g1 = est.gpomdp(p.sample(th1[None], H=H, n=1, rng=rng)).reshape(-1)
-    ro = p.sample((q * th1 + (1 - q) * th0)[None], H=H, n=1, rng=rng)
-    v = est.hvp(ro, (th1 - th0)[None]).reshape(-1)
+    g1 = est.gpomdp(p.sample(th1[None], H=H, n=M, rng=rng)).reshape(M, -1).mean(axis=0)
+    ro = p.sample((q * th1 + (1 - q) * th0)[None], H=H, n=M, rng=rng)
+    v = est.hvp(ro, (th1 - th0)[None]).reshape(M, -1).mean(axis=0)
     e1 = c * a0 ** 2
     d1 = e1 * g1 + (1 - e1) * (d0 + v)
     # float64 round-off: a handful of operations on O(1) numbers, factor 16 eps
     tol = 16 * np.finfo(float).eps * max(1.0, np.abs(d1).max())
     np.testing.assert_allclose(tr.d[0, 1], d1, rtol=0, atol=tol)
     np.testing.assert_allclose(tr.theta_final[0], th1 + a1 * d1, rtol=0, atol=tol)
+    assert tr.method == "ha_mbpg"
 
 
 def test_ha_mbpg_runs_without_importance_weights():
@@ -172,5 +183,3 @@ def test_ha_mbpg_runs_without_importance_weights():
                  rng=0)
     assert tr.trajectories_total == 1 + 2 * 19
     assert np.isfinite(tr.theta_final).all()
-    with pytest.raises(ValueError, match="ha_mbpg: eta_1"):
-        ha_mbpg(logistic_bump(), theta0=np.zeros(2), T=5, H=1, k=5.0, m=1.0, c=1.0, rng=0)

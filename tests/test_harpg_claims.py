@@ -201,3 +201,32 @@ def test_smoothness_constant_property(mdp, H, seed):
     for Hs in (p.hess_J(theta), p.hess_J_H(theta, H)):
         v = np.linalg.norm(Hs, 2)
         assert v <= c.L_g + 64 * p.d * EPS * v
+
+
+@pytest.mark.parametrize("theorem_step", [True, False])
+def test_igt_engine_bound_is_the_recursion_of_its_docstring(theorem_step):
+    """igt_engine_bound (a compiled affine recursion started through b[0]) against the
+    recursion written out term by term in plain Python, on the doctest's constants; and the
+    step size check (1 - sqrt(2 mu) alpha_0/3 >= 0)."""
+    import math
+    from rlsandbox.algorithms.harpg.theory import c_certified, igt_engine_bound
+    c = constants(r_max=1.0, M_g=2 ** 0.5 / 0.5, M_h=2.0, gamma=0.5, H=3, mu_F=4 / 3)
+    alpha0 = 3 * c.M_g / c.mu_F if theorem_step else 0.5
+    L_h, delta0, M, eps_p, T = 2.0, 0.2, 4, 0.01, 60
+    u = igt_engine_bound(c, alpha0=alpha0, delta0=delta0, L_h=L_h, T_max=T, M=M,
+                         eps_prime=eps_p)
+    gH = c.gamma ** c.H
+    ref = [delta0]
+    for t in range(T):
+        a, e = 2 * alpha0 / (t + 2), (2 / (t + 2)) ** 0.8
+        E = (2 * math.sqrt(c_certified(1.6, 0.8)) * math.sqrt(c.sigma_g2 / M) * math.sqrt(e)
+             + c_certified(1.2, 0.8) * L_h * a ** 2 / e ** 2
+             + 2 * c.D_g * gH * c_certified(0.0, 0.8) / e
+             + c.D_h * gH * c_certified(1.0, 0.8) * a / e)
+        ref.append(max(1 - math.sqrt(2 * c.mu) * a / 3, 0.0) * ref[-1] + 8 * a / 3 * E
+                   + c.L_g * a ** 2 / 2 + a * eps_p / 3 + 4 * a / 3 * c.D_g * gH)
+    # the two differ only in the order of a few dozen roundings per step, on positive terms
+    np.testing.assert_allclose(u, ref, rtol=1e-12, atol=0)
+    with pytest.raises(ValueError, match="the engine needs alpha0 <="):
+        igt_engine_bound(c, alpha0=1.01 * 3 * c.M_g / c.mu_F, delta0=delta0, L_h=L_h,
+                         T_max=T)

@@ -133,12 +133,18 @@ BASELINE_SETUP = {
     "srvr_pg": ("srvr_pg", {"alpha": 0.25, "epoch": 10, "big_batch": 160}),
     "hapg": ("hapg", {"alpha": 0.25, "epoch": 10, "big_batch": 160}),
 }
+#: the "step schedule (measured)" column: this paper's methods (CODE_POWERS' shapes), then the
+#: baselines formatted from BASELINE_SETUP's numbers
 SCHEDULE_TEXT = {
     "vanilla_pg": "alpha_t = (2/(t+2))^(2/3)", "n_pg_igt": "2/(t+2), eta (2/(t+2))^(4/5)",
-    "n_harpg": "2/(t+2), eta 2/(t+2)", "storm_pg": "alpha 0.25, eta 0.1, d_0: 160",
-    "is_mbpg": "2/(8+t)^(1/3), eta c alpha^2", "ha_mbpg": "2/(8+t)^(1/3), eta c alpha^2",
-    "page_pg": "alpha 0.25, p 0.1, batch 160", "srvr_pg": "alpha 0.25, epoch 10, batch 160",
-    "hapg": "alpha 0.25, epoch 10, batch 160"}
+    "n_harpg": "2/(t+2), eta 2/(t+2)",
+    **{key: text.format(**BASELINE_SETUP[key][1]) for key, text in {
+        "storm_pg": "alpha {alpha:g}, eta {eta:g}, d_0: {big_batch}",
+        "is_mbpg": "{k:g}/({m:g}+t)^(1/3), eta c alpha^2",
+        "ha_mbpg": "{k:g}/({m:g}+t)^(1/3), eta c alpha^2",
+        "page_pg": "alpha {alpha:g}, p {p:g}, batch {big_batch}",
+        "srvr_pg": "alpha {alpha:g}, epoch {epoch}, batch {big_batch}",
+        "hapg": "alpha {alpha:g}, epoch {epoch}, batch {big_batch}"}.items()}}
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,9 @@ class Config:
         check_int("n_seeds", self.n_seeds, low=2)
         check_int("T_baselines", self.T_baselines, low=20)
         check_int("n_seeds_baselines", self.n_seeds_baselines, low=0)
+        if self.n_seeds_baselines == 1:
+            raise ValueError("n_seeds_baselines == 1: the slopes' bootstrap CIs need >= 2 seeds; "
+                             "pass 0 to skip the baselines or >= 2")
 
 
 DEFAULT = Config()

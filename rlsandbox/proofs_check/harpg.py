@@ -163,7 +163,8 @@ import numpy as np
 from scipy import stats
 
 from rlsandbox.algorithms.harpg import estimators as est
-from rlsandbox.algorithms.harpg.methods import Schedule, code_schedule, log_checkpoints, run
+from rlsandbox.algorithms.harpg.methods import (Schedule, code_schedule, log_checkpoints, run,
+                                                theory_schedule)
 from rlsandbox.algorithms.harpg.models import (LogisticBandit, LogisticStateMDP, LogLinearMDP,
                                                ScalarLQR)
 from rlsandbox.algorithms.harpg.theory import (c_certified, c_num, constants, momentum_ratio,
@@ -361,7 +362,8 @@ def _with_n11a(m: Measurement, case: RateCase) -> Measurement:
                            "n11a_measured_gap_in_class": gap_in_class}
     lo, hi = 2 ** 17, 2 ** 20
     for label, alpha0, M in (("run", case.schedule.alpha0, case.M),
-                             ("theorem", 3.0 * p.M_g / p.mu_F, 1)):
+                             ("theorem", theory_schedule("n_pg_igt", M_g=p.M_g,
+                                                         mu_F=p.mu_F).alpha0, 1)):
         u = igt_engine_bound(c, alpha0=alpha0, delta0=delta0, L_h=bump_hessian_lipschitz(p),
                              T_max=hi, M=M)
         slope = math.log(u[hi] / u[lo]) / math.log(hi / lo)

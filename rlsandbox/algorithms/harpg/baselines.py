@@ -78,6 +78,7 @@ True
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -215,14 +216,11 @@ def is_mbpg(problem: Any, *, theta0: Any, T: int, H: int, k: float, m: float, c:
 
 
 def _mbpg_schedule(method: str, k: float, m: float, c: float) -> MBPGSchedule:
-    """The MBPG schedule (:class:`~.methods.MBPGSchedule`), checked: eta_1 = c alpha_0^2 <= 1."""
-    k = check_in_range("k", k, low=0.0, low_open=True)
-    m = check_in_range("m", m, low=0.0, low_open=True)
-    c = check_in_range("c", c, low=0.0)
-    if c * (k / m ** (1.0 / 3.0)) ** 2 > 1.0:
-        raise ValueError(f"{method}: eta_1 = c alpha_0^2 = {c * (k / m ** (1 / 3)) ** 2:.4g} > 1; "
-                         f"choose c <= m^(2/3)/k^2 = {m ** (2 / 3) / k ** 2:.4g}")
-    return MBPGSchedule(k, m, c)
+    """``MBPGSchedule(k, m, c)`` (which checks its arguments), errors prefixed by the method."""
+    try:
+        return MBPGSchedule(k, m, c)
+    except ValueError as e:
+        raise ValueError(f"{method}: {e}") from None
 
 
 def ha_mbpg(problem: Any, *, theta0: Any, T: int, H: int, k: float, m: float, c: float,
@@ -249,8 +247,9 @@ def ha_mbpg(problem: Any, *, theta0: Any, T: int, H: int, k: float, m: float, c:
     118
     """
     schedule = _mbpg_schedule("ha_mbpg", k, m, c)
-    return run(problem, "harpg", theta0=theta0, T=T, H=H, schedule=schedule, rng=rng, M=M,
-               replicates=replicates, checkpoints=checkpoints)
+    tr = run(problem, "harpg", theta0=theta0, T=T, H=H, schedule=schedule, rng=rng, M=M,
+             replicates=replicates, checkpoints=checkpoints)
+    return dataclasses.replace(tr, method="ha_mbpg")
 
 
 def page_pg(problem: Any, *, theta0: Any, T: int, H: int, alpha: float, p: float,

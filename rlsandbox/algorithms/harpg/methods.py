@@ -108,8 +108,8 @@ class Schedule:
 class MBPGSchedule:
     """alpha_t = k/(m+t)^{1/3},  eta_t = c alpha_{t-1}^2 for t >= 1 (eta_0 = 1, unused: d_0 is
     a plain gradient estimate): the schedule of Huang et al. 2020 as card §3.4 states it for
-    IS-MBPG, also used by HA-MBPG (:mod:`rlsandbox.algorithms.harpg.baselines`, which checks
-    eta_1 <= 1 for its methods).
+    IS-MBPG, also used by HA-MBPG (:mod:`rlsandbox.algorithms.harpg.baselines`). k, m > 0,
+    c >= 0 and eta_1 = c alpha_0^2 <= 1 (a convex combination), checked at construction.
 
     Examples
     --------
@@ -121,6 +121,14 @@ class MBPGSchedule:
     k: float
     m: float
     c: float
+
+    def __post_init__(self) -> None:
+        k = check_in_range("k", self.k, low=0.0, low_open=True)
+        m = check_in_range("m", self.m, low=0.0, low_open=True)
+        c = check_in_range("c", self.c, low=0.0)
+        if c * (k / m ** (1.0 / 3.0)) ** 2 > 1.0:
+            raise ValueError(f"eta_1 = c alpha_0^2 = {c * (k / m ** (1 / 3)) ** 2:.4g} > 1; "
+                             f"choose c <= m^(2/3)/k^2 = {m ** (2 / 3) / k ** 2:.4g}")
 
     def alpha(self, t: int) -> float:
         return self.k / (self.m + t) ** (1.0 / 3.0)
@@ -318,8 +326,9 @@ def run(problem: Any, method: str, *, theta0: Any, T: int, H: int, schedule: Sch
     H = check_int("H", H, low=1)
     M = check_int("M", M, low=1)
     if not isinstance(schedule, (Schedule, MBPGSchedule)):
-        raise TypeError(f"schedule must be a Schedule, got {type(schedule).__name__}; use "
-                        f"code_schedule(...) or theory_schedule(...)")
+        raise TypeError(f"schedule must be a Schedule or an MBPGSchedule, got "
+                        f"{type(schedule).__name__}; use code_schedule(...), "
+                        f"theory_schedule(...) or MBPGSchedule(k, m, c)")
     rng = check_rng("rng", rng)
     lookahead = check_bool("lookahead", lookahead)
     oracle = check_bool("oracle", oracle)

@@ -264,7 +264,7 @@ def igt_engine_bound(c: Constants, *, alpha0: float, delta0: float, L_h: float, 
     M = check_int("M", M, low=1)
     t = np.arange(T_max, dtype=np.float64)
     alpha = 2.0 * alpha0 / (t + 2.0)
-    eta = (2.0 / (t + 2.0)) ** 0.8
+    eta = eta_sequence(0.8, T_max - 1)
     contraction = 1.0 - (c.mu_F / c.M_g) * alpha / 3.0
     if contraction.min() < -1e-12:
         raise ValueError(f"igt_engine_bound: alpha0 = {alpha0:.4g} makes 1 - sqrt(2mu) alpha_0/3 "
