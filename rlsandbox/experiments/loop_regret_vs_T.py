@@ -76,7 +76,8 @@ class Config:
     fopo : include FOPO on the one-hot RiverSwim features.
     rectangular : include model-based LOOP with planner (d-ii) (rectangular relaxation, exact
         QCQP inner step).
-    n_seeds_planners : seeds (the first ones) of FOPO and (d-ii), <= n_seeds.
+    n_seeds_planners : seeds (the first ones) of FOPO and (d-ii), 2 <= . <= n_seeds;
+        default (None) min(6, n_seeds).
     """
 
     n: int = 6
@@ -89,13 +90,15 @@ class Config:
     points_per_octave: int = 2
     fopo: bool = True
     rectangular: bool = True
-    n_seeds_planners: int = 6
+    n_seeds_planners: int | None = None
 
     def __post_init__(self) -> None:
         check_int("n", self.n, low=3)
         check_int("T", self.T, low=64)
         check_int("n_seeds", self.n_seeds, low=2)
         check_int("points_per_octave", self.points_per_octave, low=1)
+        if self.n_seeds_planners is None:
+            object.__setattr__(self, "n_seeds_planners", min(6, self.n_seeds))
         check_int("n_seeds_planners", self.n_seeds_planners, low=2, high=self.n_seeds)
         for name in ("c_betas", "ucrl2_scales"):
             vals = getattr(self, name)
@@ -168,7 +171,7 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
     --------
     >>> import numpy as np
     >>> cfg = Config(n=3, T=128, n_seeds=2, c_betas=(0.1,), ucrl2_scales=(1.0,), fopo=False,
-    ...              rectangular=False, n_seeds_planners=2)
+    ...              rectangular=False)
     >>> df = run(cfg, rng=np.random.default_rng(0))
     >>> sorted(df["method"].unique())
     ['LOOP-model finite class', 'LOOP-value c_beta=0.1', 'UCRL2', 'no optimism (CE)']
@@ -177,7 +180,8 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
                                            loop_value, optimal_gaps, regret, true_hypothesis,
                                            ucrl2)
     from rlsandbox.mdps.loop import riverswim_class, riverswim_model
-    from rlsandbox.proofs_check.loop import riverswim_onehot
+    from rlsandbox.algorithms.loop.linear import plan_accuracy
+    from rlsandbox.mdps.loop import riverswim_onehot
 
     if not isinstance(config, Config):
         raise TypeError(f"config must be a loop_regret_vs_T.Config, got {type(config).__name__}")
@@ -217,7 +221,8 @@ def run(config: Config, *, rng: np.random.Generator) -> pd.DataFrame:
                 tr = loop_model_rectangular(mdp, config.T, rng=g)
                 # optimism at every plan up to EVI's stopping accuracy eps_k / 2 (claim
                 # loop.he2024.lem.optimism.rectangular)
-                rect_margin.append(float(np.min(tr.J - f_star.J + 0.5 / np.sqrt(tr.starts + 1.0))))
+                rect_margin.append(float(np.min(tr.J - f_star.J
+                                                + 0.5 * plan_accuracy(tr.starts))))
                 rect_infeasible.append(int(tr.info["qcqp_infeasible"]))
             else:
                 tr = loop_value(mdp, config.T, rng=g, planner="certainty_equivalent",

@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 
 from rlsandbox._validate import check_float_array, check_in_range, check_int
-from rlsandbox.linear import LinearMixtureMDP
+from rlsandbox.linear import LinearMDP, LinearMixtureMDP
 from rlsandbox.mdp import TabularMDP
 
 __all__ = ["periodic_two_cycle", "hard_linear_mixture", "hard_instance_values",
-           "riverswim_model", "riverswim_class", "two_state_switch"]
+           "riverswim_model", "riverswim_class", "riverswim_onehot", "two_state_switch"]
 
 
 def periodic_two_cycle(gamma: float = 1.0) -> TabularMDP:
@@ -166,6 +166,24 @@ def riverswim_model(n: int = 6, *, q: float = 0.35, r_right: float = 1.0,
     rho = np.zeros(n)
     rho[0] = 1.0
     return TabularMDP(P, R, gamma, rho=rho)
+
+
+def riverswim_onehot(n: int = 3, q: float = 0.35, r_right: float = 1.0) -> LinearMDP:
+    """RiverSwim-n (card §5.2, :func:`rlsandbox.mdps.loop.riverswim_model`) as a linear AMDP
+    with one-hot features, ``d = S A = 2 n`` (``phi(s, a) = e_{sA+a}``, ``||phi|| = 1``).
+
+    The FOPO instance of claim C9 (:mod:`rlsandbox.proofs_check.loop`) and of figure F1: the
+    card's random linear AMDPs need no exploration (every policy mixes fast, so FOPO's and the
+    greedy control's regret are both flat there, and the card's control cannot fail); this
+    linear AMDP keeps RiverSwim's deep-exploration difficulty.
+
+    Examples
+    --------
+    >>> lin = riverswim_onehot(3)
+    >>> lin.d, bool((lin.to_tabular(gamma=1.0).P == riverswim_model(3).P).all())
+    (6, True)
+    """
+    return LinearMDP.from_tabular(riverswim_model(n, q=q, r_right=r_right))
 
 
 def riverswim_class(n: int = 6, *, q_grid: Any = (0.3, 0.35, 0.4),

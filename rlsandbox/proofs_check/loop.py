@@ -194,7 +194,7 @@ from rlsandbox.linear import LinearMDP
 from rlsandbox.mdp import TabularMDP
 from rlsandbox.mdps import random_communicating, random_weakly_communicating, riverswim
 from rlsandbox.mdps.loop import (hard_linear_mixture, periodic_two_cycle, riverswim_class,
-                                 riverswim_model)
+                                 riverswim_model, riverswim_onehot)
 from rlsandbox.proofs_check import Claim, Instance, Measurement, register
 
 __all__ = ["coin_flip", "riverswim_weak", "riverswim_onehot", "CLAIMS", "C1_T", "C2_T", "C3_T", "C4_T", "C7_T"]
@@ -1024,23 +1024,6 @@ C9F_T = 2 ** 13
 C9F_GRID = (2 ** 11, 2 ** 12, 2 ** 13)
 
 
-def riverswim_onehot(n: int = 3, q: float = 0.35, r_right: float = 1.0) -> LinearMDP:
-    """RiverSwim-n (card §5.2, :func:`rlsandbox.mdps.loop.riverswim_model`) as a linear AMDP
-    with one-hot features, ``d = S A = 2 n`` (``phi(s, a) = e_{sA+a}``, ``||phi|| = 1``).
-
-    C9's FOPO instance: the card's random linear AMDPs need no exploration (every policy mixes
-    fast, so FOPO's and the greedy control's regret are both flat there, and the card's control
-    cannot fail); this linear AMDP keeps RiverSwim's deep-exploration difficulty.
-
-    Examples
-    --------
-    >>> lin = riverswim_onehot(3)
-    >>> lin.d, bool((lin.to_tabular(gamma=1.0).P == riverswim_model(3).P).all())
-    (6, True)
-    """
-    return LinearMDP.from_tabular(riverswim_model(n, q=q, r_right=r_right))
-
-
 def _fopo_rate(lin: LinearMDP, rng: np.random.Generator, greedy: bool) -> Measurement:
     """Gap-regret of FOPO (planner (b)'s confidence set, determinant-doubling re-plans) at
     C9F_GRID, divided by its value at 2^11 (as C9's UCRL2-VTR half: slope unchanged, instance
@@ -1155,13 +1138,14 @@ def _rectangular_optimism(mdp: TabularMDP, rng: np.random.Generator, *,
     stopping threshold (rlsandbox.algorithms.loop.linear). Tolerance 1e-6: the QCQP's
     CLARABEL accuracy (tests/test_loop_linear.py QCQP_TOL)."""
     from rlsandbox.algorithms.loop import loop_model_rectangular
+    from rlsandbox.algorithms.loop.linear import plan_accuracy
     from rlsandbox.algorithms.loop.skeleton import value_beta
 
     f = true_hypothesis(mdp)
     B = float(np.ptp(f.V))
     beta = value_beta(CRECT_T, B, C_BETA_DEFAULT) * shrink
     tr = loop_model_rectangular(mdp, CRECT_T, rng=rng, B=B, beta=beta)
-    excess = f.J - tr.J - 0.5 / np.sqrt(tr.starts + 1.0)
+    excess = f.J - tr.J - 0.5 * plan_accuracy(tr.starts)
     return Measurement(float(excess.max()), 0.0, 1e-6,
                        {"J_star": f.J, "J_plans": tr.J.tolist(), "plans": tr.n_plans,
                         "beta": beta, "shrink": shrink,

@@ -102,8 +102,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from rlsandbox._validate import (check_bool, check_choice, check_in_range, check_int,
-                                 check_rng)
+from rlsandbox._validate import (check_bool, check_choice, check_in_range, check_int)
 from rlsandbox.algorithms.loop._kernels import _segment_linear
 from rlsandbox.algorithms.loop.hypotheses import Hypothesis, true_hypothesis
 from rlsandbox.algorithms.loop.planners import LinearStats, ValuePlanner, plan_value_linear
@@ -113,7 +112,7 @@ from rlsandbox.linear import LinearMDP, LinearMixtureMDP
 
 __all__ = ["loop_value_linear", "fopo", "mixture_beta", "loop_model_hard", "loop_model_relaxed",
            "ucrl2_vtr", "mixture_evi", "loop_model_rectangular", "RectangularInnerStep",
-           "olsvi_fh", "vtr_bernstein_radii", "vtr_bernstein_weights"]
+           "olsvi_fh", "vtr_bernstein_radii", "vtr_bernstein_weights", "plan_accuracy"]
 
 _MODES = {"every": 0, "lazy": 1, "doubling": 2}
 #: Plain EVI sweeps before switching to the damped update u <- (u + T u) / 2 (card §6 pitfall 6:
@@ -129,7 +128,7 @@ def _run(mdp, T: int, rng: Any, noisy: bool, plan: Callable[..., dict], switchin
     epoch (``X (S, A, d)``, ``W (S,)``, ``C (S, A)``, ``c_r``, ``theta (d,)``) and the exact
     statistics ``Lam`` (with ridge), ``b`` at step ``i``."""
     u_s, u_r, cdf, R, out_s, out_a, out_r, epoch = start_run(
-        mdp, T, rng=check_rng("rng", rng), noisy=noisy)
+        mdp, T, rng=rng, noisy=noisy)
     mode = _MODES["every"] if c_sw == 0.0 and switching == "lazy" else _MODES[switching]
     starts, plans = [], []
     i = 0
@@ -369,6 +368,36 @@ def _check_mixture(mix: Any, what: str):
     return mdp
 
 
+def plan_accuracy(t: Any) -> Any:
+    """EVI's stopping threshold eps_t = 1 / sqrt(t + 1) for a plan made at step t (scalar or
+    array) by the model-based linear planners: the returned gain is within eps_t / 2 of the
+    optimistic optimum (midpoint of [min, max](T u - u)).
+
+    Examples
+    --------
+    >>> float(plan_accuracy(3))
+    0.5
+    """
+    return 1.0 / np.sqrt(np.asarray(t, dtype=np.float64) + 1.0)
+
+
+def _evi_plan(R: np.ndarray, psi: np.ndarray, Lam: np.ndarray, b: np.ndarray, i: int,
+              beta: float, centre: bool, sweeps: list, conv: list):
+    """One linear-mixture plan at step i: ridge estimate theta_hat = Lam^{-1} b, ellipsoid EVI
+    (:func:`mixture_evi`, eps = 1/sqrt(i + 1); its sweeps and convergence appended to the
+    caller's lists), the greedy hypothesis f, its value w (centred on its range if
+    ``centre``) and the features X[s, a, j] = sum_t psi[j, s, a, t] w[t].
+    Returns (f, w, X, Lam^{-1}, theta_hat)."""
+    Linv = np.linalg.inv(Lam)
+    theta_hat = Linv @ b
+    evi = mixture_evi(R, psi, theta_hat, Linv, beta, eps=float(plan_accuracy(i)))
+    sweeps.append(evi["sweeps"])
+    conv.append(evi["converged"])
+    f = Hypothesis(evi["Q"], evi["gain"], evi["policy"])
+    w = f.V - 0.5 * (f.V.max() + f.V.min()) if centre else np.array(f.V)
+    return f, w, np.einsum("jsat,t->saj", psi, w), Linv, theta_hat
+
+
 def _mixture_run(name: str, mix: LinearMixtureMDP, T: int, *, rng: Any, beta: float,
                  c_sw: float, switching: str, lam: float, noisy: bool, centre: bool,
                  info: dict) -> Trace:
@@ -382,14 +411,7 @@ def _mixture_run(name: str, mix: LinearMixtureMDP, T: int, *, rng: Any, beta: fl
     def plan(i, out_s, out_a, out_r, epoch):
         Lam, b = _regression_stats(Xs, Ws, Cs, epoch[:i], out_s[:i], out_a[:i], out_s[1:i + 1],
                                    lam, d)
-        Linv = np.linalg.inv(Lam)
-        theta_hat = Linv @ b
-        evi = mixture_evi(R, psi, theta_hat, Linv, beta, eps=1.0 / np.sqrt(i + 1.0))
-        sweeps.append(evi["sweeps"])
-        conv.append(evi["converged"])
-        f = Hypothesis(evi["Q"], evi["gain"], evi["policy"])
-        w = f.V - 0.5 * (f.V.max() + f.V.min()) if centre else np.array(f.V)
-        X = np.einsum("jsat,t->saj", psi, w)
+        f, w, X, _, theta_hat = _evi_plan(R, psi, Lam, b, i, beta, centre, sweeps, conv)
         Xs.append(X)
         Ws.append(w)
         Cs.append(np.zeros((S, A)))
@@ -565,40 +587,35 @@ def _vtr_bernstein(mix: LinearMixtureMDP, mdp: Any, T: int, *, rng: Any, D: floa
     radii = vtr_bernstein_radii(d, T, D, lam=lam, delta=delta, x_max=_x_max(psi, D),
                                 x2_max=_x_max(psi, 0.5 * D ** 2), theta_norm=theta_norm)
     b_plan = radii["hat"] if beta is None else check_in_range("beta", beta, low=0.0)
-    Xw, Ws, Cs, sig, X2s, W2s = [], [], [], [], [], []
-    sweeps, conv, sig_min, sig_max = [], [], [], []
+    Xw, Ws, Cs, sig, X2s = [], [], [], [], []
+    sweeps, conv = [], []
 
     def plan(i, out_s, out_a, out_r, epoch):
         st = (epoch[:i], out_s[:i], out_a[:i], out_s[1:i + 1], lam, d)
         Lam, b = _regression_stats(Xw, Ws, Cs, *st, sigma=sig)
-        Lam2, b2 = _regression_stats(X2s, W2s, Cs, *st)
-        Linv, L2inv = np.linalg.inv(Lam), np.linalg.inv(Lam2)
-        theta_hat, theta_tilde = Linv @ b, L2inv @ b2
-        evi = mixture_evi(R, psi, theta_hat, Linv, b_plan, eps=1.0 / np.sqrt(i + 1.0))
-        sweeps.append(evi["sweeps"])
-        conv.append(evi["converged"])
-        f = Hypothesis(evi["Q"], evi["gain"], evi["policy"])
-        w = f.V - 0.5 * (f.V.max() + f.V.min())
-        X = np.einsum("jsat,t->saj", psi, w)
+        Lam2, b2 = _regression_stats(X2s, [w ** 2 for w in Ws], Cs, *st)
+        L2inv = np.linalg.inv(Lam2)
+        f, w, X, Linv, theta_hat = _evi_plan(R, psi, Lam, b, i, b_plan, True, sweeps, conv)
         X2 = np.einsum("jsat,t->saj", psi, w ** 2)
-        wt = vtr_bernstein_weights(X, X2, theta_hat, Linv, theta_tilde, L2inv, D,
+        wt = vtr_bernstein_weights(X, X2, theta_hat, Linv, L2inv @ b2, L2inv, D,
                                    radii["check"], radii["tilde"])
-        sig_min.append(float(wt["sigma"].min()))
-        sig_max.append(float(wt["sigma"].max()))
         sig.append(wt["sigma"])
         Xw.append(X / wt["sigma"][:, :, None])
         Ws.append(w)
         Cs.append(np.zeros((S, A)))
         X2s.append(X2)
-        W2s.append(w ** 2)
+        # the kernel gets the weighted features with the unweighted w: consistent for the
+        # determinant-doubling test (it reads only the Gram matrix's log-determinant), which
+        # is the only switching rule this learner runs
         return {"f": f, "X": Xw[-1], "W": w, "C": Cs[-1], "c_r": 0.0, "theta": theta_hat,
                 "Lam": Lam, "b": b}
 
     run = _run(mdp, T, rng, noisy, plan, "doubling", 0.0, b_plan)
     info = {"planner": "relaxed_evi", "D": D, "bonus": "bernstein", "radii": radii,
             "switching": "doubling", "c_sw": 0.0, "lam": lam, "d": d, "noisy": noisy,
-            "evi_sweeps": sweeps, "evi_converged": conv, "sigma_min": sig_min,
-            "sigma_max": sig_max, "reward_for_regret": "mean"}
+            "evi_sweeps": sweeps, "evi_converged": conv,
+            "sigma_min": [float(x.min()) for x in sig], "sigma_max": [float(x.max()) for x in sig],
+            "reward_for_regret": "mean"}
     name = "ucrl2_vtr[bernstein]" if beta is None else f"ucrl2_vtr[bernstein, beta={beta:g}]"
     return _trace(name, run, b_plan, info)
 
@@ -893,7 +910,8 @@ def loop_model_rectangular(mdp: Any, T: int, *, rng: Any, B: float | None = None
         x_hat = np.linalg.solve(Lam, b).reshape(S, A, k)
         # Lam is block-diagonal (pair (s, a) only touches its own k coordinates)
         step.set(x_hat, np.stack([Lam[j:j + k, j:j + k] for j in range(0, d, k)]), beta=beta)
-        evi = _relative_iteration(lambda u: step(u)[0], S, 1.0 / np.sqrt(i + 1.0), evi_max_iter)
+        evi = _relative_iteration(lambda u: step(u)[0], S, float(plan_accuracy(i)),
+                                  evi_max_iter)
         sweeps.append(evi["sweeps"])
         conv.append(evi["converged"])
         f = Hypothesis(evi["Q"], min(max(evi["gain"], 0.0), 1.0), evi["policy"])
@@ -964,7 +982,7 @@ def olsvi_fh(lin: LinearMDP, T: int, *, rng: Any, H: int | None = None,
     bonus = 0.1 * H * float(np.sqrt(d * np.log(T))) if bonus is None else \
         check_in_range("bonus", bonus, low=0.0)
     u_s, u_r, cdf, R, out_s, out_a, out_r, epoch = start_run(
-        mdp, T, rng=check_rng("rng", rng), noisy=noisy)
+        mdp, T, rng=rng, noisy=noisy)
     Linv = np.eye(d) / lam
     b_r = np.zeros(d)
     M = np.zeros((d, S))                      # sum_i phi_i e_{s_{i+1}}^T

@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from rlsandbox._validate import check_bool, check_choice, check_in_range, check_int, check_rng
+from rlsandbox._validate import check_bool, check_choice, check_in_range, check_int
 from rlsandbox.algorithms.loop._kernels import (_excess_path, _segment_finite, _segment_tabular,
                                                 _tabular_excess)
 from rlsandbox.algorithms.loop.hypotheses import Hypothesis, TabularStats, true_hypothesis
@@ -221,7 +221,7 @@ def loop_value(mdp: Any, T: int, *, rng: Any, B: float | None = None,
     beta = value_beta(T, B, c_beta) if beta is None else check_in_range("beta", beta, low=0.0)
     threshold, every_step = _threshold(c_sw, beta)
     u_s, u_r, cdf, R, out_s, out_a, out_r, epoch = start_run(
-        mdp, T, rng=check_rng("rng", rng), noisy=noisy)
+        mdp, T, rng=rng, noisy=noisy)
     S, A = mdp.S, mdp.A
     stats = TabularStats.empty(S, A)
     N, Rsum, Nsas = (np.array(x) for x in (stats.N, stats.Rsum, stats.Nsas))
@@ -320,7 +320,7 @@ def loop_finite(mdp: Any, hclass: FiniteClass, T: int, *, rng: Any, beta: float 
         check_in_range("beta", beta, low=0.0)
     threshold, every_step = _threshold(c_sw, beta)
     u_s, u_r, cdf, R, out_s, out_a, out_r, epoch = start_run(
-        mdp, T, rng=check_rng("rng", rng), noisy=noisy)
+        mdp, T, rng=rng, noisy=noisy)
     S, A = mdp.S, mdp.A
     N, Rsum, Nsas = np.zeros((S, A)), np.zeros((S, A)), np.zeros((S, A, S))
     L = np.zeros(hclass.m)

@@ -38,10 +38,10 @@ from typing import Any
 import numpy as np
 
 from rlsandbox._validate import (check_bool, check_float_array, check_in_range, check_int,
-                                 check_rng, check_stochastic)
+                                 check_stochastic)
 from rlsandbox.algorithms.loop._kernels import _evi, _inner_max, _ucrl2
 from rlsandbox.algorithms.loop.trace import (Trace, check_average_mdp, check_rewards_unit,
-                                             draw_uniforms, kernel_cdf)
+                                             start_run)
 
 __all__ = ["ucrl2", "evi_inner_max", "extended_value_iteration", "episode_bound",
            "ucrl2_regret_bound"]
@@ -175,12 +175,8 @@ def ucrl2(mdp: Any, T: int, *, rng: Any, delta: float = 0.05, radius_scale: floa
     r_clip = check_in_range("r_clip", r_clip, low=0.0, low_open=True)
     evi_max_iter = check_int("evi_max_iter", evi_max_iter, low=2)
     episode_factor = check_in_range("episode_factor", episode_factor, low=0.0)
-    s0, u_s, u_r = draw_uniforms(mdp, T, rng=check_rng("rng", rng), noisy=noisy)
+    u_s, u_r, cdf, R, out_s, out_a, out_r, epoch = start_run(mdp, T, rng=rng, noisy=noisy)
     S = mdp.S
-    out_s = np.zeros(T + 1, dtype=np.int64)
-    out_a = np.zeros(T, dtype=np.int64)
-    out_r = np.zeros(T)
-    epoch = np.zeros(T, dtype=np.int64)
     cap = T                                     # every episode has at least one step
     ep_start = np.zeros(cap, dtype=np.int64)
     ep_pi = np.zeros((cap, S), dtype=np.int64)
@@ -188,7 +184,7 @@ def ucrl2(mdp: Any, T: int, *, rng: Any, delta: float = 0.05, radius_scale: floa
     ep_u = np.zeros((cap, S))
     ep_sweeps = np.zeros(cap, dtype=np.int64)
     ep_conv = np.zeros(cap, dtype=np.bool_)
-    K = int(_ucrl2(T, s0, kernel_cdf(mdp), np.ascontiguousarray(mdp.R), noisy, u_s, u_r, delta,
+    K = int(_ucrl2(T, int(out_s[0]), cdf, R, noisy, u_s, u_r, delta,
                    radius_scale, radius_scale, r_clip, evi_max_iter, episode_factor, out_s,
                    out_a, out_r, epoch, ep_start, ep_pi, ep_gain, ep_u, ep_sweeps, ep_conv))
     info = {"delta": delta, "radius_scale": radius_scale, "noisy": noisy, "r_clip": r_clip,
