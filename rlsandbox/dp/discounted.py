@@ -356,6 +356,17 @@ def value_iteration(mdp: TabularMDP, *, eps: float = 1e-8, max_iter: int = 1_000
                     bound=g / (1.0 - g) * diff)
 
 
+def _union_pattern(mdp: TabularMDP) -> sp.csr_array:
+    """(S, S) CSR of ones on the pattern of G + G^T + I, G the union of all actions' kernels
+    of a CSR model: the structure of every ``I - gamma P_pi`` and of its transpose."""
+    S, A, P = mdp.S, mdp.A, mdp.P
+    state = np.repeat(np.arange(S * A), np.diff(P.indptr)) // A
+    G = sp.csr_array((np.ones(P.nnz), (state, P.indices)), shape=(S, S))
+    G = (G + G.T + sp.identity(S, format="csr")).tocsr()
+    G.data[:] = 1.0
+    return G
+
+
 class _StaticLU:
     """Exact evaluation ``(I - gamma P_pi)^{-1} R_pi`` of many policies of one sparse model.
 
@@ -370,11 +381,8 @@ class _StaticLU:
     """
 
     def __init__(self, mdp: TabularMDP) -> None:
-        S, A, P = mdp.S, mdp.A, mdp.P
-        state = np.repeat(np.arange(S * A), np.diff(P.indptr)) // A
-        G = sp.csr_array((np.ones(P.nnz), (state, P.indices)), shape=(S, S))
-        G = (G + G.T + sp.identity(S, format="csr")).tocsr()
-        G.data[:] = 1.0
+        S = mdp.S
+        G = _union_pattern(mdp)
         # SuperLU returns the ordering it used: factorise a strictly diagonally dominant matrix
         # with G's pattern (the values do not influence a minimum-degree ordering). Its
         # incomplete LU with every off-diagonal entry dropped orders the same way and skips

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
-from rlsandbox.experiments.plotting import require_columns
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS"]
 
@@ -139,8 +139,6 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     unseen responses, the mean number of components and the fraction of datasets whose
     BT-MLE exists, vs n."""
     from matplotlib.figure import Figure
-
-    from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
     require_columns(data, {"n", "seed", "method", "G_J", "frac_unseen", "n_components", "mle_exists"})
     fig = Figure(figsize=(12.5, 4.6), layout="constrained")

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
-from rlsandbox.experiments.plotting import require_columns
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS"]
 
@@ -178,8 +178,6 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """Top: L2, log pi of the unseen best / chosen / rejected vs step per method; bottom: the
     same changes from step 0 on the random instances (median, 95% bootstrap band)."""
     from matplotlib.figure import Figure
-
-    from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
     require_columns(data, {"instance", "method", "step", "logp_best", "logp_chosen", "logp_rejected"})
     cols = (("logp_best", "unseen best response"), ("logp_chosen", "in-data chosen"),

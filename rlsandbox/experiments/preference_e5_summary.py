@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
-from rlsandbox.experiments.plotting import require_columns
+from rlsandbox.experiments.plotting import bootstrap_ci, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "METHODS", "INSTANCES"]
 
@@ -139,8 +139,6 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """Grouped bars per instance: E_pi r*, KL(pi || piref) and G_J per method, mean over seeds
     with 95% bootstrap intervals; the table's numbers annotated on the KL panel."""
     from matplotlib.figure import Figure
-
-    from rlsandbox.experiments.plotting import bootstrap_ci
 
     require_columns(data, {"instance", "method", "seed", "reward", "kl", "G_J"})
     fig = Figure(figsize=(13.0, 4.2), layout="constrained")

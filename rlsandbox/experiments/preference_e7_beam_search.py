@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
-from rlsandbox.experiments.plotting import require_columns
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot"]
 
@@ -127,8 +127,6 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     regularised return minus its maximum, and -log piref; means over trees with 95% bootstrap
     bands, one colour per policy."""
     from matplotlib.figure import Figure
-
-    from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
     require_columns(data, {"tree", "policy", "width", "R", "reg", "kl", "best_reg"})
     data = data.assign(reg_gap=data.reg - data.best_reg)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range, check_int
-from rlsandbox.experiments.plotting import require_columns
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot"]
 
@@ -124,10 +124,8 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     right: max |pi - pi*| vs step per tree."""
     from matplotlib.figure import Figure
 
-    from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
-
-    require_columns(data, {"tree", "step", "ref_chosen", "star_chosen", "data_chosen", "data_rejected",
-            "dist_star", "target"})
+    require_columns(data, {"tree", "step", "ref_chosen", "star_chosen", "data_chosen",
+                           "data_rejected", "dist_star", "target"})
     fig = Figure(figsize=(12.0, 4.4), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
     labels = {"ref_chosen": "chosen ~ piref: E_ref[r_pi] = -beta KL(piref||pi)",

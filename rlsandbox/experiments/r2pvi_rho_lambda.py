@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from rlsandbox._validate import check_in_range
-from rlsandbox.experiments.plotting import require_columns
+from rlsandbox.experiments.plotting import bootstrap_ci, plot_band, require_columns
 from rlsandbox.experiments.r2pvi_common import Spec, check_sweep_config, run_grid
 
 __all__ = ["Config", "DEFAULT", "QUICK", "run", "plot", "CARD_PANEL", "XS"]
@@ -127,8 +127,6 @@ def plot(data: pd.DataFrame, *, config: Config, n_boot: int, rng: np.random.Gene
     """One panel per q: mean exact value against x with 95% bootstrap bands, the code's Monte
     Carlo (dashed) when present, and the published panel as x markers."""
     from matplotlib.figure import Figure
-
-    from rlsandbox.experiments.plotting import bootstrap_ci, plot_band
 
     require_columns(data, {"family", "x", "replication", "q", "evaluator", "value"})
     qs = sorted(data["q"].unique())
